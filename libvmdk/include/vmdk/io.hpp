@@ -1,0 +1,108 @@
+// Positionless byte I/O (pread/pwrite semantics): files, memory buffers and standard output.
+// Reads are const so that layers and threads can share one open file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vmdk {
+
+/// Something bytes can be read from at any offset.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  /// Reads up to out.size() bytes at offset. Returns the number read: fewer only at the end of the
+  /// data (0 at or past the end). Throws IoError when the operating system fails.
+  virtual std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const = 0;
+  /// Current size in bytes.
+  virtual std::uint64_t size() const = 0;
+  /// Name used in messages (the path as the user or the descriptor gave it).
+  virtual const std::string& name() const = 0;
+};
+
+/// Reads exactly out.size() bytes; throws FormatError "<what> at 0x.. is cut short by the end of
+/// the file (0x..)" naming this source when the data ends early.
+void read_exact(const ByteSource& source, std::uint64_t offset, std::span<std::uint8_t> out,
+                std::string_view what);
+
+/// Something bytes can be written to.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  /// Writes all of data at offset. A sequential sink (random_access() false) accepts only offsets
+  /// at or after its current end and fills any gap with zeros. Throws IoError.
+  virtual void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) = 0;
+  /// Makes everything written so far durable (fsync for files). Throws IoError.
+  virtual void flush() = 0;
+  /// Sets the size (truncates or extends with a hole). Sequential sinks only extend.
+  virtual void resize(std::uint64_t size) = 0;
+  virtual bool random_access() const = 0;
+  virtual const std::string& name() const = 0;
+};
+
+/// A file of the host file system.
+class File final : public ByteSource, public ByteSink {
+ public:
+  enum class Mode { read, read_write, create_exclusive, create_truncate };
+  /// Opens path; name() is path as given. Throws IoError naming the path and errno text.
+  static std::unique_ptr<File> open(const std::filesystem::path& path, Mode mode = Mode::read);
+  ~File() override;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const override;
+  std::uint64_t size() const override;
+  const std::string& name() const override { return name_; }
+  void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+  void flush() override;
+  void resize(std::uint64_t size) override;
+  bool random_access() const override { return true; }
+
+ private:
+  File(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  int fd_;
+  std::string name_;
+};
+
+/// An in-memory file, for tests and for disks opened from a buffer.
+class MemoryFile final : public ByteSource, public ByteSink {
+ public:
+  explicit MemoryFile(std::string name, std::vector<std::uint8_t> data = {});
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const override;
+  std::uint64_t size() const override { return data_.size(); }
+  const std::string& name() const override { return name_; }
+  void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+  void flush() override {}
+  void resize(std::uint64_t size) override;
+  bool random_access() const override { return true; }
+  const std::vector<std::uint8_t>& data() const { return data_; }
+
+ private:
+  std::string name_;
+  std::vector<std::uint8_t> data_;
+};
+
+/// A sequential sink over a file descriptor (standard output, a pipe).
+class StreamSink final : public ByteSink {
+ public:
+  StreamSink(int fd, std::string name);
+  void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+  void flush() override;
+  void resize(std::uint64_t size) override;
+  bool random_access() const override { return false; }
+  const std::string& name() const override { return name_; }
+  std::uint64_t position() const { return position_; }
+
+ private:
+  int fd_;
+  std::string name_;
+  std::uint64_t position_ = 0;
+};
+
+}  // namespace vmdk

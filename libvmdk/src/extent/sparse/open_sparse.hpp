@@ -1,0 +1,32 @@
+// Entry points of the hosted sparse (KDMV) kinds for the disk layer: monolithic/split sparse
+// extents and streamOptimized extents share the magic and are told apart by their header flags.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "vmdk/extent.hpp"
+#include "vmdk/io.hpp"
+
+namespace vmdk::sparse {
+
+/// True when the file starts with the KDMV magic.
+bool has_sparse_magic(const ByteSource& file);
+
+/// The embedded descriptor text of a KDMV file, cut at the first NUL; nullopt when the header has
+/// no descriptor area or the area starts with NUL (QEMU split parts reserve one and leave it empty).
+/// Throws FormatError when the header or the descriptor area is out of range.
+std::optional<std::string> read_embedded_descriptor(const ByteSource& file);
+
+/// Capacity in bytes from the header (the footer for stream files with the directory at the end):
+/// used for bare extents that have no descriptor.
+std::uint64_t header_capacity_bytes(const ByteSource& file);
+
+/// Opens a KDMV extent covering size_bytes of virtual space (from the descriptor line, which is
+/// authoritative even when the header capacity differs). Validates the header (vmdk-format.md 7.1)
+/// and the directory location. Throws FormatError / UnsupportedError naming the file.
+std::unique_ptr<Extent> open_sparse_extent(std::shared_ptr<const ByteSource> file, std::uint64_t size_bytes);
+
+}  // namespace vmdk::sparse

@@ -1,0 +1,93 @@
+// File: a host file read and written with pread/pwrite, so one open file serves many readers.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "vmdk/error.hpp"
+#include "vmdk/io.hpp"
+
+namespace vmdk {
+
+namespace {
+[[noreturn]] void fail(const std::string& name, const char* what, int err,
+                       std::optional<std::uint64_t> offset = std::nullopt) {
+  std::string message = std::string(what) + ": " + std::strerror(err);
+  if (offset) message = std::string(what) + " at " + hex(*offset) + ": " + std::strerror(err);
+  throw IoError(name, message, offset);
+}
+}  // namespace
+
+std::unique_ptr<File> File::open(const std::filesystem::path& path, Mode mode) {
+  int flags = O_CLOEXEC;
+  switch (mode) {
+    case Mode::read: flags |= O_RDONLY; break;
+    case Mode::read_write: flags |= O_RDWR; break;
+    case Mode::create_exclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
+    case Mode::create_truncate: flags |= O_RDWR | O_CREAT | O_TRUNC; break;
+  }
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) fail(path.string(), "cannot open", errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    fail(path.string(), "cannot stat", err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw IoError(path.string(), "is a directory, not a disk file");
+  }
+  return std::unique_ptr<File>(new File(fd, path.string()));
+}
+
+File::~File() { ::close(fd_); }
+
+std::size_t File::read_at(std::uint64_t offset, std::span<std::uint8_t> out) const {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(name_, "read failed", errno, offset + done);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+std::uint64_t File::size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail(name_, "cannot stat", errno);
+  if (S_ISBLK(st.st_mode)) {
+    off_t end = ::lseek(fd_, 0, SEEK_END);
+    if (end < 0) fail(name_, "cannot find the size of the device", errno);
+    return static_cast<std::uint64_t>(end);
+  }
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+void File::write_at(std::uint64_t offset, std::span<const std::uint8_t> data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(name_, "write failed", errno, offset + done);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void File::flush() {
+  if (::fsync(fd_) != 0) fail(name_, "fsync failed", errno);
+}
+
+void File::resize(std::uint64_t size) {
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) fail(name_, "cannot resize", errno);
+}
+
+}  // namespace vmdk
