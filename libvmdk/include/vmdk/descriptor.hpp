@@ -20,6 +20,10 @@ std::string_view to_string(ExtentType type);
 
 inline constexpr std::uint32_t kNoParentCid = 0xffffffffu;
 
+/// True when head (the first bytes of a file) reads as descriptor text: after optional blank and
+/// comment lines, the first line is a `version=` key (case-insensitive, spaces allowed around '=').
+bool looks_like_descriptor(std::string_view head);
+
 /// One extent line: `access sectors type ["file" [offset [extra...]]]`.
 struct ExtentLine {
   ExtentAccess access = ExtentAccess::rw;
