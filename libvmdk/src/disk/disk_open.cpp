@@ -1,0 +1,100 @@
+// Disk::open: what a file is by its first bytes (vmdk-format.md 0.4) and how one link is opened
+// from it (6.1): text descriptor, KDMV with an embedded descriptor, or a bare KDMV extent.
+#include <array>
+#include <cstring>
+#include <string>
+
+#include "disk/open_extents.hpp"
+#include "extent/sparse/open_sparse.hpp"
+#include "vmdk/disk.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk {
+
+namespace {
+
+// A descriptor never needs more than a few KiB; anything larger is not one (and must not be slurped).
+constexpr std::uint64_t kMaxDescriptorBytes = 1024 * 1024;
+constexpr std::size_t kHeadBytes = 4096;
+
+// A bare KDMV extent (no embedded descriptor, e.g. a part of a split sparse disk opened directly)
+// gets this descriptor. CID fffffffe is the value of VMware's own example descriptors: a fixed,
+// documented value keeps output deterministic and never equals the "no parent" marker ffffffff.
+std::string synthesized_descriptor(std::uint64_t capacity_bytes, const std::string& file_name) {
+  return "# Disk DescriptorFile\n"
+         "version=1\n"
+         "CID=fffffffe\n"
+         "parentCID=ffffffff\n"
+         "createType=\"monolithicSparse\"\n"
+         "\n"
+         "# Extent description\n"
+         "RW " +
+         std::to_string(capacity_bytes / 512) + " SPARSE \"" + file_name + "\"\n";
+}
+
+class OpenedDisk final : public Disk {
+ public:
+  OpenedDisk(std::filesystem::path path, Descriptor descriptor, bool embedded, std::vector<ExtentSlot> slots) {
+    path_ = std::move(path);
+    descriptor_ = std::move(descriptor);
+    embedded_ = embedded;
+    slots_ = std::move(slots);
+    capacity_ = slots_.empty() ? 0 : slots_.back().start + slots_.back().length;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOptions& options) {
+  const std::string name = path.string();
+  std::shared_ptr<File> file = File::open(path);
+  std::array<std::uint8_t, 8> magic{};
+  const std::size_t got = file->read_at(0, magic);
+
+  if (got >= 4 && sparse::has_sparse_magic(*file)) {
+    std::optional<std::string> text = sparse::read_embedded_descriptor(*file);
+    const bool embedded = text.has_value();
+    if (!embedded) {
+      const std::uint64_t capacity = sparse::header_capacity_bytes(*file);
+      text = synthesized_descriptor(capacity, path.filename().string());
+    }
+    Descriptor descriptor = Descriptor::parse(*text, name);
+    auto slots = disk::open_extent_slots(descriptor, path, file, options);
+    return std::make_unique<OpenedDisk>(path, std::move(descriptor), embedded, std::move(slots));
+  }
+  if (got >= 4 && std::memcmp(magic.data(), "kdmv", 4) == 0) {
+    throw FormatError(name, "sparse header magic is \"kdmv\": an incomplete open-vmdk output whose final header "
+                            "was never written");
+  }
+  if (got >= 4 && std::memcmp(magic.data(), "COWD", 4) == 0) {
+    throw UnsupportedError(name, "this is a bare ESXi vmfsSparse (COWD) extent: open its descriptor instead; "
+                                 "vmfsSparse extents are not readable yet");
+  }
+  static constexpr std::uint8_t kSesparseMagic[8] = {0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0};
+  if (got == 8 && std::memcmp(magic.data(), kSesparseMagic, 8) == 0) {
+    throw UnsupportedError(name, "this is a bare ESXi SESparse extent: open its descriptor instead; "
+                                 "SESparse extents are not readable yet");
+  }
+
+  std::string head(kHeadBytes, '\0');
+  const std::size_t head_len =
+      file->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(head.data()), head.size()));
+  head.resize(head_len);
+  if (!looks_like_descriptor(head)) {
+    throw FormatError(name, "not a VMDK: no descriptor text and no sparse magic");
+  }
+  const std::uint64_t size = file->size();
+  if (size > kMaxDescriptorBytes) {
+    throw FormatError(name, "starts like a descriptor but is " + hex(size) + " bytes long (more than " +
+                                hex(kMaxDescriptorBytes) + "), which no descriptor is");
+  }
+  std::string text(static_cast<std::size_t>(size), '\0');
+  const std::size_t text_len =
+      file->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(text.data()), text.size()));
+  text.resize(text_len);
+  Descriptor descriptor = Descriptor::parse(text, name);
+  auto slots = disk::open_extent_slots(descriptor, path, nullptr, options);
+  return std::make_unique<OpenedDisk>(path, std::move(descriptor), false, std::move(slots));
+}
+
+}  // namespace vmdk

@@ -1,0 +1,39 @@
+// Path confinement (DESIGN.md "Safety rules"): extent and parent names resolve inside the folder of
+// the descriptor that names them; absolute paths, "..", device nodes and escaping symlinks are refused.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace vmdk::paths {
+
+/// A name as written in a descriptor with '\' turned into '/' (Windows producers write either).
+std::string normalize_separators(std::string_view name);
+
+/// True for "/x", "//server/x" and Windows drive paths ("C:/x", "C:\x", "C:x").
+bool is_absolute_name(std::string_view normalized);
+
+/// True when some component of normalized is "..".
+bool has_dotdot(std::string_view normalized);
+
+/// The last non-empty component of normalized ("" when there is none).
+std::string last_component(std::string_view normalized);
+
+struct Resolved {
+  enum class Status { ok, missing, refused };
+  Status status = Status::ok;
+  std::filesystem::path path;  ///< where the name points (also set when missing)
+  std::string reason;          ///< why it was refused, lower case, without the file prefix
+};
+
+/// Resolves name (already normalized) against folder. Without allow_outside: refuses absolute
+/// names, ".." components, symlinks whose target leaves folder and anything that is not a regular
+/// file. With allow_outside: absolute names are used as they are and any existing file is accepted.
+/// Never throws for a missing file (status missing); throws nothing but std::bad_alloc.
+Resolved resolve_in_folder(const std::filesystem::path& folder, const std::string& name, bool allow_outside);
+
+/// The folder a descriptor's relative names are resolved against ("." for a bare file name).
+std::filesystem::path folder_of(const std::filesystem::path& file);
+
+}  // namespace vmdk::paths
