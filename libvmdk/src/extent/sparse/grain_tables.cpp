@@ -1,0 +1,96 @@
+// Grain directory loading and the grain-table LRU cache (vmdk-format.md 2.4, 2.5, 7.1).
+#include "extent/sparse/grain_tables.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "format/checked_math.hpp"
+#include "format/grain_directory.hpp"
+#include "format/marker.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::sparse {
+
+namespace {
+// Cached tables take at most this many bytes (512-entry tables: 2048 tables = 64 GiB of disk).
+constexpr std::size_t kCacheBytes = 4u << 20;
+}  // namespace
+
+GrainTables::GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayout& layout,
+                         std::uint64_t mapped_bytes)
+    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
+  max_tables_ = std::max<std::size_t>(16, kCacheBytes / (layout.geometry.gtes_per_gt * 4));
+  std::uint64_t count = format::div_round_up(mapped_bytes_, layout_.gt_coverage_bytes);
+  count = std::min(count, layout_.geometry.num_gd_entries);
+  // load_kdmv_layout checked that the whole directory lies inside the file, so this allocation is
+  // bounded by the file size.
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 4));
+  read_exact(*file_, layout_.gd_byte_offset, bytes, "grain directory");
+  directory_ = format::decode_u32_table(bytes, static_cast<std::size_t>(count));
+  const std::uint64_t gt_bytes = layout_.geometry.gtes_per_gt * 4;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t sector = directory_[i];
+    if (sector == 0) continue;
+    std::uint64_t at = layout_.gd_byte_offset + i * 4;
+    if (sector < layout_.table_floor_sector) {
+      throw FormatError(layout_.name, "grain directory entry " + std::to_string(i) + " points into the header (sector " +
+                                          hex(sector) + " < " + hex(layout_.table_floor_sector) + ")", at);
+    }
+    std::uint64_t end = sector * 512 + gt_bytes;
+    if (end > layout_.file_size) {
+      throw FormatError(layout_.name, "grain directory entry " + std::to_string(i) + " points past end of file (" +
+                                          hex(end) + " > " + hex(layout_.file_size) + ")", at);
+    }
+  }
+}
+
+GrainTables::Table GrainTables::table(std::uint64_t gd_index) const {
+  if (gd_index >= directory_.size() || directory_[gd_index] == 0) return nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = index_.find(gd_index); it != index_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+  Table table = load(gd_index);
+  lru_.emplace_front(gd_index, table);
+  index_[gd_index] = lru_.begin();
+  if (lru_.size() > max_tables_) {
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return table;
+}
+
+GrainTables::Table GrainTables::load(std::uint64_t gd_index) const {
+  const std::uint64_t count = layout_.geometry.gtes_per_gt;
+  const std::uint64_t table_at = std::uint64_t{directory_[gd_index]} * 512;
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 4));
+  read_exact(*file_, table_at, bytes, "grain table " + std::to_string(gd_index));
+  auto entries = std::make_shared<std::vector<std::uint32_t>>(format::decode_u32_table(bytes, count));
+
+  const std::uint64_t table_start = gd_index * layout_.gt_coverage_bytes;
+  const std::uint64_t record_min = layout_.markers ? format::kGrainMarkerHeaderSize : format::kNoMarkerLengthSize;
+  for (std::uint64_t e = 0; e < count; ++e) {
+    std::uint64_t grain_start = table_start + e * layout_.grain_bytes;
+    if (grain_start >= mapped_bytes_) break;  // entries past the capacity are not used (pitfall 22)
+    std::uint64_t sector = (*entries)[e];
+    if (sector <= format::kGteZeroed) continue;
+    std::uint64_t at = table_at + e * 4;
+    std::string where = "grain table " + std::to_string(gd_index) + " entry " + std::to_string(e);
+    if (sector < layout_.grain_floor_sector) {
+      throw FormatError(layout_.name, where + " points into the metadata (sector " + hex(sector) +
+                                          " is before the first grain at sector " +
+                                          hex(layout_.grain_floor_sector) + ")", at);
+    }
+    std::uint64_t needed =
+        layout_.compressed ? record_min : std::min(layout_.grain_bytes, mapped_bytes_ - grain_start);
+    std::uint64_t end = sector * 512 + needed;
+    if (end > layout_.file_size) {
+      throw FormatError(layout_.name, where + " points past end of file (" + hex(end) + " > " +
+                                          hex(layout_.file_size) + ")", at);
+    }
+  }
+  return entries;
+}
+
+}  // namespace vmdk::sparse

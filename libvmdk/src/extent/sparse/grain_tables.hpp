@@ -1,0 +1,51 @@
+// Grain directory and a small, thread-safe LRU cache of grain tables for KDMV extents
+// (vmdk-format.md 2.4, 2.5). Every entry is bounds-checked when its table is loaded.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "extent/sparse/kdmv_layout.hpp"
+#include "vmdk/io.hpp"
+
+namespace vmdk::sparse {
+
+class GrainTables {
+ public:
+  using Table = std::shared_ptr<const std::vector<std::uint32_t>>;
+
+  /// Reads the primary directory entries covering [0, mapped_bytes) and checks that each table
+  /// lies inside the file past the header. Throws FormatError naming the entry and its offset.
+  GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayout& layout, std::uint64_t mapped_bytes);
+
+  /// The table of directory entry gd_index (< directory_size()), nullptr when the entry is 0.
+  /// Entries of grains inside the mapped range are checked: 0, 1, or a grain (record) that starts
+  /// at or after overHead and ends inside the file. Throws FormatError / IoError.
+  Table table(std::uint64_t gd_index) const;
+
+  std::uint64_t directory_size() const { return directory_.size(); }
+  /// Byte offset in the file of entry `entry` of table gd_index (which must be non-zero).
+  std::uint64_t entry_offset(std::uint64_t gd_index, std::uint64_t entry) const {
+    return std::uint64_t{directory_[gd_index]} * 512 + entry * 4;
+  }
+
+ private:
+  Table load(std::uint64_t gd_index) const;
+
+  std::shared_ptr<const ByteSource> file_;
+  KdmvLayout layout_;  // a copy: the cache must not depend on its owner's member order
+  std::uint64_t mapped_bytes_;
+  std::vector<std::uint32_t> directory_;
+  std::size_t max_tables_;
+
+  mutable std::mutex mutex_;
+  mutable std::list<std::pair<std::uint64_t, Table>> lru_;  // most recent first
+  mutable std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, Table>>::iterator> index_;
+};
+
+}  // namespace vmdk::sparse

@@ -1,0 +1,104 @@
+// Common part of the KDMV extent kinds (vmdk-format.md 2.4, 2.5): virtual-to-grain walk, block
+// status, map and coalesced reads. Sparse (plain grains) and stream (compressed grains) derive from it.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "extent/sparse/grain_tables.hpp"
+#include "extent/sparse/kdmv_layout.hpp"
+#include "format/grain_directory.hpp"
+#include "vmdk/extent.hpp"
+#include "vmdk/io.hpp"
+
+namespace vmdk::sparse {
+
+class KdmvExtentBase : public Extent {
+ public:
+  std::uint64_t size() const override { return size_; }
+  Run block_status(std::uint64_t offset, std::uint64_t max_len) const override;
+  void map(std::uint64_t offset, std::uint64_t length, std::vector<Run>& out) const override;
+  void read(std::uint64_t offset, std::span<std::uint8_t> out) const override;
+  const std::string& host_file() const override { return layout_.name; }
+  const KdmvLayout& layout() const { return layout_; }
+
+ protected:
+  /// size_bytes: the descriptor line's size; the range past the header capacity is unallocated.
+  KdmvExtentBase(std::shared_ptr<const ByteSource> file, KdmvLayout layout, std::uint64_t size_bytes);
+
+  /// A part of one grain (or of a range without grains) inside a walked range.
+  struct Piece {
+    std::uint64_t offset = 0;  ///< extent byte offset
+    std::uint64_t length = 0;
+    BlockState state = BlockState::unallocated;
+    std::uint64_t grain_offset = 0;  ///< extent byte offset where the grain starts
+    std::uint64_t host = kNoHostOffset;  ///< byte offset of the grain (or its record) in the file
+    std::uint64_t gd_index = 0;
+    std::uint64_t gt_entry = 0;
+  };
+
+  /// Calls f(piece) for consecutive pieces covering [offset, offset + length) until f returns false.
+  /// Each grain table is fetched once per call.
+  template <typename F>
+  void walk(std::uint64_t offset, std::uint64_t length, F&& f) const;
+
+  /// Fills out with this layer's bytes of the compressed grain piece p (stream extents only).
+  virtual void read_compressed(const Piece& p, std::span<std::uint8_t> out) const;
+
+  /// Header fields in on-disk order for details() (footer values for GD-at-end streams).
+  std::vector<std::pair<std::string, std::uint64_t>> header_fields() const;
+
+  void check_range(std::uint64_t offset, std::uint64_t length) const;
+  Run to_run(const Piece& p) const;
+
+  std::shared_ptr<const ByteSource> file_;
+  KdmvLayout layout_;
+  std::uint64_t size_;
+  std::uint64_t mapped_bytes_;  ///< min(size, header capacity): the part grains can cover
+  GrainTables tables_;
+};
+
+template <typename F>
+void KdmvExtentBase::walk(std::uint64_t offset, std::uint64_t length, F&& f) const {
+  const std::uint64_t end = offset + length;
+  const std::uint64_t grain = layout_.grain_bytes;
+  const std::uint64_t coverage = layout_.gt_coverage_bytes;
+  while (offset < end) {
+    if (offset >= mapped_bytes_) {
+      f(Piece{offset, end - offset, BlockState::unallocated, offset, kNoHostOffset, 0, 0});
+      return;
+    }
+    const std::uint64_t gd_index = offset / coverage;
+    const std::uint64_t table_end = std::min({(gd_index + 1) * coverage, mapped_bytes_, end});
+    GrainTables::Table table = tables_.table(gd_index);
+    if (!table) {
+      if (!f(Piece{offset, table_end - offset, BlockState::unallocated, offset, kNoHostOffset, gd_index, 0})) return;
+      offset = table_end;
+      continue;
+    }
+    while (offset < table_end) {
+      const std::uint64_t grain_start = offset - offset % grain;
+      const std::uint64_t entry = (offset - gd_index * coverage) / grain;
+      const std::uint64_t piece_end = std::min(grain_start + grain, table_end);
+      const std::uint32_t gte = (*table)[static_cast<std::size_t>(entry)];
+      Piece p{offset, piece_end - offset, BlockState::data, grain_start, kNoHostOffset, gd_index, entry};
+      if (gte == format::kGteUnallocated) {
+        p.state = BlockState::unallocated;
+      } else if (gte == format::kGteZeroed) {
+        // 1 can never be a grain (sector 1 is metadata): a zeroed grain with or without flag bit 2.
+        p.state = BlockState::zero;
+      } else {
+        p.host = std::uint64_t{gte} * 512;
+      }
+      if (!f(p)) return;
+      offset = piece_end;
+    }
+  }
+}
+
+}  // namespace vmdk::sparse
