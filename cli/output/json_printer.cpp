@@ -1,0 +1,161 @@
+// JSON printer: one document per report on stdout, snake_case keys, sizes and offsets in bytes,
+// CIDs as 8-digit lowercase hex strings (docs/json-output.md). nlohmann_json stays inside cli/.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "output/format.hpp"
+#include "output/printer.hpp"
+
+namespace vmdkit_cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json optional_cid(const std::optional<std::uint32_t>& cid) { return cid ? Json(cid_hex(*cid)) : Json(nullptr); }
+Json optional_text(const std::optional<std::string>& text) { return text ? Json(*text) : Json(nullptr); }
+
+Json pairs(const std::vector<std::pair<std::string, std::string>>& entries) {
+  Json out = Json::object();
+  for (const auto& [key, value] : entries) out[key] = value;
+  return out;
+}
+
+Json extent_json(const vmdk::InfoExtent& e) {
+  Json out;
+  out["access"] = e.access;
+  out["type"] = e.type;
+  out["size"] = e.size;
+  out["start"] = e.start;
+  out["file"] = e.file;
+  out["path"] = e.path;
+  if (e.offset) out["offset"] = *e.offset;
+  out["status"] = e.status;
+  if (!e.problem.empty()) out["problem"] = e.problem;
+  if (e.details) {
+    out["format"] = e.details->format;
+    out["grain_size"] = e.details->grain_size;
+    out["allocated"] = e.details->allocated_bytes;
+    Json header = Json::object();
+    for (const auto& [name, value] : e.details->header) header[name] = value;
+    out["header"] = header;
+  }
+  return out;
+}
+
+class JsonPrinter final : public Printer {
+ public:
+  explicit JsonPrinter(std::ostream& out) : out_(out) {}
+
+  void print(const vmdk::InfoReport& r) override {
+    Json j;
+    j["path"] = r.path;
+    j["create_type"] = r.create_type;
+    j["capacity"] = r.capacity;
+    j["cid"] = optional_cid(r.cid);
+    j["parent_cid"] = cid_hex(r.parent_cid);
+    j["parent_hint"] = optional_text(r.parent_hint);
+    j["descriptor_version"] = r.descriptor_version;
+    j["embedded_descriptor"] = r.embedded_descriptor;
+    j["complete"] = r.complete;
+    j["allocated"] = r.allocated;
+    j["extents"] = Json::array();
+    for (const auto& e : r.extents) j["extents"].push_back(extent_json(e));
+    j["header"] = pairs(r.header);
+    j["ddb"] = pairs(r.ddb);
+    emit(j);
+  }
+
+  void print(const vmdk::ChainReport& r) override {
+    Json j;
+    j["ok"] = r.ok;
+    j["layers"] = Json::array();
+    for (const auto& l : r.layers) {
+      Json layer;
+      layer["path"] = l.path;
+      layer["create_type"] = l.create_type;
+      layer["capacity"] = l.capacity;
+      layer["cid"] = optional_cid(l.cid);
+      layer["parent_cid"] = cid_hex(l.parent_cid);
+      layer["allocated"] = l.allocated;
+      layer["link"] = l.link;
+      j["layers"].push_back(layer);
+    }
+    // The layer objects keep exactly the documented keys; what a broken link is about goes here.
+    Json warnings = r.warnings;
+    for (const auto& l : r.layers) {
+      if (!l.problem.empty() && std::find(r.warnings.begin(), r.warnings.end(), l.problem) == r.warnings.end()) {
+        warnings.push_back(l.problem);
+      }
+    }
+    j["warnings"] = warnings;
+    emit(j);
+  }
+
+  void print(const vmdk::MapReport& r) override {
+    Json j;
+    j["capacity"] = r.capacity;
+    j["offset"] = r.offset;
+    j["length"] = r.length;
+    j["layers"] = r.layers;
+    j["ranges"] = Json::array();
+    for (const auto& run : r.ranges) {
+      Json range;
+      range["start"] = run.offset;
+      range["length"] = run.length;
+      range["depth"] = run.depth;
+      range["present"] = run.present;
+      range["zero"] = run.zero;
+      range["data"] = run.data;
+      if (run.data) {
+        range["file"] = run.file;
+        if (run.host_offset != vmdk::kNoHostOffset) range["offset"] = run.host_offset;
+      }
+      if (run.compressed) range["compressed"] = true;
+      j["ranges"].push_back(range);
+    }
+    j["strips"] = r.strips;
+    emit(j);
+  }
+
+  void print(const vmdk::ConvertReport& r) override {
+    Json j;
+    j["output"] = r.output;
+    j["format"] = r.format;
+    j["capacity"] = r.capacity;
+    j["data_bytes"] = r.data_bytes;
+    j["skipped_zero_bytes"] = r.skipped_zero_bytes;
+    emit(j);
+  }
+
+  void print(const vmdk::CompareReport& r) override {
+    Json j;
+    j["identical"] = r.identical;
+    auto side = [](const vmdk::CompareSide& s) {
+      Json out;
+      out["path"] = s.path;
+      out["kind"] = s.kind;
+      out["size"] = s.size;
+      return out;
+    };
+    j["a"] = side(r.a);
+    j["b"] = side(r.b);
+    j["first_difference"] = r.first_difference ? Json(*r.first_difference) : Json(nullptr);
+    j["message"] = r.message;
+    emit(j);
+  }
+
+ private:
+  void emit(const Json& j) {
+    // Invalid UTF-8 in a file name must not throw: replace it.
+    out_ << j.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+  }
+  std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> make_json_printer(std::ostream& out) { return std::make_unique<JsonPrinter>(out); }
+
+}  // namespace vmdkit_cli

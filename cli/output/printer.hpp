@@ -1,0 +1,28 @@
+// The one printer interface of the command line: every report prints as text or as one JSON
+// document (schemas in docs/json-output.md). Commands pick the printer from --json.
+#pragma once
+
+#include <memory>
+#include <ostream>
+
+#include "vmdk/ops.hpp"
+
+namespace vmdkit_cli {
+
+class Printer {
+ public:
+  virtual ~Printer() = default;
+  virtual void print(const vmdk::InfoReport& report) = 0;
+  virtual void print(const vmdk::ChainReport& report) = 0;
+  virtual void print(const vmdk::MapReport& report) = 0;
+  virtual void print(const vmdk::ConvertReport& report) = 0;
+  virtual void print(const vmdk::CompareReport& report) = 0;
+};
+
+std::unique_ptr<Printer> make_text_printer(std::ostream& out);
+std::unique_ptr<Printer> make_json_printer(std::ostream& out);
+inline std::unique_ptr<Printer> make_printer(bool json, std::ostream& out) {
+  return json ? make_json_printer(out) : make_text_printer(out);
+}
+
+}  // namespace vmdkit_cli

@@ -1,0 +1,142 @@
+// Text printer: reports for people. The chain as a tree (leaf at top), the map as a table plus a
+// strip per layer, info as aligned fields. Deterministic: no timestamps, no terminal queries.
+#include <algorithm>
+#include <iomanip>
+
+#include "output/format.hpp"
+#include "output/printer.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdkit_cli {
+
+namespace {
+
+std::string cid_or_none(const std::optional<std::uint32_t>& cid) { return cid ? cid_hex(*cid) : "(none)"; }
+
+std::string parent_cid_text(std::uint32_t cid) {
+  return cid == vmdk::kNoParentCid ? cid_hex(cid) + " (no parent)" : cid_hex(cid);
+}
+
+bool is_broken(const std::string& link) { return link != "ok" && link != "base"; }
+
+class TextPrinter final : public Printer {
+ public:
+  explicit TextPrinter(std::ostream& out) : out_(out) {}
+
+  void print(const vmdk::InfoReport& r) override {
+    field("path", r.path);
+    field("create type", r.create_type.empty() ? "(none)" : r.create_type);
+    field("capacity", std::to_string(r.capacity) + " bytes (" + human_size(r.capacity) + ")");
+    field("descriptor", std::string(r.embedded_descriptor ? "embedded" : "separate file") + ", version " +
+                            std::to_string(r.descriptor_version));
+    field("cid", cid_or_none(r.cid));
+    field("parent cid", parent_cid_text(r.parent_cid));
+    field("parent hint", r.parent_hint ? *r.parent_hint : "(none)");
+    field("allocated", std::to_string(r.allocated) + " bytes (" + human_size(r.allocated) + ")");
+    field("extents", std::to_string(r.extents.size()) + (r.complete ? "" : " (some not readable)"));
+    for (std::size_t i = 0; i < r.extents.size(); ++i) {
+      const auto& e = r.extents[i];
+      out_ << "  [" << i << "] " << e.access << ' ' << e.type << ' ' << human_size(e.size);
+      if (!e.file.empty()) out_ << " \"" << e.file << '"';
+      if (e.offset) out_ << " at " << dec_hex(*e.offset);
+      out_ << ": " << e.status;
+      if (!e.problem.empty() && e.problem != e.status) out_ << " (" << e.problem << ')';
+      out_ << '\n';
+      if (e.details) {
+        const auto& d = *e.details;
+        out_ << "      format " << d.format;
+        if (d.grain_size) out_ << ", grain " << human_size(d.grain_size);
+        out_ << ", allocated " << human_size(d.allocated_bytes) << '\n';
+        for (const auto& [name, value] : d.header) {
+          bool hexy = name.find("flags") != std::string::npos || name.find("magic") != std::string::npos;
+          out_ << "      " << std::left << std::setw(22) << name << ' '
+               << (hexy ? vmdk::hex(value) : std::to_string(value)) << '\n';
+        }
+      }
+    }
+    if (!r.ddb.empty()) {
+      out_ << "ddb:\n";
+      for (const auto& [key, value] : r.ddb) out_ << "  " << key << " = \"" << value << "\"\n";
+    }
+  }
+
+  void print(const vmdk::ChainReport& r) override {
+    out_ << "chain: " << (r.ok ? "ok" : "BROKEN") << ", " << r.layers.size()
+         << (r.layers.size() == 1 ? " layer" : " layers") << '\n';
+    std::string indent;
+    for (std::size_t i = 0; i < r.layers.size(); ++i) {
+      const auto& l = r.layers[i];
+      out_ << indent << (i == 0 ? "" : "└─ ") << l.path << "  [" << (l.create_type.empty() ? "?" : l.create_type)
+           << ", " << human_size(l.capacity) << ", allocated " << human_size(l.allocated) << ", cid "
+           << cid_or_none(l.cid);
+      if (l.parent_cid != vmdk::kNoParentCid) out_ << ", parent cid " << cid_hex(l.parent_cid);
+      out_ << ']';
+      if (l.link == "base") out_ << "  (base)";
+      out_ << '\n';
+      if (i > 0) indent += "   ";
+      if (is_broken(l.link)) {
+        out_ << indent << "└─ ✗ BROKEN LINK (" << l.link << "): " << l.problem << '\n';
+        if (i > 0 || i + 1 < r.layers.size()) indent += "   ";
+      }
+    }
+    for (const auto& w : r.warnings) {
+      bool shown = std::any_of(r.layers.begin(), r.layers.end(), [&](const auto& l) { return l.problem == w; });
+      if (!shown) out_ << "warning: " << w << '\n';
+    }
+  }
+
+  void print(const vmdk::MapReport& r) override {
+    out_ << "capacity " << std::to_string(r.capacity) << " bytes (" << human_size(r.capacity) << "), "
+         << r.layers.size() << (r.layers.size() == 1 ? " layer" : " layers") << '\n';
+    if (!r.strips.empty()) {
+      std::size_t width = r.strips.front().size();
+      out_ << "layers (each column " << human_size(width ? r.capacity / width : 0)
+           << "; '#' data, '0' zeros, '.' nothing, '+' mixed):\n";
+      for (std::size_t i = 0; i < r.layers.size() && i < r.strips.size(); ++i) {
+        out_ << "  " << std::right << std::setw(3) << i << " |" << r.strips[i] << "| " << r.layers[i] << '\n';
+      }
+    }
+    out_ << "ranges:\n";
+    out_ << std::left << std::setw(20) << "  start" << std::setw(20) << "end" << std::setw(12) << "length"
+         << std::setw(7) << "depth" << std::setw(13) << "state" << "file @ offset\n";
+    for (const auto& run : r.ranges) {
+      // Like qemu-img: an unallocated range is not present, even though it reads as zeros.
+      std::string state = run.data ? (run.compressed ? "data (comp)" : "data") : run.present ? "zero" : "unallocated";
+      out_ << "  " << std::left << std::setw(18) << vmdk::hex(run.offset) << std::setw(20)
+           << vmdk::hex(run.offset + run.length) << std::setw(12) << human_size(run.length) << std::setw(7)
+           << run.depth << std::setw(13) << state;
+      if (run.data) {
+        out_ << run.file;
+        if (run.host_offset != vmdk::kNoHostOffset) out_ << " @ " << vmdk::hex(run.host_offset);
+      }
+      out_ << '\n';
+    }
+  }
+
+  void print(const vmdk::ConvertReport& r) override {
+    out_ << "wrote " << r.output << " (" << r.format << ", " << human_size(r.capacity) << ", "
+         << human_size(r.data_bytes) << " of data, the rest left as holes)\n";
+  }
+
+  void print(const vmdk::CompareReport& r) override {
+    if (r.identical) {
+      out_ << "identical\n";
+    } else if (r.first_difference) {
+      out_ << "different: first difference at offset " << dec_hex(*r.first_difference) << '\n';
+    } else {
+      out_ << "different: " << r.message << '\n';
+    }
+  }
+
+ private:
+  void field(const std::string& name, const std::string& value) {
+    out_ << std::left << std::setw(13) << (name + ":") << value << '\n';
+  }
+  std::ostream& out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> make_text_printer(std::ostream& out) { return std::make_unique<TextPrinter>(out); }
+
+}  // namespace vmdkit_cli

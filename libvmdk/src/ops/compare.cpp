@@ -1,0 +1,117 @@
+// ops::compare: the contents of two disks, each a VMDK chain (KDMV magic or descriptor text) or a
+// raw file. Ranges that both sides map as zeros or unallocated are compared without reading.
+#include <algorithm>
+#include <cstring>
+
+#include "vmdk/error.hpp"
+#include "vmdk/ops.hpp"
+
+namespace vmdk {
+
+namespace {
+
+class Side {
+ public:
+  virtual ~Side() = default;
+  virtual std::uint64_t size() const = 0;
+  virtual void read(std::uint64_t offset, std::span<std::uint8_t> out) const = 0;
+  /// False when [offset, offset+length) surely reads as zeros (no data anywhere in it).
+  virtual bool may_hold_data(std::uint64_t offset, std::uint64_t length) const = 0;
+};
+
+class ChainSide final : public Side {
+ public:
+  explicit ChainSide(std::unique_ptr<Chain> chain) : chain_(std::move(chain)) {}
+  std::uint64_t size() const override { return chain_->capacity(); }
+  void read(std::uint64_t offset, std::span<std::uint8_t> out) const override { chain_->read(offset, out); }
+  bool may_hold_data(std::uint64_t offset, std::uint64_t length) const override {
+    auto runs = chain_->map(offset, length);
+    return std::any_of(runs.begin(), runs.end(), [](const ChainRun& r) { return r.data; });
+  }
+  const Chain& chain() const { return *chain_; }
+
+ private:
+  std::unique_ptr<Chain> chain_;
+};
+
+class RawSide final : public Side {
+ public:
+  explicit RawSide(std::unique_ptr<File> file) : file_(std::move(file)), size_(file_->size()) {}
+  std::uint64_t size() const override { return size_; }
+  void read(std::uint64_t offset, std::span<std::uint8_t> out) const override {
+    read_exact(*file_, offset, out, "raw data");
+  }
+  bool may_hold_data(std::uint64_t, std::uint64_t) const override { return true; }
+
+ private:
+  std::unique_ptr<File> file_;
+  std::uint64_t size_;
+};
+
+// A VMDK starts with the sparse magic "KDMV" or is descriptor text; anything else is raw.
+bool is_vmdk(const File& file) {
+  std::vector<std::uint8_t> head(static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), 4096)));
+  std::size_t got = file.read_at(0, head);
+  head.resize(got);
+  if (got >= 4 && std::memcmp(head.data(), "KDMV", 4) == 0) return true;
+  return looks_like_descriptor(std::string_view(reinterpret_cast<const char*>(head.data()), head.size()));
+}
+
+std::unique_ptr<Side> open_side(const std::filesystem::path& path, const CompareOptions& options,
+                                CompareSide& info) {
+  auto file = File::open(path);
+  info.path = path.string();
+  if (is_vmdk(*file)) {
+    file.reset();
+    auto chain = Chain::open(path, options.chain);
+    if (options.warning) {
+      for (const auto& w : chain->warnings()) options.warning(w);
+    }
+    info.kind = "vmdk";
+    info.size = chain->capacity();
+    return std::make_unique<ChainSide>(std::move(chain));
+  }
+  info.kind = "raw";
+  info.size = file->size();
+  return std::make_unique<RawSide>(std::move(file));
+}
+
+}  // namespace
+
+CompareReport compare(const std::filesystem::path& a, const std::filesystem::path& b,
+                      const CompareOptions& options) {
+  CompareReport report;
+  auto left = open_side(a, options, report.a);
+  auto right = open_side(b, options, report.b);
+  if (report.a.size != report.b.size) {
+    report.message = "sizes differ: " + report.a.path + " is " + std::to_string(report.a.size) + " bytes, " +
+                     report.b.path + " is " + std::to_string(report.b.size) + " bytes";
+    return report;
+  }
+  const std::uint64_t total = report.a.size;
+  const std::size_t chunk = std::max<std::size_t>(options.chunk_size, 512);
+  std::vector<std::uint8_t> buf_a, buf_b;
+  for (std::uint64_t pos = 0; pos < total;) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, total - pos));
+    if (left->may_hold_data(pos, n) || right->may_hold_data(pos, n)) {
+      buf_a.resize(n);
+      buf_b.resize(n);
+      left->read(pos, buf_a);
+      right->read(pos, buf_b);
+      auto [ia, ib] = std::mismatch(buf_a.begin(), buf_a.end(), buf_b.begin());
+      if (ia != buf_a.end()) {
+        std::uint64_t at = pos + static_cast<std::uint64_t>(ia - buf_a.begin());
+        report.first_difference = at;
+        report.message = "contents differ at offset " + std::to_string(at) + " (" + hex(at) + ")";
+        return report;
+      }
+    }
+    pos += n;
+    if (options.progress) options.progress(pos, total);
+  }
+  report.identical = true;
+  report.message = "identical";
+  return report;
+}
+
+}  // namespace vmdk

@@ -1,0 +1,63 @@
+#!/bin/bash
+# vmdkit cat and convert --to raw against qemu-img convert -O raw: same bytes on a monolithicSparse
+# disk and a 3-deep chain with zeroed grains; slices with --offset/--length; holes in the output;
+# no temporary left behind; clear errors for bad ranges and unsupported formats.
+source "$(dirname "$0")/common.bash"
+need qemu-img qemu-io
+make_chain c
+qemu-img create -q -f vmdk single.vmdk 10M
+qemu-io -f vmdk -c 'write -P 0x5a 12345 777777' single.vmdk >/dev/null
+
+for disk in single.vmdk c/base.vmdk c/mid.vmdk c/top.vmdk; do
+  name=$(basename "$disk" .vmdk)
+  qemu-img convert -O raw "$disk" "ref-$name.raw" || fail "qemu-img convert $disk"
+  "$VMDKIT" cat "$disk" > "cat-$name.raw" || fail "cat $disk exit"
+  cmp -s "cat-$name.raw" "ref-$name.raw" && pass "cat $disk equals qemu-img" || fail "cat $disk differs"
+  expect_exit 0 "convert $disk" -- "$VMDKIT" convert -q "$disk" "conv-$name.raw" --to raw
+  cmp -s "conv-$name.raw" "ref-$name.raw" && pass "convert $disk equals qemu-img" || fail "convert $disk differs"
+done
+
+# Holes: 64 MiB apparent, well under a MiB of blocks.
+size=$(stat -c %s conv-top.raw)
+[ "$size" -eq $((64 << 20)) ] && pass "convert output has the capacity" || fail "convert size $size"
+used=$(du -k conv-top.raw | cut -f1)
+[ "$used" -lt 2048 ] && pass "convert output is sparse (${used} KiB)" || fail "convert output not sparse: ${used} KiB"
+ls -a | grep -q vmdkit-tmp && fail "temporary file left behind" || pass "no temporary left"
+
+# Convert summary and JSON.
+expect_exit 0 "convert --json" -- "$VMDKIT" convert --json c/top.vmdk conv2.raw --to raw
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["capacity"]==64<<20 and d["format"]=="raw" and d["data_bytes"]>0' \
+  "$TEST_TMPDIR/out" && pass "convert JSON" || fail "convert JSON"
+
+# Slices.
+"$VMDKIT" cat --offset 65000 --length 300000 c/top.vmdk > slice.raw
+tail -c +65001 ref-top.raw | head -c 300000 > slice-ref.raw
+cmp -s slice.raw slice-ref.raw && pass "cat slice" || fail "cat slice differs"
+"$VMDKIT" cat --offset 0x3fe0000 c/top.vmdk > tail.raw
+tail -c $((0x20000)) ref-top.raw | cmp -s - tail.raw && pass "cat hex offset to the end" || fail "cat tail differs"
+expect_exit 0 "cat zero length at the end" -- "$VMDKIT" cat --offset 64M --length 0 c/top.vmdk
+expect_exit 1 "cat offset past the end" -- "$VMDKIT" cat --offset 65M c/top.vmdk
+contains "$TEST_TMPDIR/err" "vmdkit: error: offset 68157440" "bad offset: message names the offset"
+contains "$TEST_TMPDIR/err" "capacity 67108864" "bad offset: message names the capacity"
+expect_exit 1 "cat length past the end" -- "$VMDKIT" cat --offset 1M --length 64M c/top.vmdk
+contains "$TEST_TMPDIR/err" "past the end" "bad length: message"
+expect_exit 1 "cat junk offset" -- "$VMDKIT" cat --offset -5 c/top.vmdk
+expect_exit 1 "cat junk length" -- "$VMDKIT" cat --length 12Q c/top.vmdk
+contains "$TEST_TMPDIR/err" "invalid --length" "junk length: message"
+[ -s "$TEST_TMPDIR/out" ] && fail "nothing written on a bad range" || pass "nothing written on a bad range"
+
+# Unsupported targets and bad destinations.
+expect_exit 1 "convert --to vmdk" -- "$VMDKIT" convert c/top.vmdk out.vmdk --to vmdk
+contains "$TEST_TMPDIR/err" "not supported yet" "convert --to vmdk: message"
+[ -e out.vmdk ] && fail "convert --to vmdk wrote a file" || pass "convert --to vmdk wrote nothing"
+expect_exit 1 "convert without --to" -- "$VMDKIT" convert c/top.vmdk out.raw
+expect_exit 1 "convert into a missing folder" -- "$VMDKIT" convert c/top.vmdk nowhere/out.raw --to raw
+expect_exit 1 "convert onto its own base" -- "$VMDKIT" convert c/top.vmdk c/base.vmdk --to raw
+contains "$TEST_TMPDIR/err" "base.vmdk" "convert onto own file: names it"
+cmp -s <("$VMDKIT" cat c/base.vmdk) ref-base.raw && pass "base untouched" || fail "base damaged by convert"
+
+# Replacing an existing destination.
+echo old > replaced.raw
+expect_exit 0 "convert over an existing file" -- "$VMDKIT" convert -q single.vmdk replaced.raw --to raw
+cmp -s replaced.raw ref-single.raw && pass "existing destination replaced" || fail "existing destination not replaced"
+finish
