@@ -1,0 +1,203 @@
+// Chain::open: following parentFileNameHint from the leaf down to the base and checking every link
+// (vmdk-format.md 1.10, 6.2): candidates for the hint, cycles, depth, CID and capacity.
+#include <cstdio>
+#include <set>
+#include <system_error>
+
+#include "chain/chain_impl.hpp"
+#include "disk/path_confine.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk {
+
+namespace fs = std::filesystem;
+
+std::string_view to_string(LinkState state) {
+  switch (state) {
+    case LinkState::ok: return "ok";
+    case LinkState::base: return "base";
+    case LinkState::cid_mismatch: return "cid_mismatch";
+    case LinkState::missing_parent: return "missing_parent";
+    case LinkState::capacity_mismatch: return "capacity_mismatch";
+    case LinkState::cycle: return "cycle";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string cid_text(std::optional<std::uint32_t> cid) {
+  if (!cid) return "(none)";
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%08x", *cid);
+  return buffer;
+}
+
+fs::path canonical_or_absolute(const fs::path& path) {
+  std::error_code error;
+  fs::path canonical = fs::canonical(path, error);
+  if (!error) return canonical;
+  return fs::absolute(path, error).lexically_normal();
+}
+
+// Where a parent hint may point, in the order tried (vmdk-format.md 6.2). A refusal (".." without
+// allow_outside_paths) is returned as text instead of candidates.
+struct Candidate {
+  fs::path folder;
+  std::string name;  // normalized; absolute only when outside paths are allowed
+};
+
+struct Candidates {
+  std::vector<Candidate> paths;
+  std::string refused;
+  std::string warning;  // an absolute hint that falls back to the child's folder
+};
+
+Candidates parent_candidates(const std::string& hint, const fs::path& folder, bool allow_outside) {
+  Candidates result;
+  const std::string name = paths::normalize_separators(hint);
+  if (name.empty()) {
+    result.refused = "parentFileNameHint is empty";
+    return result;
+  }
+  if (paths::is_absolute_name(name)) {
+    if (allow_outside && name[0] == '/') result.paths.push_back({folder, name});
+    const std::string last = paths::last_component(name);
+    if (!last.empty() && last != "..") {
+      fs::path local = folder / last;
+      result.paths.push_back({folder, last});
+      result.warning = "parent hint \"" + hint + "\" is an absolute path; looking for \"" + last +
+                       "\" in the child's folder instead (" + local.string() + ")";
+    }
+    return result;
+  }
+  if (paths::has_dotdot(name) && !allow_outside) {
+    result.refused = "parent hint \"" + hint +
+                     "\" has a \"..\" component, which leaves the child's folder; refused (allow outside paths "
+                     "to accept it)";
+    return result;
+  }
+  result.paths.push_back({folder, name});
+  return result;
+}
+
+}  // namespace
+
+std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  std::set<fs::path> seen;
+
+  // Records a broken link: thrown by default, kept in layers() with report_broken.
+  auto broken = [&](Layer& layer, LinkState state, const std::string& file, const std::string& message) {
+    layer.link = state;
+    if (!options.report_broken) throw ChainError(file, message);
+    impl->warnings.push_back(file + ": " + message);
+  };
+
+  Layer first;
+  first.disk = Disk::open(leaf, options.open);
+  seen.insert(canonical_or_absolute(leaf));
+  impl->layers.push_back(std::move(first));
+
+  while (true) {
+    Layer& child = impl->layers.back();
+    const Disk& child_disk = *child.disk;
+    const std::string child_name = child_disk.path().string();
+    const std::uint32_t parent_cid = child_disk.descriptor().parent_cid();
+    if (parent_cid == kNoParentCid) {
+      child.link = LinkState::base;
+      break;
+    }
+    std::optional<std::string> hint = child_disk.descriptor().parent_file_name_hint();
+    if (!hint) {
+      broken(child, LinkState::missing_parent, child_name,
+             "delta has parentCID " + cid_text(parent_cid) + " but no parentFileNameHint (orphan delta)");
+      break;
+    }
+    Candidates candidates =
+        parent_candidates(*hint, paths::folder_of(child_disk.path()), options.open.allow_outside_paths);
+    if (!candidates.refused.empty()) {
+      broken(child, LinkState::missing_parent, child_name, candidates.refused);
+      break;
+    }
+    fs::path found;
+    std::string refusal;
+    for (const Candidate& candidate : candidates.paths) {
+      paths::Resolved resolved =
+          paths::resolve_in_folder(candidate.folder, candidate.name, options.open.allow_outside_paths);
+      child.tried.push_back(resolved.path.string());
+      if (resolved.status == paths::Resolved::Status::ok) {
+        found = resolved.path;
+        break;
+      }
+      if (resolved.status == paths::Resolved::Status::refused && refusal.empty()) {
+        refusal = "parent " + resolved.path.string() + " " + resolved.reason;
+      }
+    }
+    if (found.empty()) {
+      std::string tried;
+      for (const std::string& path : child.tried) tried += (tried.empty() ? "" : ", ") + path;
+      std::string message = "parent \"" + *hint + "\" not found (tried: " + tried + ")";
+      if (!refusal.empty()) message += "; " + refusal + "; refused (allow outside paths to accept it)";
+      broken(child, LinkState::missing_parent, child_name, message);
+      break;
+    }
+    if (!candidates.warning.empty()) impl->warnings.push_back(child_name + ": " + candidates.warning);
+    child.parent_path = found;
+
+    const fs::path canonical = canonical_or_absolute(found);
+    if (seen.count(canonical) != 0) {
+      broken(child, LinkState::cycle, child_name,
+             "chain has a cycle: parent " + found.string() + " is already a layer of this chain");
+      break;
+    }
+    if (impl->layers.size() >= options.max_depth) {
+      throw ChainError(child_name, "chain is deeper than " + std::to_string(options.max_depth) + " links");
+    }
+    std::unique_ptr<Disk> parent = Disk::open(found, options.open);
+    const std::optional<std::uint32_t> actual_cid = parent->descriptor().cid();
+    if (!actual_cid || *actual_cid != parent_cid) {
+      const std::string message = "CID mismatch: " + child_name + " has parentCID " + cid_text(parent_cid) +
+                                  " but its parent " + found.string() + " has CID " + cid_text(actual_cid);
+      if (options.allow_cid_mismatch) {
+        child.link = LinkState::cid_mismatch;
+        impl->warnings.push_back(child_name + ": " + message + " (read anyway)");
+      } else {
+        broken(child, LinkState::cid_mismatch, child_name, message + " (the parent changed after the child was made)");
+        break;
+      }
+    } else {
+      child.link = LinkState::ok;
+    }
+    if (parent->capacity() != child_disk.capacity()) {
+      broken(child, LinkState::capacity_mismatch, child_name,
+             "capacity mismatch: " + child_name + " is " + hex(child_disk.capacity()) + " bytes but its parent " +
+                 found.string() + " is " + hex(parent->capacity()) + " bytes");
+      break;
+    }
+    seen.insert(canonical);
+    Layer next;
+    next.disk = std::move(parent);
+    impl->layers.push_back(std::move(next));
+  }
+
+  impl->capacity = impl->layers.front().disk->capacity();
+  impl->cache = std::make_unique<chain::WindowCache>(impl->layers, impl->capacity);
+  return std::unique_ptr<Chain>(new Chain(std::move(impl)));
+}
+
+Chain::Chain(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Chain::~Chain() = default;
+
+const std::vector<Layer>& Chain::layers() const { return impl_->layers; }
+const std::vector<std::string>& Chain::warnings() const { return impl_->warnings; }
+std::uint64_t Chain::capacity() const { return impl_->capacity; }
+
+bool Chain::ok() const {
+  for (const Layer& layer : impl_->layers) {
+    if (layer.link != LinkState::ok && layer.link != LinkState::base) return false;
+  }
+  return true;
+}
+
+}  // namespace vmdk
