@@ -32,7 +32,7 @@ Json extent_json(const vmdk::InfoExtent& e) {
   out["path"] = e.path;
   if (e.offset) out["offset"] = *e.offset;
   out["status"] = e.status;
-  if (!e.problem.empty()) out["problem"] = e.problem;
+  if (!e.problem.empty() && e.problem != e.status) out["problem"] = e.problem;
   if (e.details) {
     out["format"] = e.details->format;
     out["grain_size"] = e.details->grain_size;

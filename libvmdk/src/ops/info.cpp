@@ -45,6 +45,8 @@ InfoExtent describe(const ExtentSlot& slot) {
   std::error_code ec;
   if (starts_with(slot.problem, "unsupported")) {
     out.status = "unsupported";
+  } else if (starts_with(slot.problem, "short")) {
+    out.status = "short";
   } else if (starts_with(slot.problem, "missing") ||
              (!slot.path.empty() && !std::filesystem::exists(slot.path, ec))) {
     out.status = "missing";
