@@ -1,6 +1,10 @@
 // ops::compare: the contents of two disks, each a VMDK chain (KDMV magic or descriptor text) or a
 // raw file. Ranges that both sides map as zeros or unallocated are compared without reading.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "vmdk/error.hpp"
@@ -36,16 +40,31 @@ class ChainSide final : public Side {
 
 class RawSide final : public Side {
  public:
-  explicit RawSide(std::unique_ptr<File> file) : file_(std::move(file)), size_(file_->size()) {}
+  RawSide(std::unique_ptr<File> file, const std::filesystem::path& path)
+      : file_(std::move(file)), size_(file_->size()) {
+    // A second descriptor only to ask the file system where the holes are (SEEK_DATA).
+    hole_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  ~RawSide() override {
+    if (hole_fd_ >= 0) ::close(hole_fd_);
+  }
+  RawSide(const RawSide&) = delete;
+  RawSide& operator=(const RawSide&) = delete;
   std::uint64_t size() const override { return size_; }
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const override {
     read_exact(*file_, offset, out, "raw data");
   }
-  bool may_hold_data(std::uint64_t, std::uint64_t) const override { return true; }
+  bool may_hold_data(std::uint64_t offset, std::uint64_t length) const override {
+    if (hole_fd_ < 0) return true;
+    off_t next = ::lseek(hole_fd_, static_cast<off_t>(offset), SEEK_DATA);
+    if (next < 0) return errno != ENXIO;  // ENXIO: only a hole until the end of the file
+    return static_cast<std::uint64_t>(next) < offset + length;
+  }
 
  private:
   std::unique_ptr<File> file_;
   std::uint64_t size_;
+  int hole_fd_ = -1;
 };
 
 // A VMDK starts with the sparse magic "KDMV" or is descriptor text; anything else is raw.
@@ -73,7 +92,7 @@ std::unique_ptr<Side> open_side(const std::filesystem::path& path, const Compare
   }
   info.kind = "raw";
   info.size = file->size();
-  return std::make_unique<RawSide>(std::move(file));
+  return std::make_unique<RawSide>(std::move(file), path);
 }
 
 }  // namespace
@@ -93,11 +112,14 @@ CompareReport compare(const std::filesystem::path& a, const std::filesystem::pat
   std::vector<std::uint8_t> buf_a, buf_b;
   for (std::uint64_t pos = 0; pos < total;) {
     auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, total - pos));
-    if (left->may_hold_data(pos, n) || right->may_hold_data(pos, n)) {
-      buf_a.resize(n);
-      buf_b.resize(n);
-      left->read(pos, buf_a);
-      right->read(pos, buf_b);
+    bool data_a = left->may_hold_data(pos, n);
+    bool data_b = right->may_hold_data(pos, n);
+    if (data_a || data_b) {
+      // A side that surely reads as zeros is not read at all.
+      buf_a.assign(n, 0);
+      buf_b.assign(n, 0);
+      if (data_a) left->read(pos, buf_a);
+      if (data_b) right->read(pos, buf_b);
       auto [ia, ib] = std::mismatch(buf_a.begin(), buf_a.end(), buf_b.begin());
       if (ia != buf_a.end()) {
         std::uint64_t at = pos + static_cast<std::uint64_t>(ia - buf_a.begin());
