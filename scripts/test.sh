@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's second command (and .ci/run): install dependencies, then build and run the whole
+# CTest suite twice: with -Werror in build/, then under AddressSanitizer + UBSan in build-asan/.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+"$ROOT/scripts/install-deps.sh"
+start=$SECONDS
+
+configure_and_build "$ROOT/build" -DVMDKIT_WERROR=ON
+echo "== test build (-Werror)"
+ctest --test-dir "$ROOT/build" --output-on-failure -j2
+
+configure_and_build "$ROOT/build-asan" -DVMDKIT_WERROR=ON -DVMDKIT_SANITIZE=ON
+echo "== test build-asan (AddressSanitizer + UndefinedBehaviorSanitizer)"
+# Any sanitizer report stops the process with an exit status no test accepts (86/87, not 1), so a
+# robustness test cannot mistake it for a clean "vmdkit: error:" exit. max_allocation_size_mb makes
+# an unbounded allocation a failure here too (ulimit -v cannot be used under ASan).
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:max_allocation_size_mb=2048:allocator_may_return_null=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
+export VMDKIT_SANITIZED=1
+ctest --test-dir "$ROOT/build-asan" --output-on-failure -j2
+
+echo "== all tests passed in $((SECONDS - start)) s"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Robustness: seeded byte flips and truncations of every sample disk in $SAMPLES/MANIFEST.tsv;
+# vmdkit info/chain/map/cat on each damaged copy must exit 0, or 1 with "vmdkit: error:", within
+# 20 s and 2 GiB of address space. Skipped (77) when the samples folder is absent.
+set -euo pipefail
+: "${VMDKIT:?}" "${TEST_TMPDIR:?}"
+if [[ -z ${SAMPLES:-} || ! -f $SAMPLES/MANIFEST.tsv ]]; then
+  echo "SKIP: samples folder '${SAMPLES:-}' not found"
+  exit 77
+fi
+PY=/usr/bin/python3
+DAMAGE="$PY $(dirname "${BASH_SOURCE[0]}")/lib/damage.py --vmdkit $VMDKIT --seed ${VMDKIT_FUZZ_SEED:-20240601} --cases ${VMDKIT_FUZZ_CASES:-8}"
+rm -rf "$TEST_TMPDIR"
+mkdir -p "$TEST_TMPDIR/all"
+
+# Decompressed copies of every sample, side by side as in $SAMPLES.
+(cd "$SAMPLES" && find . -type f \( -name '*.vmdk' -o -name '*.vmdk.gz' \)) | while read -r f; do
+  mkdir -p "$TEST_TMPDIR/all/$(dirname "$f")"
+  case $f in
+    *.gz) gunzip -c "$SAMPLES/$f" >"$TEST_TMPDIR/all/${f%.gz}" ;;
+    *) cp "$SAMPLES/$f" "$TEST_TMPDIR/all/$f" ;;
+  esac
+done
+
+# disk_files DIR NAME: NAME and, for a text descriptor, its extent files and its parent's files.
+disk_files() {
+  local dir=$1 name=$2
+  [[ -f $dir/$name ]] || return 0
+  echo "$name"
+  if [[ $(head -c 4 "$dir/$name") != KDMV && $(stat -c %s "$dir/$name") -lt 65536 ]]; then
+    sed -n 's/^[A-Z]* [0-9]* [A-Z]* "\([^"]*\)".*/\1/p' "$dir/$name" | while read -r extent; do
+      [[ -f $dir/$extent ]] && echo "$extent"
+    done
+    local parent
+    parent=$(sed -n 's/^parentFileNameHint *= *"\(.*\)".*/\1/p' "$dir/$name" | head -n 1)
+    [[ -n $parent ]] && disk_files "$dir" "$(basename "$parent")"
+  fi
+  return 0
+}
+
+status=0
+while IFS=$'\t' read -r disk _rest; do
+  [[ $disk == disk ]] && continue
+  dir=$(dirname "$disk")
+  name=$(basename "$disk")
+  one="$TEST_TMPDIR/disk-${name%.vmdk}"
+  mkdir -p "$one"
+  for f in $(disk_files "$TEST_TMPDIR/all/$dir" "$name" | sort -u); do
+    ln "$TEST_TMPDIR/all/$dir/$f" "$one/$f"
+  done
+  $DAMAGE --work "$TEST_TMPDIR/work" "$one" "$name" || status=1
+done <"$SAMPLES/MANIFEST.tsv"
+exit $status
