@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "vmdk/error.hpp"
@@ -16,9 +17,10 @@ bool is_zlib_header(std::span<const std::uint8_t> bytes) {
   return (cmf & 0x0fu) == 8 && (cmf >> 4) <= 7 && ((cmf << 8) | flg) % 31 == 0 && (flg & 0x20u) == 0;
 }
 
-InflateResult inflate_grain(std::span<const std::uint8_t> in, std::span<std::uint8_t> out) {
+InflateResult inflate_grain(std::span<const std::uint8_t> in, std::span<std::uint8_t> out, std::size_t limit) {
   InflateResult result;
   result.raw_deflate = !is_zlib_header(in);
+  if (limit < out.size()) limit = out.size();
   if (in.size() > std::numeric_limits<uInt>::max() || out.size() > std::numeric_limits<uInt>::max()) {
     result.error = "grain is too large to inflate";
     return result;
@@ -34,23 +36,27 @@ InflateResult inflate_grain(std::span<const std::uint8_t> in, std::span<std::uin
   zs.avail_out = static_cast<uInt>(out.size());
   int rc = inflate(&zs, Z_FINISH);
   result.produced = out.size() - zs.avail_out;
-  if (rc != Z_STREAM_END && zs.avail_out == 0) {
-    // Output is full: the stream may still end without more output (e.g. only the Adler-32 is
-    // left); offer a one-byte scratch buffer and fail if anything lands in it.
-    std::uint8_t scratch = 0;
-    zs.next_out = &scratch;
-    zs.avail_out = 1;
+  std::size_t total = result.produced;
+  // Output is full but the stream goes on: inflate the rest into scratch space, counting it, so
+  // that a stream longer than the limit is still caught. One byte more than the limit suffices.
+  std::uint8_t scratch[16384];
+  while (rc != Z_STREAM_END && zs.avail_out == 0 && total <= limit) {
+    std::size_t room = std::min<std::size_t>(sizeof scratch, limit - total + 1);
+    zs.next_out = scratch;
+    zs.avail_out = static_cast<uInt>(room);
     rc = inflate(&zs, Z_FINISH);
-    if (zs.avail_out == 0) {
-      inflateEnd(&zs);
-      result.error = "decompressed data is larger than the grain (" + std::to_string(out.size()) + " bytes)";
-      return result;
-    }
+    total += room - zs.avail_out;
   }
+  const std::string zlib_message = zs.msg != nullptr ? std::string(" (") + zs.msg + ")" : "";
   inflateEnd(&zs);
+  result.total = total;
+  if (total > limit) {
+    result.error = "decompressed data is larger than the grain (" + std::to_string(limit) + " bytes)";
+    return result;
+  }
   if (rc == Z_STREAM_END) return result;
   if (rc == Z_DATA_ERROR) {
-    result.error = std::string("compressed data is corrupt") + (zs.msg != nullptr ? std::string(" (") + zs.msg + ")" : "");
+    result.error = "compressed data is corrupt" + zlib_message;
   } else if (rc == Z_BUF_ERROR) {
     result.error = "compressed data ends before the end of its stream";
   } else if (rc == Z_MEM_ERROR) {

@@ -73,8 +73,16 @@ std::shared_ptr<const std::vector<std::uint8_t>> StreamExtent::grain(const Piece
   Record record = read_record(p);
   std::vector<std::uint8_t> compressed(record.size);
   read_exact(*file_, record.data_offset, compressed, "compressed grain");
-  auto data = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(layout_.grain_bytes));
-  format::InflateResult result = format::inflate_grain(compressed, *data);
+  // Keep only the part of the grain inside the mapped range, and never more than deflate can
+  // expand the record to (1032:1): a damaged grain size cannot make us allocate a gigabyte.
+  const std::uint64_t keep = std::min(layout_.grain_bytes, mapped_bytes_ - p.grain_offset);
+  const std::uint64_t expandable = std::uint64_t{record.size} * 1032 + 1024;
+  auto data = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(std::min(keep, expandable)));
+  format::InflateResult result =
+      format::inflate_grain(compressed, *data, static_cast<std::size_t>(layout_.grain_bytes));
+  if (result.ok() && result.total > data->size() && data->size() < keep) {
+    result.error = "decompresses beyond what deflate can encode in " + std::to_string(record.size) + " bytes";
+  }
   if (!result.ok()) {
     throw FormatError(layout_.name, "compressed grain at " + hex(p.host) + " for " +
                                         where(p.gd_index, p.gt_entry) + ": " + result.error, p.host);
@@ -89,7 +97,10 @@ std::shared_ptr<const std::vector<std::uint8_t>> StreamExtent::grain(const Piece
 
 void StreamExtent::read_compressed(const Piece& p, std::span<std::uint8_t> out) const {
   auto data = grain(p);
-  std::memcpy(out.data(), data->data() + (p.offset - p.grain_offset), out.size());
+  const std::size_t from = static_cast<std::size_t>(p.offset - p.grain_offset);
+  const std::size_t have = data->size() > from ? std::min(out.size(), data->size() - from) : 0;
+  std::memcpy(out.data(), data->data() + from, have);
+  std::memset(out.data() + have, 0, out.size() - have);
 }
 
 ExtentDetails StreamExtent::details() const {
