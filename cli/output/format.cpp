@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdkit_cli {
@@ -23,11 +24,7 @@ std::string human_size(std::uint64_t bytes) {
   return buffer;
 }
 
-std::string cid_hex(std::uint32_t cid) {
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "%08x", cid);
-  return buffer;
-}
+std::string cid_hex(std::uint32_t cid) { return vmdk::format_cid(cid); }
 
 std::string dec_hex(std::uint64_t value) { return std::to_string(value) + " (" + vmdk::hex(value) + ")"; }
 

@@ -16,27 +16,15 @@
 #include "chain/window_map.hpp"
 #include "vmdk/chain.hpp"
 #include "vmdk/error.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace vmdk;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device random;
-    path = fs::temp_directory_path() /
-           ("vmdkit-chain-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-            std::to_string(random()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
+struct TempDir : vmdk_test::TempDir {
+  TempDir() : vmdk_test::TempDir("vmdkit-chain") {}
 };
 
 void write_text(const fs::path& path, const std::string& text) {

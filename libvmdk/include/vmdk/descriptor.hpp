@@ -20,6 +20,9 @@ std::string_view to_string(ExtentType type);
 
 inline constexpr std::uint32_t kNoParentCid = 0xffffffffu;
 
+/// A CID as messages and reports spell it: 8 lowercase hex digits, "(none)" when absent.
+std::string format_cid(std::optional<std::uint32_t> cid);
+
 /// True when head (the first bytes of a file) reads as descriptor text: after optional blank and
 /// comment lines, the first line is a `version=` key (case-insensitive, spaces allowed around '=').
 bool looks_like_descriptor(std::string_view head);

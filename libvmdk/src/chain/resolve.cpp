@@ -26,12 +26,6 @@ std::string_view to_string(LinkState state) {
 
 namespace {
 
-std::string cid_text(std::optional<std::uint32_t> cid) {
-  if (!cid) return "(none)";
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "%08x", *cid);
-  return buffer;
-}
 
 fs::path canonical_or_absolute(const fs::path& path) {
   std::error_code error;
@@ -111,7 +105,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
     std::optional<std::string> hint = child_disk.descriptor().parent_file_name_hint();
     if (!hint) {
       broken(child, LinkState::missing_parent, child_name,
-             "delta has parentCID " + cid_text(parent_cid) + " but no parentFileNameHint (orphan delta)");
+             "delta has parentCID " + format_cid(parent_cid) + " but no parentFileNameHint (orphan delta)");
       break;
     }
     Candidates candidates =
@@ -157,8 +151,8 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
     std::unique_ptr<Disk> parent = Disk::open(found, options.open);
     const std::optional<std::uint32_t> actual_cid = parent->descriptor().cid();
     if (!actual_cid || *actual_cid != parent_cid) {
-      const std::string message = "CID mismatch: " + child_name + " has parentCID " + cid_text(parent_cid) +
-                                  " but its parent " + found.string() + " has CID " + cid_text(actual_cid);
+      const std::string message = "CID mismatch: " + child_name + " has parentCID " + format_cid(parent_cid) +
+                                  " but its parent " + found.string() + " has CID " + format_cid(actual_cid);
       if (options.allow_cid_mismatch) {
         child.link = LinkState::cid_mismatch;
         impl->warnings.push_back(child_name + ": " + message + " (read anyway)");

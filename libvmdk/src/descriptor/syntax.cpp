@@ -122,6 +122,13 @@ std::string excerpt(std::string_view text) {
 
 namespace vmdk {
 
+std::string format_cid(std::optional<std::uint32_t> cid) {
+  if (!cid) return "(none)";
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "%08x", *cid);
+  return buffer;
+}
+
 std::string_view to_string(ExtentAccess access) {
   for (const auto& [name, value] : descriptor_detail::kAccessWords) {
     if (value == access) return name;

@@ -10,12 +10,6 @@ namespace vmdk {
 
 namespace {
 
-std::string cid_text(std::optional<std::uint32_t> cid) {
-  if (!cid) return "(none)";
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "%08x", *cid);
-  return buffer;
-}
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -33,9 +27,9 @@ std::string describe_link(const ChainLayerReport& layer, const ChainLayerReport*
            (layer.tried.empty() ? std::string("nothing") : join(layer.tried)) + ")";
   }
   if (layer.link == "cid_mismatch") {
-    std::string text = layer.path + ": parentCID " + cid_text(layer.parent_cid) + " does not match the CID of " +
+    std::string text = layer.path + ": parentCID " + format_cid(layer.parent_cid) + " does not match the CID of " +
                        parent_name;
-    if (parent) text += " (" + cid_text(parent->cid) + ")";
+    if (parent) text += " (" + format_cid(parent->cid) + ")";
     return text;
   }
   if (layer.link == "capacity_mismatch") {
