@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: install dependencies, build vmdkit in build/ and show it on a small
-# snapshot chain made by qemu-img (base + two snapshots, each written with qemu-io) in demo/.
+# snapshot chain made by qemu-img (base + two snapshots, each written with qemu-io) in build/demo/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -9,8 +9,8 @@ mkdir -p "$ROOT/build"
 configure_and_build "$ROOT/build"
 VMDKIT="$ROOT/build/cli/vmdkit"
 
-# The demo chain is rebuilt every time so the output is always the same (idempotent).
-DEMO="$ROOT/demo"
+# The demo chain is made afresh on every run, so running the demo twice works the same way.
+DEMO="$ROOT/build/demo"  # inside build/, which git ignores
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 cd "$DEMO"
@@ -25,8 +25,8 @@ qemu-img create -q -f vmdk -o zeroed_grain=on -b base-000001.vmdk -F vmdk base-0
 io -c "write -P 0x71 2M 1M" -c "write -z 20M 1M" -c "write -P 0x72 60M 100k" base-000002.vmdk
 
 echo
-echo "\$ vmdkit chain demo/base-000002.vmdk"
+echo "\$ vmdkit chain build/demo/base-000002.vmdk"
 "$VMDKIT" chain base-000002.vmdk
 echo
-echo "\$ vmdkit map demo/base-000002.vmdk"
+echo "\$ vmdkit map build/demo/base-000002.vmdk"
 "$VMDKIT" map base-000002.vmdk

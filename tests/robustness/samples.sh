@@ -9,7 +9,7 @@ if [[ -z ${SAMPLES:-} || ! -f $SAMPLES/MANIFEST.tsv ]]; then
   exit 77
 fi
 PY=/usr/bin/python3
-DAMAGE="$PY $(dirname "${BASH_SOURCE[0]}")/lib/damage.py --vmdkit $VMDKIT --seed ${VMDKIT_FUZZ_SEED:-20240601} --cases ${VMDKIT_FUZZ_CASES:-8}"
+DAMAGE="$PY $(dirname "${BASH_SOURCE[0]}")/lib/damage.py --vmdkit $VMDKIT --seed ${VMDKIT_FUZZ_SEED:-20240601} --cases ${VMDKIT_FUZZ_CASES:-6}"
 rm -rf "$TEST_TMPDIR"
 mkdir -p "$TEST_TMPDIR/all"
 

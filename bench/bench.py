@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+# vmdkit benchmark driver and data generator (not part of the test run). Builds, with qemu-img and
+# qemu-io, a 1 GiB chain of depth 9 (base: half its grains written; 8 deltas: 5% each) and two
+# chains with the same content at depth 2 and 33, then times, in the same run:
+#   vmdkit convert --to raw   vs  qemu-img convert -O raw     (depth-9 chain)
+#   vmdkit cat (depth 33)     vs  vmdkit cat (depth 2)
+# Goals (issue 2): vmdkit >= 2x faster than qemu-img; depth 33 <= 1.2x depth 2.
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+GRAIN = 64 * 1024
+DISK = 1 << 30
+GRAINS = DISK // GRAIN
+SOURCES = 16
+
+
+def semi_compressible(rnd, size):
+    """Half of every 4 KiB block random, half a repeated short phrase: deflate gets about 2:1."""
+    out = bytearray()
+    while len(out) < size:
+        out += rnd.randbytes(2048)
+        phrase = rnd.randbytes(rnd.choice([4, 8, 16, 61]))
+        out += (phrase * (2048 // len(phrase) + 1))[:2048]
+    return bytes(out[:size])
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, check=True, **kw)
+
+
+def qemu_write(img, writes, sources):
+    """writes: [(grain index, source index)], written in LBA order in one qemu-io session."""
+    script = "".join(f"write -s {sources[s]} {g * GRAIN} {GRAIN}\n" for g, s in sorted(writes))
+    run(["qemu-io", "-f", "vmdk", "-t", "unsafe", img], input=script.encode(), stdout=subprocess.DEVNULL)
+
+
+def make_delta(work, parent, child):
+    run(["qemu-img", "create", "-q", "-f", "vmdk", "-b", parent, "-F", "vmdk", child], cwd=work)
+
+
+def build(work, seed):
+    os.makedirs(work, exist_ok=True)
+    stamp = os.path.join(work, f"built-{seed}")
+    if os.path.exists(stamp):
+        return
+    for entry in os.listdir(work):
+        os.remove(os.path.join(work, entry))
+    rnd = random.Random(seed)
+    sources = []
+    for k in range(SOURCES):
+        path = os.path.join(work, f"src{k}.bin")
+        with open(path, "wb") as f:
+            f.write(semi_compressible(rnd, GRAIN))
+        sources.append(path)
+    pick = lambda fraction: [(g, rnd.randrange(SOURCES)) for g in rnd.sample(range(GRAINS), int(GRAINS * fraction))]
+
+    print("bench: base, 1 GiB, half its grains written", flush=True)
+    run(["qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=monolithicSparse", "base.vmdk", "1G"], cwd=work)
+    qemu_write(os.path.join(work, "base.vmdk"), pick(0.5), sources)
+
+    print("bench: depth-9 chain: 8 deltas with 5% of the grains each", flush=True)
+    parent = "base.vmdk"
+    for i in range(1, 9):
+        child = f"d9-{i:06d}.vmdk"
+        make_delta(work, parent, child)
+        qemu_write(os.path.join(work, child), pick(0.05), sources)
+        parent = child
+
+    print("bench: depth-33 chain (32 deltas, 1% each) and depth-2 chain with the same content", flush=True)
+    final = {}
+    parent = "base.vmdk"
+    for i in range(1, 33):
+        child = f"d33-{i:06d}.vmdk"
+        make_delta(work, parent, child)
+        writes = pick(0.01)
+        qemu_write(os.path.join(work, child), writes, sources)
+        final.update(dict(writes))  # the topmost write of a grain wins
+        parent = child
+    make_delta(work, "base.vmdk", "d2-000001.vmdk")
+    qemu_write(os.path.join(work, "d2-000001.vmdk"), list(final.items()), sources)
+    open(stamp, "w").close()
+
+
+def drop_caches():
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def timed(argv, cold, stdout=subprocess.DEVNULL):
+    if cold:
+        drop_caches()
+    t0 = time.perf_counter()
+    run(argv, stdout=stdout)
+    return time.perf_counter() - t0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--vmdkit", required=True)
+    p.add_argument("--work", required=True, help="folder for the chains (kept between runs)")
+    p.add_argument("--out", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                   help="folder for the raw outputs (default /dev/shm: times reading, not the disk)")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args()
+    work = os.path.abspath(args.work)
+    out_dir = args.out or work
+    build(work, args.seed)
+    d9 = os.path.join(work, "d9-000008.vmdk")
+    d33 = os.path.join(work, "d33-000032.vmdk")
+    d2 = os.path.join(work, "d2-000001.vmdk")
+    cold = drop_caches()
+    print(f"bench: nproc {os.cpu_count()}, page cache {'dropped before every run' if cold else 'warm (drop_caches not permitted here)'}")
+
+    # Same bytes first: both converters, and the two same-content chains.
+    out_q, out_v = os.path.join(out_dir, "bench-qemu.raw"), os.path.join(out_dir, "bench-vmdkit.raw")
+    run(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q])
+    run([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"])
+    run([args.vmdkit, "compare", out_q, out_v], stdout=subprocess.DEVNULL)
+    run([args.vmdkit, "compare", d33, d2], stdout=subprocess.DEVNULL)
+    alloc = subprocess.run(["du", "-B1", out_v], capture_output=True, text=True).stdout.split()[0]
+
+    conv_q, conv_v, cat33, cat2 = [], [], [], []
+    for _ in range(args.reps):  # interleaved, so drift in the machine's load hits both sides
+        for path in (out_q, out_v):
+            if os.path.exists(path):
+                os.remove(path)
+        conv_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q], cold))
+        conv_v.append(timed([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"], cold))
+        cat33.append(timed([args.vmdkit, "cat", d33], cold))
+        cat2.append(timed([args.vmdkit, "cat", d2], cold))
+    for path in (out_q, out_v):
+        os.remove(path)
+
+    med = statistics.median
+    speedup = med(conv_q) / med(conv_v)
+    depth_cost = med(cat33) / med(cat2)
+    fmt = lambda xs: f"{med(xs):.3f} s (min {min(xs):.3f}, max {max(xs):.3f})"
+    print()
+    print(f"depth-9 chain, 1 GiB virtual, {int(alloc) / 2**20:.0f} MiB of data in the raw output; {args.reps} runs each, median")
+    print(f"  qemu-img convert -O raw   {fmt(conv_q)}")
+    print(f"  vmdkit convert --to raw   {fmt(conv_v)}")
+    print(f"  speed-up vs qemu-img      {speedup:.2f}x   (goal >= 2x: {'met' if speedup >= 2 else 'MISSED'})")
+    print("same content, vmdkit cat > /dev/null")
+    print(f"  depth 33                  {fmt(cat33)}")
+    print(f"  depth 2                   {fmt(cat2)}")
+    print(f"  depth 33 / depth 2        {depth_cost:.2f}x   (goal <= 1.2x: {'met' if depth_cost <= 1.2 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
