@@ -2,29 +2,13 @@
 # Samples made by VMware Workstation, ESXi and VirtualBox ($SAMPLES, ../shared/samples): every disk in
 # MANIFEST.tsv reads to its raw_sha256 through `vmdkit cat`; the vmfsSparse delta whose -delta.vmdk
 # was never published fails with exit 1 naming the missing file; SESparse may still be unsupported.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 : "${VMDKIT:?}" "${TEST_TMPDIR:?}"
-PY=/usr/bin/python3
-HELPER="$PY $(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/interop.py"
-if [[ -z ${SAMPLES:-} || ! -f $SAMPLES/MANIFEST.tsv ]]; then
-  echo "SKIP: samples folder '${SAMPLES:-}' not found"
-  exit 77
-fi
+require_samples
 rm -rf "$TEST_TMPDIR"
-mkdir -p "$TEST_TMPDIR/samples"
 work="$TEST_TMPDIR/samples"
+unpack_samples "$work"
 
-# Decompress side by side, keeping the folders, so descriptors find their extent files.
-(cd "$SAMPLES" && find . -type f \( -name '*.vmdk' -o -name '*.vmdk.gz' \)) | while read -r f; do
-  mkdir -p "$work/$(dirname "$f")"
-  case $f in
-    *.gz) gunzip -c "$SAMPLES/$f" >"$work/${f%.gz}" ;;
-    *) cp "$SAMPLES/$f" "$work/$f" ;;
-  esac
-done
-
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 checked=0
 while IFS=$'\t' read -r disk _producer _source size sha _notes; do
   [[ $disk == disk ]] && continue  # header
@@ -59,7 +43,4 @@ done <"$SAMPLES/MANIFEST.tsv"
 
 echo "$checked sample disks checked"
 ((checked > 0)) || fail "MANIFEST.tsv lists no disks"
-if ((failures > 0)); then
-  echo "$failures sample check(s) failed" >&2
-  exit 1
-fi
+finish

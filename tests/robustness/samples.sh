@@ -2,25 +2,12 @@
 # Robustness: seeded byte flips and truncations of every sample disk in $SAMPLES/MANIFEST.tsv;
 # vmdkit info/chain/map/cat on each damaged copy must exit 0, or 1 with "vmdkit: error:", within
 # 20 s and 2 GiB of address space. Skipped (77) when the samples folder is absent.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 : "${VMDKIT:?}" "${TEST_TMPDIR:?}"
-if [[ -z ${SAMPLES:-} || ! -f $SAMPLES/MANIFEST.tsv ]]; then
-  echo "SKIP: samples folder '${SAMPLES:-}' not found"
-  exit 77
-fi
-PY=/usr/bin/python3
+require_samples
 DAMAGE="$PY $(dirname "${BASH_SOURCE[0]}")/lib/damage.py --vmdkit $VMDKIT --seed ${VMDKIT_FUZZ_SEED:-20240601} --cases ${VMDKIT_FUZZ_CASES:-6}"
 rm -rf "$TEST_TMPDIR"
-mkdir -p "$TEST_TMPDIR/all"
-
-# Decompressed copies of every sample, side by side as in $SAMPLES.
-(cd "$SAMPLES" && find . -type f \( -name '*.vmdk' -o -name '*.vmdk.gz' \)) | while read -r f; do
-  mkdir -p "$TEST_TMPDIR/all/$(dirname "$f")"
-  case $f in
-    *.gz) gunzip -c "$SAMPLES/$f" >"$TEST_TMPDIR/all/${f%.gz}" ;;
-    *) cp "$SAMPLES/$f" "$TEST_TMPDIR/all/$f" ;;
-  esac
-done
+unpack_samples "$TEST_TMPDIR/all"
 
 # disk_files DIR NAME: NAME and, for a text descriptor, its extent files and its parent's files.
 disk_files() {

@@ -36,6 +36,27 @@ finish() {
   echo "all checks passed"
 }
 
+# require_samples: exit 77 (skipped) unless $SAMPLES holds MANIFEST.tsv.
+require_samples() {
+  if [[ -z ${SAMPLES:-} || ! -f $SAMPLES/MANIFEST.tsv ]]; then
+    echo "SKIP: samples folder '${SAMPLES:-}' not found"
+    exit 77
+  fi
+}
+
+# unpack_samples DEST: every sample disk file under DEST, gunzipped, in its folder as in $SAMPLES,
+# so descriptors find their extent files side by side.
+unpack_samples() {
+  local dest=$1 f
+  (cd "$SAMPLES" && find . -type f \( -name '*.vmdk' -o -name '*.vmdk.gz' \)) | while read -r f; do
+    mkdir -p "$dest/$(dirname "$f")"
+    case $f in
+      *.gz) gunzip -c "$SAMPLES/$f" >"$dest/${f%.gz}" ;;
+      *) cp "$SAMPLES/$f" "$dest/$f" ;;
+    esac
+  done
+}
+
 qio() { qemu-io -f vmdk -t unsafe "$@" >/dev/null; }  # unsafe: no flush per write (throwaway files)
 
 # --- fixture generators: each makes DIR/NAME.vmdk (plus its extent files) --------------------------
