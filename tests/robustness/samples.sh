@@ -5,7 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 : "${VMDKIT:?}" "${TEST_TMPDIR:?}"
 require_samples
-DAMAGE="$PY $(dirname "${BASH_SOURCE[0]}")/lib/damage.py --vmdkit $VMDKIT --seed ${VMDKIT_FUZZ_SEED:-20240601} --cases ${VMDKIT_FUZZ_CASES:-6}"
+DAMAGE="$PY $(dirname "${BASH_SOURCE[0]}")/lib/damage.py --vmdkit $VMDKIT --seed ${VMDKIT_FUZZ_SEED:-20240601} --cases ${VMDKIT_FUZZ_CASES:-6} --sanitized-cases ${VMDKIT_FUZZ_CASES:-4}"
 rm -rf "$TEST_TMPDIR"
 unpack_samples "$TEST_TMPDIR/all"
 

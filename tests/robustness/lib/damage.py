@@ -170,12 +170,16 @@ def main():
     p.add_argument("--vmdkit", required=True)
     p.add_argument("--seed", type=int, default=20240601)
     p.add_argument("--cases", type=int, default=12)
+    p.add_argument("--sanitized-cases", type=int, default=None,
+                   help="cases when the binary is built with ASan (each run costs ~0.2 s more)")
     p.add_argument("--timeout", type=int, default=20)
     p.add_argument("--work", required=True)
     p.add_argument("disk_dir", help="folder holding the disk's files (and nothing else)")
     p.add_argument("leaf", help="the file to open, inside disk_dir")
     args = p.parse_args()
     sanitized = is_sanitized(args.vmdkit)
+    if sanitized and args.sanitized_cases is not None:
+        args.cases = args.sanitized_cases
     files = []
     for entry in sorted(os.listdir(args.disk_dir)):
         path = os.path.join(args.disk_dir, entry)
