@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "vmdk/io.hpp"
+
 namespace vmdk {
 
 /// What one layer says about a byte range (the meaning of QEMU's block status).
@@ -56,6 +58,10 @@ class Extent {
   virtual void read(std::uint64_t offset, std::span<std::uint8_t> out) const = 0;
   /// The host file holding the data ("" for ZERO extents).
   virtual const std::string& host_file() const = 0;
+  /// The file that a data run's host_offset refers to when the run's bytes can be read there as
+  /// they are (flat data, plain grains); nullptr when reads must go through read() (compressed
+  /// grains, NOACCESS, ZERO). Lets a chain gather host-contiguous grains into one scatter read.
+  virtual const ByteSource* host_source() const { return nullptr; }
   virtual ExtentDetails details() const = 0;
 };
 

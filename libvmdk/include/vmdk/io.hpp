@@ -20,6 +20,10 @@ class ByteSource {
   /// Reads up to out.size() bytes at offset. Returns the number read: fewer only at the end of the
   /// data (0 at or past the end). Throws IoError when the operating system fails.
   virtual std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const = 0;
+  /// Scatter read: the bytes from offset on fill parts one after another (preadv for files, so
+  /// grains that lie back to back on disk but far apart in the disk image cost one system call).
+  /// Returns the number read, fewer only at the end of the data. Throws IoError.
+  virtual std::size_t read_scatter_at(std::uint64_t offset, std::span<const std::span<std::uint8_t>> parts) const;
   /// Current size in bytes.
   virtual std::uint64_t size() const = 0;
   /// Name used in messages (the path as the user or the descriptor gave it).
@@ -57,6 +61,7 @@ class File final : public ByteSource, public ByteSink {
   File& operator=(const File&) = delete;
 
   std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const override;
+  std::size_t read_scatter_at(std::uint64_t offset, std::span<const std::span<std::uint8_t>> parts) const override;
   std::uint64_t size() const override;
   const std::string& name() const override { return name_; }
   void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;

@@ -22,7 +22,8 @@ using ProgressCallback = std::function<void(std::uint64_t done, std::uint64_t to
 /// Called with a warning (a CID mismatch read anyway, a parent found by its last path component...).
 using WarningCallback = std::function<void(const std::string& message)>;
 
-/// Default I/O size of cat, convert and compare: large enough that reads coalesce.
+/// Default I/O size of cat, convert and compare: one chain-map window (32 MiB), so that every
+/// layer's grains inside it that lie back to back in its file are read with one call.
 inline constexpr std::size_t kDefaultChunkSize = 4u << 20;
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // "Performance"): once a window is resolved, a read costs the same whatever the chain's depth.
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "chain/chain_impl.hpp"
 #include "vmdk/error.hpp"
@@ -29,9 +30,65 @@ bool mergeable(const ChainRun& a, const ChainRun& b) {
 
 }  // namespace
 
+namespace {
+
+// Data pieces of one read whose bytes can be taken straight from a host file. They are sorted by
+// file and host offset and read with one scatter read per host-contiguous run: a layer's grains
+// that lie back to back in its file cost one system call even when other layers' grains sit
+// between them in the disk image (that is what keeps deep chains as cheap as shallow ones).
+class HostGather {
+ public:
+  void add(const ByteSource* source, std::uint64_t host, std::span<std::uint8_t> into) {
+    pieces_.push_back({source, host, into});
+  }
+
+  void read_all() {
+    std::sort(pieces_.begin(), pieces_.end(), [](const Piece& a, const Piece& b) {
+      return a.source != b.source ? std::less<const ByteSource*>()(a.source, b.source) : a.host < b.host;
+    });
+    std::vector<std::span<std::uint8_t>> parts;
+    for (std::size_t i = 0; i < pieces_.size();) {
+      const Piece& first = pieces_[i];
+      std::uint64_t next = first.host + first.into.size();
+      std::size_t total = first.into.size();
+      parts.assign(1, first.into);
+      std::size_t j = i + 1;
+      while (j < pieces_.size() && pieces_[j].source == first.source && pieces_[j].host == next &&
+             total < kMaxGatherBytes) {
+        parts.push_back(pieces_[j].into);
+        next += pieces_[j].into.size();
+        total += pieces_[j].into.size();
+        ++j;
+      }
+      std::size_t got = parts.size() == 1 ? first.source->read_at(first.host, first.into)
+                                          : first.source->read_scatter_at(first.host, parts);
+      if (got != total) {
+        throw FormatError(first.source->name(), "data at " + hex(first.host) +
+                                                    " is cut short by the end of the file (" +
+                                                    hex(first.source->size()) + ")",
+                          first.host);
+      }
+      i = j;
+    }
+    pieces_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kMaxGatherBytes = 64u << 20;
+  struct Piece {
+    const ByteSource* source;
+    std::uint64_t host;
+    std::span<std::uint8_t> into;
+  };
+  std::vector<Piece> pieces_;
+};
+
+}  // namespace
+
 void Chain::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
   check_range(*this, offset, out.size(), "read");
   const std::uint64_t end = offset + out.size();
+  HostGather gather;
   std::uint64_t pos = offset;
   while (pos < end) {
     const std::uint64_t index = pos / chain::kWindowBytes;
@@ -44,25 +101,36 @@ void Chain::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
       const chain::Segment& segment = *it;
       std::uint64_t stop = std::min(window_end, segment.offset + segment.length);
       const auto at = static_cast<std::size_t>(pos - offset);
+      const auto length = static_cast<std::size_t>(stop - pos);
       if (segment.state != BlockState::data) {
-        std::memset(out.data() + at, 0, static_cast<std::size_t>(stop - pos));
+        std::memset(out.data() + at, 0, length);
         pos = stop;
         ++it;
         continue;
       }
-      // Neighbouring data segments of one layer go to it in one call: its extent coalesces grains
-      // that are contiguous on disk into one large read.
+      const Disk& disk = *impl_->layers[segment.depth].disk;
+      const ExtentSlot& slot = disk.extents()[segment.extent_index];
+      const ByteSource* source = slot.extent ? slot.extent->host_source() : nullptr;
+      if (source != nullptr && !segment.compressed && segment.host_offset != kNoHostOffset) {
+        gather.add(source, segment.host_offset + (pos - segment.offset), out.subspan(at, length));
+        pos = stop;
+        ++it;
+        continue;
+      }
+      // Compressed grains and the like go through their extent, neighbouring segments of one
+      // layer in one call.
       auto last = it;
       while (stop < window_end && std::next(last) != window->end() && std::next(last)->state == BlockState::data &&
              std::next(last)->depth == segment.depth) {
         ++last;
         stop = std::min(window_end, last->offset + last->length);
       }
-      impl_->layers[segment.depth].disk->read(pos, out.subspan(at, static_cast<std::size_t>(stop - pos)));
+      disk.read(pos, out.subspan(at, static_cast<std::size_t>(stop - pos)));
       pos = stop;
       it = std::next(last);
     }
   }
+  gather.read_all();
 }
 
 std::vector<ChainRun> Chain::map(std::uint64_t offset, std::uint64_t length) const {

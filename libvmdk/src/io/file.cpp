@@ -1,10 +1,13 @@
 // File: a host file read and written with pread/pwrite, so one open file serves many readers.
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
@@ -55,6 +58,45 @@ std::size_t File::read_at(std::uint64_t offset, std::span<std::uint8_t> out) con
     }
     if (n == 0) break;
     done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+std::size_t File::read_scatter_at(std::uint64_t offset, std::span<const std::span<std::uint8_t>> parts) const {
+  std::size_t done = 0;
+  std::vector<iovec> vec;
+  std::size_t first = 0;  // first part not yet fully read
+  std::size_t skip = 0;   // bytes of parts[first] already read
+  while (first < parts.size()) {
+    vec.clear();
+    for (std::size_t i = first; i < parts.size() && vec.size() < static_cast<std::size_t>(IOV_MAX); ++i) {
+      std::size_t from = i == first ? skip : 0;
+      vec.push_back({parts[i].data() + from, parts[i].size() - from});
+    }
+    ssize_t n = ::preadv(fd_, vec.data(), static_cast<int>(vec.size()), static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(name_, "read failed", errno, offset + done);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+    // Advance over the parts this call filled (a short read can stop inside one).
+    auto left = static_cast<std::size_t>(n);
+    while (left > 0 && first < parts.size()) {
+      std::size_t rest = parts[first].size() - skip;
+      if (left >= rest) {
+        left -= rest;
+        ++first;
+        skip = 0;
+      } else {
+        skip += left;
+        left = 0;
+      }
+    }
+    while (first < parts.size() && parts[first].size() == skip) {  // empty parts
+      ++first;
+      skip = 0;
+    }
   }
   return done;
 }

@@ -21,6 +21,17 @@ void read_exact(const ByteSource& source, std::uint64_t offset, std::span<std::u
   }
 }
 
+std::size_t ByteSource::read_scatter_at(std::uint64_t offset,
+                                       std::span<const std::span<std::uint8_t>> parts) const {
+  std::size_t done = 0;
+  for (std::span<std::uint8_t> part : parts) {
+    std::size_t got = read_at(offset + done, part);
+    done += got;
+    if (got != part.size()) break;
+  }
+  return done;
+}
+
 MemoryFile::MemoryFile(std::string name, std::vector<std::uint8_t> data)
     : name_(std::move(name)), data_(std::move(data)) {}
 

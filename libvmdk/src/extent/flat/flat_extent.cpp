@@ -36,6 +36,7 @@ class FlatExtent final : public Extent {
   }
 
   const std::string& host_file() const override { return name_; }
+  const ByteSource* host_source() const override { return file_.get(); }
 
   ExtentDetails details() const override {
     ExtentDetails details;

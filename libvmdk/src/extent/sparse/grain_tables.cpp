@@ -14,6 +14,8 @@ namespace vmdk::sparse {
 namespace {
 // Cached tables take at most this many bytes (512-entry tables: 2048 tables = 64 GiB of disk).
 constexpr std::size_t kCacheBytes = 4u << 20;
+// At most this many bytes of neighbouring tables are read together (64 default tables, 2 GiB of disk).
+constexpr std::uint64_t kBatchBytes = 128u << 10;
 }  // namespace
 
 GrainTables::GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayout& layout,
@@ -51,21 +53,58 @@ GrainTables::Table GrainTables::table(std::uint64_t gd_index) const {
     lru_.splice(lru_.begin(), lru_, it->second);
     return it->second->second;
   }
-  Table table = load(gd_index);
-  lru_.emplace_front(gd_index, table);
-  index_[gd_index] = lru_.begin();
-  if (lru_.size() > max_tables_) {
+  auto loaded = load_run(gd_index);
+  // Insert the neighbours first so that the requested table ends up the most recent.
+  for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
+    if (index_.count(it->first) != 0) continue;
+    lru_.emplace_front(it->first, it->second);
+    index_[it->first] = lru_.begin();
+  }
+  while (lru_.size() > max_tables_) {
     index_.erase(lru_.back().first);
     lru_.pop_back();
   }
-  return table;
+  return loaded.front().second;
 }
 
-GrainTables::Table GrainTables::load(std::uint64_t gd_index) const {
+std::vector<std::pair<std::uint64_t, GrainTables::Table>> GrainTables::load_run(std::uint64_t gd_index) const {
+  const std::uint64_t table_bytes = layout_.geometry.gtes_per_gt * 4;
+  const std::uint64_t stride = layout_.geometry.gt_sectors;
+  const std::uint64_t max_tables = std::max<std::uint64_t>(1, std::min<std::uint64_t>(kBatchBytes / table_bytes, max_tables_ / 2));
+  // Only whole-sector tables sit back to back; the default 512-entry table is exactly 4 sectors.
+  std::uint64_t count = 1;
+  if (table_bytes == stride * 512) {
+    while (count < max_tables && gd_index + count < directory_.size() &&
+           directory_[gd_index + count] == directory_[gd_index] + count * stride &&
+           index_.count(gd_index + count) == 0) {
+      ++count;
+    }
+  }
+  const std::uint64_t first_at = std::uint64_t{directory_[gd_index]} * 512;
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * table_bytes));
+  read_exact(*file_, first_at, bytes, "grain table " + std::to_string(gd_index));
+  std::vector<std::pair<std::uint64_t, Table>> tables;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    auto part = std::span<const std::uint8_t>(bytes).subspan(static_cast<std::size_t>(i * table_bytes),
+                                                             static_cast<std::size_t>(table_bytes));
+    if (i == 0) {
+      tables.emplace_back(gd_index, check_table(gd_index, first_at, part));
+      continue;
+    }
+    // A damaged neighbour must not fail this read: it is left out and reports itself when its
+    // own range is read.
+    try {
+      tables.emplace_back(gd_index + i, check_table(gd_index + i, first_at + i * table_bytes, part));
+    } catch (const FormatError&) {
+      break;
+    }
+  }
+  return tables;
+}
+
+GrainTables::Table GrainTables::check_table(std::uint64_t gd_index, std::uint64_t table_at,
+                                            std::span<const std::uint8_t> bytes) const {
   const std::uint64_t count = layout_.geometry.gtes_per_gt;
-  const std::uint64_t table_at = std::uint64_t{directory_[gd_index]} * 512;
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 4));
-  read_exact(*file_, table_at, bytes, "grain table " + std::to_string(gd_index));
   auto entries = std::make_shared<std::vector<std::uint32_t>>(format::decode_u32_table(bytes, count));
 
   const std::uint64_t table_start = gd_index * layout_.gt_coverage_bytes;

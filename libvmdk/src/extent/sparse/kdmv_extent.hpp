@@ -25,13 +25,15 @@ class KdmvExtentBase : public Extent {
   void map(std::uint64_t offset, std::uint64_t length, std::vector<Run>& out) const override;
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const override;
   const std::string& host_file() const override { return layout_.name; }
+  const ByteSource* host_source() const override { return layout_.compressed ? nullptr : file_.get(); }
   const KdmvLayout& layout() const { return layout_; }
 
  protected:
   /// size_bytes: the descriptor line's size; the range past the header capacity is unallocated.
   KdmvExtentBase(std::shared_ptr<const ByteSource> file, KdmvLayout layout, std::uint64_t size_bytes);
 
-  /// A part of one grain (or of a range without grains) inside a walked range.
+  /// A run inside a walked range: part of one grain, or several neighbouring grains of one state
+  /// (plain data only when they follow each other on disk; compressed grains are never joined).
   struct Piece {
     std::uint64_t offset = 0;  ///< extent byte offset
     std::uint64_t length = 0;
@@ -81,12 +83,13 @@ void KdmvExtentBase::walk(std::uint64_t offset, std::uint64_t length, F&& f) con
       offset = table_end;
       continue;
     }
+    const std::uint64_t grain_sectors = grain / 512;
     while (offset < table_end) {
       const std::uint64_t grain_start = offset - offset % grain;
-      const std::uint64_t entry = (offset - gd_index * coverage) / grain;
-      const std::uint64_t piece_end = std::min(grain_start + grain, table_end);
+      std::uint64_t entry = (offset - gd_index * coverage) / grain;
+      std::uint64_t piece_end = std::min(grain_start + grain, table_end);
       const std::uint32_t gte = (*table)[static_cast<std::size_t>(entry)];
-      Piece p{offset, piece_end - offset, BlockState::data, grain_start, kNoHostOffset, gd_index, entry};
+      Piece p{offset, 0, BlockState::data, grain_start, kNoHostOffset, gd_index, entry};
       if (gte == format::kGteUnallocated) {
         p.state = BlockState::unallocated;
       } else if (gte == format::kGteZeroed) {
@@ -95,6 +98,18 @@ void KdmvExtentBase::walk(std::uint64_t offset, std::uint64_t length, F&& f) con
       } else {
         p.host = std::uint64_t{gte} * 512;
       }
+      // One piece covers following grains of the same state (and, for plain data, the next
+      // sectors on disk), so callers see runs rather than grains. Compressed grains stay single.
+      if (p.state != BlockState::data || !layout_.compressed) {
+        std::uint32_t expect = gte;
+        while (piece_end < table_end) {
+          if (p.state == BlockState::data) expect += static_cast<std::uint32_t>(grain_sectors);
+          if ((*table)[static_cast<std::size_t>(entry + 1)] != expect) break;
+          ++entry;
+          piece_end = std::min(piece_end + grain, table_end);
+        }
+      }
+      p.length = piece_end - offset;
       if (!f(p)) return;
       offset = piece_end;
     }

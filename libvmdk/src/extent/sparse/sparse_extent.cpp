@@ -10,8 +10,13 @@ ExtentDetails SparseExtent::details() const {
   d.header = header_fields();
   d.grain_size = layout_.grain_bytes;
   walk(0, size_, [&](const Piece& p) {
-    // Count each grain once, at the piece that starts it (pieces never span two grains).
-    if (p.state == BlockState::data && p.offset == p.grain_offset) d.allocated_bytes += layout_.grain_bytes;
+    // Count every grain whose start lies in the piece (a piece may cover several grains).
+    if (p.state == BlockState::data) {
+      const std::uint64_t g = layout_.grain_bytes;
+      const std::uint64_t first = (p.offset + g - 1) / g;
+      const std::uint64_t end = (p.offset + p.length + g - 1) / g;
+      d.allocated_bytes += (end - first) * g;
+    }
     return true;
   });
   return d;
