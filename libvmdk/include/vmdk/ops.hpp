@@ -22,8 +22,8 @@ using ProgressCallback = std::function<void(std::uint64_t done, std::uint64_t to
 /// Called with a warning (a CID mismatch read anyway, a parent found by its last path component...).
 using WarningCallback = std::function<void(const std::string& message)>;
 
-/// Default I/O size of cat, convert and compare: one chain-map window (32 MiB), so that every
-/// layer's grains inside it that lie back to back in its file are read with one call.
+/// Default I/O size of cat, convert and compare: large enough that reads coalesce, small enough
+/// that the buffer stays in cache (16 and 32 MiB measured slower on the bench chains).
 inline constexpr std::size_t kDefaultChunkSize = 4u << 20;
 
 // ---------------------------------------------------------------------------------------------
