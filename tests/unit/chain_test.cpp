@@ -16,6 +16,7 @@
 #include "chain/window_map.hpp"
 #include "vmdk/chain.hpp"
 #include "vmdk/error.hpp"
+#include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace vmdk;
@@ -49,14 +50,7 @@ void flat_link(const TempDir& dir, const std::string& name, const std::string& c
       << std::string(static_cast<std::size_t>(sectors * 512), static_cast<char>(fill));
 }
 
-std::string error_text(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
+using vmdk_test::error_text;
 
 bool have_qemu() { return std::system("qemu-img --version >/dev/null 2>&1 && qemu-io --version >/dev/null 2>&1") == 0; }
 

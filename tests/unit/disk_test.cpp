@@ -14,6 +14,7 @@
 
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
+#include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace vmdk;
@@ -52,14 +53,7 @@ std::vector<std::uint8_t> read_all(const Disk& disk) {
   return out;
 }
 
-std::string error_text(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
+using vmdk_test::error_text;
 
 }  // namespace
 
