@@ -34,6 +34,8 @@ int run(int argc, char** argv) {
       vmdkit_cli::add_info_command(app),    vmdkit_cli::add_chain_command(app),
       vmdkit_cli::add_map_command(app),     vmdkit_cli::add_cat_command(app),
       vmdkit_cli::add_convert_command(app), vmdkit_cli::add_compare_command(app),
+      vmdkit_cli::add_write_command(app),
+      vmdkit_cli::add_create_command(app),  vmdkit_cli::add_snapshot_command(app),
   };
 
   try {

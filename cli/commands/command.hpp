@@ -6,9 +6,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "vmdk/chain.hpp"
+#include "vmdk/create.hpp"
 
 namespace vmdkit_cli {
 
@@ -24,6 +26,10 @@ Command add_map_command(CLI::App& root);
 Command add_cat_command(CLI::App& root);
 Command add_convert_command(CLI::App& root);
 Command add_compare_command(CLI::App& root);
+Command add_create_command(CLI::App& root);
+Command add_snapshot_command(CLI::App& root);
+Command add_write_command(CLI::App& root);
+Command add_fixture_command(CLI::App& root);
 
 /// Flags of the commands that open disks.
 struct DiskFlags {
@@ -36,6 +42,24 @@ vmdk::ChainOptions chain_options(const DiskFlags& flags);
 
 /// Opens a chain for reading and prints its warnings (a CID mismatch read anyway...) on stderr.
 std::unique_ptr<vmdk::Chain> open_chain(const std::string& path, const DiskFlags& flags);
+
+/// Options of the commands that make new disks (create, convert): type, adapter, hardware version,
+/// grain size, zeroed grains, compression level, seed. Kept as text until parsed, so that errors
+/// name the option.
+struct NewDiskFlags {
+  std::string type;
+  std::string adapter = "lsilogic";
+  unsigned hw_version = 4;
+  std::string grain_size = "64K";
+  bool zeroed_grains = false;
+  int compress_level = 6;
+  std::optional<std::uint64_t> seed;
+};
+/// Adds --adapter, --hw-version, --grain-size, --zeroed-grains, --seed (and --compress-level when
+/// with_compression). --type/--to is added by the command itself.
+void add_new_disk_flags(CLI::App& app, NewDiskFlags& flags, bool with_compression);
+/// Parses the flags; throws vmdk::UsageError naming the bad option.
+vmdk::NewDiskOptions new_disk_options(const NewDiskFlags& flags);
 
 /// "vmdkit: warning: <message>" on stderr.
 void warn(const std::string& message);

@@ -31,6 +31,36 @@ std::unique_ptr<vmdk::Chain> open_chain(const std::string& path, const DiskFlags
   return chain;
 }
 
+void add_new_disk_flags(CLI::App& app, NewDiskFlags& flags, bool with_compression) {
+  app.add_option("--adapter", flags.adapter,
+                 "ddb.adapterType of the new disk: ide, buslogic, lsilogic, lsisas1068 or pvscsi (default lsilogic; "
+                 "ide gets 16-head geometry, the others 255)");
+  app.add_option("--hw-version", flags.hw_version, "ddb.virtualHWVersion (default 4, readable by every VMware product)");
+  app.add_option("--grain-size", flags.grain_size,
+                 "Grain size of sparse and streamOptimized disks: a power of two from 4K to 1M (default 64K)");
+  app.add_flag("--zeroed-grains", flags.zeroed_grains,
+               "Sparse disks: allow zeroed-grain entries (header version 2), so whole-grain zero writes take no "
+               "space; VirtualBox cannot open such disks");
+  app.add_option("--seed", flags.seed, "Seed for the CID and UUIDs: the same seed gives byte-identical files");
+  if (with_compression) {
+    app.add_option("--compress-level", flags.compress_level,
+                   "streamOptimized: deflate level 0 (stored) to 9 (default 6)")
+        ->check(CLI::Range(0, 9));
+  }
+}
+
+vmdk::NewDiskOptions new_disk_options(const NewDiskFlags& flags) {
+  vmdk::NewDiskOptions options;
+  if (!flags.type.empty()) options.type = vmdk::parse_disk_type(flags.type);
+  options.adapter = vmdk::parse_adapter(flags.adapter);
+  options.hw_version = flags.hw_version;
+  options.grain_size = size_option("--grain-size", flags.grain_size);
+  options.zeroed_grains = flags.zeroed_grains;
+  options.compress_level = flags.compress_level;
+  options.seed = flags.seed;
+  return options;
+}
+
 void warn(const std::string& message) {
   std::fprintf(stderr, "vmdkit: warning: %s\n", message.c_str());
   std::fflush(stderr);

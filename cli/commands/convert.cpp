@@ -1,11 +1,14 @@
-// vmdkit convert: a chain to a raw image (zero and unallocated ranges stay holes).
+// vmdkit convert: a chain (or a raw file) to raw or to any VMDK type, through temporary files
+// renamed into place when complete, or to standard output.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "commands/command.hpp"
 #include "output/printer.hpp"
 #include "output/progress.hpp"
+#include "vmdk/convert.hpp"
 #include "vmdk/error.hpp"
-#include "vmdk/ops.hpp"
 
 namespace vmdkit_cli {
 
@@ -13,38 +16,68 @@ namespace {
 struct ConvertArgs {
   std::string source;
   std::string destination;
-  std::string to;
+  std::string from;
   bool json = false;
   bool quiet = false;
   DiskFlags flags;
+  NewDiskFlags disk;
 };
 }  // namespace
 
 Command add_convert_command(CLI::App& root) {
   auto args = std::make_shared<ConvertArgs>();
-  auto* app = root.add_subcommand("convert", "Convert a disk, read through its chain, to another format");
+  auto* app = root.add_subcommand("convert", "Convert a disk, read through its chain, to raw or another VMDK type");
   app->footer(
-      "Only --to raw is supported so far. Zero and unallocated ranges (and data that is all zeros) stay "
-      "holes. The output is written to a temporary file beside DST, synced and renamed when complete.");
-  app->add_option("SRC", args->source, "The disk to read (leaf of the chain)")->required();
-  app->add_option("DST", args->destination, "The file to write (replaced when it exists)")->required();
-  app->add_option("--to", args->to, "Output format: raw")->required();
+      "TYPE is raw, monolithicSparse, twoGbMaxExtentSparse, monolithicFlat, twoGbMaxExtentFlat, streamOptimized "
+      "or vmfs. SRC is a VMDK (descriptor or sparse file) read through its snapshot chain, or with --from raw a raw "
+      "image; formats are never guessed from content. Only data is stored: zero and unallocated ranges become "
+      "holes (raw, flat) or absent grains (sparse, stream). Every output file is written under a temporary name "
+      "beside DST, synced and renamed when complete (the descriptor last), so an interrupted convert leaves "
+      "nothing under DST; an existing DST is replaced. DST '-' writes raw or streamOptimized to standard output. "
+      "streamOptimized output uses VMware's streamed layout and compresses on every core.");
+  app->add_option("SRC", args->source, "The disk to read (leaf of the chain), or a raw file with --from raw")->required();
+  app->add_option("DST", args->destination, "The file to write, or - for standard output")->required();
+  app->add_option("--to", args->disk.type, "Output type (see below)")->required();
+  app->add_option("--from", args->from, "Input format when SRC is not a VMDK: raw");
+  add_new_disk_flags(*app, args->disk, /*with_compression=*/true);
   app->add_flag("--json", args->json, "Print a JSON summary (see docs/json-output.md)");
   app->add_flag("-q,--quiet", args->quiet, "No progress bar and no summary");
   add_outside_paths_flag(*app, args->flags);
   add_cid_mismatch_flag(*app, args->flags);
   return {app, [args] {
             vmdk::ConvertOptions options;
-            options.format = args->to;
-            if (options.format != "raw") {
-              throw vmdk::UnsupportedError("", "--to " + args->to + " is not supported yet (only raw)");
+            static_cast<vmdk::NewDiskOptions&>(options) = new_disk_options(args->disk);
+            if (!args->from.empty() && args->from != "raw") {
+              throw vmdk::UsageError("", "--from takes only 'raw' (VMDK input is recognised by itself)");
             }
-            auto chain = open_chain(args->source, args->flags);
+            std::unique_ptr<vmdk::Chain> chain;
+            std::unique_ptr<vmdk::ConvertSource> source;
+            if (args->from == "raw") {
+              source = vmdk::raw_source(args->source);
+            } else {
+              chain = open_chain(args->source, args->flags);
+              source = vmdk::chain_source(*chain);
+            }
+            const bool to_stdout = args->destination == "-";
+            if (to_stdout && ::isatty(STDOUT_FILENO)) {
+              throw vmdk::UsageError("-", "refusing to write a disk image to a terminal; redirect standard output");
+            }
             ProgressBar bar("convert", !args->quiet);
             options.progress = [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
-            auto report = vmdk::convert(*chain, args->destination, options);
+            vmdk::ConvertReport report;
+            if (to_stdout) {
+              vmdk::StreamSink sink(STDOUT_FILENO, "<stdout>");
+              report = vmdk::convert_to_sink(*source, sink, options);
+            } else {
+              report = vmdk::convert(*source, args->destination, options);
+            }
             bar.finish();
-            if (args->json || !args->quiet) make_printer(args->json, std::cout)->print(report);
+            // With DST '-' stdout carries the image: the summary goes nowhere (or JSON to stderr).
+            if (to_stdout) {
+              if (args->json) make_printer(true, std::cerr)->print(report);
+            } else if (args->json || !args->quiet) {
+              make_printer(args->json, std::cout)->print(report);
+            }
             return 0;
           }};
 }

@@ -126,6 +126,50 @@ class JsonPrinter final : public Printer {
     j["capacity"] = r.capacity;
     j["data_bytes"] = r.data_bytes;
     j["skipped_zero_bytes"] = r.skipped_zero_bytes;
+    j["output_bytes"] = r.output_bytes;
+    j["files"] = r.files;
+    emit(j);
+  }
+
+  void print(const vmdk::CreateReport& r) override {
+    Json j;
+    j["path"] = r.path;
+    j["type"] = r.type;
+    j["capacity"] = r.capacity;
+    j["cid"] = cid_hex(r.cid);
+    j["files"] = r.files;
+    emit(j);
+  }
+
+  void print(const vmdk::SnapshotReport& r) override {
+    Json j;
+    j["path"] = r.path;
+    j["parent"] = r.parent;
+    j["cid"] = cid_hex(r.cid);
+    j["parent_cid"] = cid_hex(r.parent_cid);
+    j["parent_hint"] = r.parent_hint;
+    emit(j);
+  }
+
+  void print(const vmdk::WriteReport& r) override {
+    Json j;
+    j["path"] = r.path;
+    j["offset"] = r.offset;
+    j["length"] = r.length;
+    j["grains_written"] = r.grains_written;
+    j["zeroed_grains"] = r.zeroed_grains;
+    j["copied_bytes"] = r.copied_bytes;
+    j["old_cid"] = cid_hex(r.old_cid);
+    j["new_cid"] = cid_hex(r.new_cid);
+    emit(j);
+  }
+
+  void print(const vmdk::FixtureReport& r) override {
+    Json j;
+    j["spec"] = r.spec;
+    j["output"] = r.output;
+    j["files"] = Json::array();
+    for (const auto& f : r.files) j["files"].push_back(Json{{"name", f.name}, {"size", f.size}});
     emit(j);
   }
 

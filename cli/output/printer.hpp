@@ -5,6 +5,9 @@
 #include <memory>
 #include <ostream>
 
+#include "vmdk/convert.hpp"
+#include "vmdk/create.hpp"
+#include "vmdk/fixture.hpp"
 #include "vmdk/ops.hpp"
 
 namespace vmdkit_cli {
@@ -17,6 +20,10 @@ class Printer {
   virtual void print(const vmdk::MapReport& report) = 0;
   virtual void print(const vmdk::ConvertReport& report) = 0;
   virtual void print(const vmdk::CompareReport& report) = 0;
+  virtual void print(const vmdk::CreateReport& report) = 0;
+  virtual void print(const vmdk::SnapshotReport& report) = 0;
+  virtual void print(const vmdk::WriteReport& report) = 0;
+  virtual void print(const vmdk::FixtureReport& report) = 0;
 };
 
 std::unique_ptr<Printer> make_text_printer(std::ostream& out);

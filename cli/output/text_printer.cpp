@@ -115,7 +115,36 @@ class TextPrinter final : public Printer {
 
   void print(const vmdk::ConvertReport& r) override {
     out_ << "wrote " << r.output << " (" << r.format << ", " << human_size(r.capacity) << ", "
-         << human_size(r.data_bytes) << " of data, the rest left as holes)\n";
+         << human_size(r.data_bytes) << " of data in " << human_size(r.output_bytes) << ")\n";
+    if (r.files.size() > 1) {
+      for (const auto& f : r.files) out_ << "  " << f << '\n';
+    }
+  }
+
+  void print(const vmdk::CreateReport& r) override {
+    out_ << "created " << r.path << " (" << r.type << ", " << human_size(r.capacity) << ", CID " << cid_hex(r.cid)
+         << ")\n";
+    if (r.files.size() > 1) {
+      for (const auto& f : r.files) out_ << "  " << f << '\n';
+    }
+  }
+
+  void print(const vmdk::SnapshotReport& r) override {
+    // The new file's path is the last line: scripts take it with `tail -n 1`.
+    out_ << "snapshot of " << r.parent << " (CID " << cid_hex(r.parent_cid) << "), new delta CID " << cid_hex(r.cid)
+         << ", parent hint \"" << r.parent_hint << "\"\n"
+         << r.path << '\n';
+  }
+
+  void print(const vmdk::WriteReport& r) override {
+    out_ << "wrote " << human_size(r.length) << " at " << dec_hex(r.offset) << " into " << r.path << " ("
+         << r.grains_written << " grains written, " << r.zeroed_grains << " zeroed, " << human_size(r.copied_bytes)
+         << " copied from below); CID " << cid_hex(r.old_cid) << " -> " << cid_hex(r.new_cid) << '\n';
+  }
+
+  void print(const vmdk::FixtureReport& r) override {
+    out_ << "built " << r.spec << " into " << r.output << '\n';
+    for (const auto& f : r.files) out_ << "  " << f.name << " (" << f.size << " bytes)\n";
   }
 
   void print(const vmdk::CompareReport& r) override {

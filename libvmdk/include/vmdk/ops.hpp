@@ -146,29 +146,6 @@ std::uint64_t checked_range(std::uint64_t capacity, std::uint64_t offset,
                             std::optional<std::uint64_t> length);
 
 // ---------------------------------------------------------------------------------------------
-// convert: a chain to another format (raw for now).
-
-struct ConvertOptions {
-  std::string format = "raw";  ///< only "raw" so far; anything else is an UnsupportedError
-  std::size_t chunk_size = kDefaultChunkSize;
-  ProgressCallback progress;
-};
-
-struct ConvertReport {
-  std::string output;
-  std::string format;
-  std::uint64_t capacity = 0;
-  std::uint64_t data_bytes = 0;     ///< bytes written (everything else is a hole)
-  std::uint64_t skipped_zero_bytes = 0;  ///< data chunks that were all zeros, left as holes
-};
-
-/// Writes the chain to destination through a temporary file in the same folder
-/// (".<name>.vmdkit-tmp"), fsynced and renamed over destination when complete; the temporary is
-/// removed on error. Refuses a destination that is one of the chain's own files.
-ConvertReport convert(const Chain& chain, const std::filesystem::path& destination,
-                      const ConvertOptions& options = {});
-
-// ---------------------------------------------------------------------------------------------
 // compare: the contents of two disks, each a VMDK chain or a raw file.
 
 struct CompareOptions {

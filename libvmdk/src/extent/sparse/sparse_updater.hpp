@@ -1,0 +1,45 @@
+// In-place updates of an existing hosted sparse (KDMV) extent (vmdk-format.md 2.6, 2.8): grains
+// are appended at the end of the file and become visible only when commit() writes their grain
+// table entries, in both table copies, after the grain data is durable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "vmdk/io.hpp"
+
+namespace vmdk::sparse {
+
+class SparseUpdater {
+ public:
+  /// Opens an uncompressed KDMV extent for update; validates it as the reader does.
+  /// Throws FormatError (damage), UnsupportedError (compressed or stream extents), IoError.
+  static std::unique_ptr<SparseUpdater> open(std::shared_ptr<File> file);
+  virtual ~SparseUpdater() = default;
+
+  virtual std::uint64_t grain_bytes() const = 0;
+  virtual std::uint64_t capacity_bytes() const = 0;  ///< from the header
+  /// True when the header allows zeroed-grain entries (flag bit 2).
+  virtual bool zeroed_grains() const = 0;
+
+  /// Stages the whole content of grain `grain_index` (data.size() == grain_bytes()). The grain is
+  /// always appended, never overwritten in place (redirect-on-write), so that a kill at any moment
+  /// leaves the grain reading either its old or its new bytes; an old copy becomes a leak.
+  /// Staging the same grain twice before commit() rewrites the staged copy. Throws IoError,
+  /// UsageError (index past capacity, wrong size), FormatError (file would pass 2^32 sectors).
+  virtual void stage_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) = 0;
+  /// Stages a zeroed-grain entry (1) for the grain; requires zeroed_grains() (UsageError otherwise).
+  virtual void stage_zeroed(std::uint64_t grain_index) = 0;
+  /// Stages an unallocated entry (0): the grain then reads from the parent, or as zeros in a base.
+  virtual void stage_unallocated(std::uint64_t grain_index) = 0;
+
+  /// Makes the staged grains durable (fsync), then writes their entries into the primary and then
+  /// the redundant grain tables, creating a table (content first, directory entry after) where a
+  /// directory entry is 0, and fsyncs again. Nothing staged: no I/O. Throws IoError.
+  virtual void commit() = 0;
+  /// Entries staged and not yet committed.
+  virtual std::size_t staged() const = 0;
+};
+
+}  // namespace vmdk::sparse

@@ -1,0 +1,242 @@
+// Plans and writes new disks of every type vmdkit creates (see new_disk.hpp).
+#include "ops/new_disk.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "extent/flat/flat_writer.hpp"
+#include "extent/sparse/sparse_writer.hpp"
+#include "extent/stream/stream_writer.hpp"
+#include "ops/temp_file.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::ops {
+
+namespace {
+
+// VMware splits twoGbMaxExtent disks into parts of 2047 MiB (vmdk-format.md 2.10).
+constexpr std::uint64_t kSplitPartBytes = 4192256ull * 512;
+
+std::string hex8(std::uint32_t value) {
+  char text[12];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
+
+bool is_split(DiskType type) { return type == DiskType::two_gb_sparse || type == DiskType::two_gb_flat; }
+bool is_sparse_kind(DiskType type) {
+  return type == DiskType::monolithic_sparse || type == DiskType::two_gb_sparse ||
+         type == DiskType::stream_optimized;
+}
+bool embeds_descriptor(DiskType type) {
+  return type == DiskType::monolithic_sparse || type == DiskType::stream_optimized;
+}
+
+void check_params(const std::filesystem::path& path, std::uint64_t capacity, const NewDiskOptions& options) {
+  if (options.type == DiskType::raw) throw UsageError(path.string(), "raw is not a VMDK type");
+  if (capacity == 0 || capacity % 512 != 0) {
+    throw UsageError(path.string(), "capacity must be a positive multiple of 512 bytes (got " +
+                                        std::to_string(capacity) + ")");
+  }
+  // Grain table entries are 32-bit sector numbers: a sparse extent cannot pass 2 TiB (2.8).
+  if (is_sparse_kind(options.type) && !is_split(options.type) && capacity > (1ull << 41) - (1ull << 30)) {
+    throw UsageError(path.string(), "a " + std::string(to_string(options.type)) +
+                                        " disk holds at most 2 TiB - 1 GiB; use twoGbMaxExtentSparse or a flat type");
+  }
+  const std::uint64_t g = options.grain_size;
+  if (is_sparse_kind(options.type) && (g < 4096 || g > (1u << 20) || (g & (g - 1)) != 0)) {
+    throw UsageError(path.string(), "grain size must be a power of two from 4096 to 1048576 bytes (got " +
+                                        std::to_string(g) + ")");
+  }
+  if (options.compress_level < 0 || options.compress_level > 9) {
+    throw UsageError(path.string(), "compression level must be 0..9 (got " + std::to_string(options.compress_level) + ")");
+  }
+  if (options.hw_version == 0) throw UsageError(path.string(), "hardware version must be positive");
+}
+
+// Geometry as QEMU and current VMware write it (vmdk-format.md 1.8): informational only.
+void add_geometry(std::string& ddb, std::uint64_t capacity, Adapter adapter) {
+  const std::uint64_t heads = adapter == Adapter::ide ? 16 : 255;
+  const std::uint64_t cylinders = std::max<std::uint64_t>(1, capacity / 512 / (heads * 63));
+  ddb += "ddb.geometry.cylinders = \"" + std::to_string(cylinders) + "\"\n";
+  ddb += "ddb.geometry.heads = \"" + std::to_string(heads) + "\"\n";
+  ddb += "ddb.geometry.sectors = \"63\"\n";
+}
+
+std::string extent_line(DiskType type, std::uint64_t bytes, const std::string& file) {
+  std::string kind = type == DiskType::vmfs ? "VMFS" : is_sparse_kind(type) ? "SPARSE" : "FLAT";
+  std::string line = "RW " + std::to_string(bytes / 512) + " " + kind + " \"" + file + "\"";
+  if (kind == "FLAT") line += " 0";
+  return line + "\n";
+}
+
+std::string part_name(const std::string& stem, const std::string& ext, char kind, std::size_t index) {
+  char number[8];
+  std::snprintf(number, sizeof number, "%03zu", index + 1);
+  return stem + "-" + kind + number + ext;
+}
+
+}  // namespace
+
+NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capacity, const NewDiskOptions& options,
+                          std::optional<ParentLink> parent) {
+  check_params(path, capacity, options);
+  if (path.filename().empty()) throw UsageError(path.string(), "the disk path names a folder, not a file");
+  NewDiskPlan plan;
+  plan.path = path;
+  plan.capacity = capacity;
+  plan.options = options;
+  plan.parent = parent;
+
+  Random random(options.seed);
+  plan.cid = options.cid ? *options.cid : random.cid();
+  const std::string stem = path.stem().string();
+  const std::string ext = path.extension().string();
+  const std::filesystem::path folder = path.parent_path();
+
+  // Extent files and their descriptor lines.
+  std::string extents;
+  if (embeds_descriptor(options.type)) {
+    plan.files.push_back({path, 0, capacity, false});
+    extents += extent_line(options.type, capacity, path.filename().string());
+  } else {
+    plan.files.push_back({path, 0, 0, true});
+    if (is_split(options.type)) {
+      char kind = options.type == DiskType::two_gb_sparse ? 's' : 'f';
+      std::size_t index = 0;
+      for (std::uint64_t start = 0; start < capacity; start += kSplitPartBytes, ++index) {
+        std::uint64_t size = std::min(kSplitPartBytes, capacity - start);
+        std::string name = part_name(stem, ext, kind, index);
+        plan.files.push_back({folder / name, start, size, false});
+        extents += extent_line(options.type, size, name);
+      }
+    } else {
+      std::string name = stem + "-flat" + ext;
+      plan.files.push_back({folder / name, 0, capacity, false});
+      extents += extent_line(options.type, capacity, name);
+    }
+  }
+
+  // Descriptor in the canonical shape of vmdk-format.md 0.5.
+  std::string text = "# Disk DescriptorFile\nversion=1\n";
+  text += "CID=" + hex8(plan.cid) + "\n";
+  text += "parentCID=" + hex8(parent ? parent->parent_cid : kNoParentCid) + "\n";
+  text += "createType=\"" + std::string(to_string(options.type)) + "\"\n";
+  if (parent) text += "parentFileNameHint=\"" + parent->hint + "\"\n";
+  text += "\n# Extent description\n" + extents + "\n# The Disk Data Base\n#DDB\n\n";
+  std::string long_content_id = options.long_content_id ? *options.long_content_id : random.long_content_id(plan.cid);
+  if (parent) {
+    // Deltas carry no adapter or geometry: DDB lookups walk towards the base (1.7).
+    text += "ddb.longContentID = \"" + long_content_id + "\"\n";
+  } else {
+    std::string uuid = options.uuid ? *options.uuid : random.uuid();
+    text += "ddb.adapterType = \"" + std::string(to_string(options.adapter)) + "\"\n";
+    add_geometry(text, capacity, options.adapter);
+    text += "ddb.longContentID = \"" + long_content_id + "\"\n";
+    text += "ddb.uuid = \"" + uuid + "\"\n";
+    text += "ddb.virtualHWVersion = \"" + std::to_string(options.hw_version) + "\"\n";
+  }
+  plan.descriptor = Descriptor::parse(text, path.string());
+  return plan;
+}
+
+struct NewDiskWriter::Impl {
+  struct Output {
+    NewDiskFile file;
+    std::unique_ptr<TempFile> temp;           // null when writing to a caller's sink
+    std::shared_ptr<ByteSink> sink;
+    std::unique_ptr<ExtentWriter> writer;     // null for the standalone descriptor
+  };
+  std::vector<Output> outputs;
+  bool committed = false;
+};
+
+NewDiskWriter::NewDiskWriter(NewDiskPlan plan, bool replace_existing)
+    : plan_(std::move(plan)), impl_(std::make_unique<Impl>()) {
+  if (!replace_existing) {
+    for (const auto& f : plan_.files) refuse_existing(f.path);
+  }
+  const std::string text = plan_.descriptor.print();
+  const auto& o = plan_.options;
+  for (const auto& f : plan_.files) {
+    Impl::Output out;
+    out.file = f;
+    out.temp = std::make_unique<TempFile>(f.path);
+    auto file = std::shared_ptr<File>(File::open(out.temp->temp(), File::Mode::create_truncate));
+    out.sink = file;
+    if (!f.descriptor_only) {
+      if (o.type == DiskType::stream_optimized) {
+        out.writer = stream::make_stream_writer(file, {f.size, o.grain_size, text, o.compress_level, o.threads});
+      } else if (o.type == DiskType::monolithic_sparse || o.type == DiskType::two_gb_sparse) {
+        sparse::SparseWriterParams p;
+        p.capacity_bytes = f.size;
+        p.grain_bytes = o.grain_size;
+        p.zeroed_grains = o.zeroed_grains;
+        p.descriptor = o.type == DiskType::monolithic_sparse ? text : std::string();
+        out.writer = sparse::make_sparse_writer(file, p);
+      } else {
+        out.writer = flat::make_flat_writer(file, f.size);
+      }
+    }
+    impl_->outputs.push_back(std::move(out));
+  }
+}
+
+NewDiskWriter::NewDiskWriter(NewDiskPlan plan, std::shared_ptr<ByteSink> sink)
+    : plan_(std::move(plan)), impl_(std::make_unique<Impl>()) {
+  const auto& o = plan_.options;
+  if (o.type != DiskType::stream_optimized || plan_.files.size() != 1) {
+    throw UsageError("-", "only streamOptimized disks can be written to a stream");
+  }
+  Impl::Output out;
+  out.file = plan_.files.front();
+  out.sink = sink;
+  out.writer = stream::make_stream_writer(
+      sink, {plan_.capacity, o.grain_size, plan_.descriptor.print(), o.compress_level, o.threads});
+  impl_->outputs.push_back(std::move(out));
+}
+
+NewDiskWriter::~NewDiskWriter() = default;  // TempFile destructors remove what was not renamed
+
+void NewDiskWriter::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
+  for (auto& out : impl_->outputs) {
+    if (!out.writer || data.empty()) continue;
+    const std::uint64_t start = out.file.start, end = start + out.file.size;
+    if (offset >= end || offset + data.size() <= start) continue;
+    const std::uint64_t from = std::max(offset, start);
+    const std::uint64_t to = std::min<std::uint64_t>(offset + data.size(), end);
+    out.writer->write(from - start, data.subspan(static_cast<std::size_t>(from - offset),
+                                                 static_cast<std::size_t>(to - from)));
+  }
+}
+
+std::vector<std::string> NewDiskWriter::commit() {
+  std::vector<std::string> files;
+  const std::string text = plan_.descriptor.print();
+  for (auto& out : impl_->outputs) {
+    if (out.writer) {
+      out.writer->finish();
+    } else {
+      out.sink->write_at(0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+      out.sink->flush();
+    }
+    files.push_back(out.file.path.string());
+  }
+  // Extents first, the descriptor last: until the descriptor appears the disk does not exist.
+  for (auto it = impl_->outputs.rbegin(); it != impl_->outputs.rend(); ++it) {
+    if (it->temp) it->temp->rename_into_place();
+  }
+  if (!impl_->outputs.empty() && impl_->outputs.front().temp) sync_folder(plan_.path.parent_path());
+  impl_->committed = true;
+  return files;
+}
+
+std::uint64_t NewDiskWriter::file_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& out : impl_->outputs) {
+    total += out.writer ? out.writer->file_bytes() : plan_.descriptor.print().size();
+  }
+  return total;
+}
+
+}  // namespace vmdk::ops

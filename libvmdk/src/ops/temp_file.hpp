@@ -1,0 +1,34 @@
+// Files written under a temporary name beside their destination and renamed into place when
+// complete (DESIGN.md safety rules): a kill never leaves a partial file under the final name.
+#pragma once
+
+#include <filesystem>
+
+namespace vmdk::ops {
+
+class TempFile {
+ public:
+  /// Reserves ".NAME.vmdkit-tmp" beside destination (removing a stale one left by a killed run).
+  explicit TempFile(std::filesystem::path destination);
+  ~TempFile();  ///< removes the temporary unless renamed
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const std::filesystem::path& temp() const { return temp_; }
+  const std::filesystem::path& destination() const { return destination_; }
+  /// Renames the temporary over the destination. Throws IoError.
+  void rename_into_place();
+
+ private:
+  std::filesystem::path destination_;
+  std::filesystem::path temp_;
+  bool renamed_ = false;
+};
+
+/// fsyncs a folder so that renames in it are durable (best effort: errors are ignored).
+void sync_folder(const std::filesystem::path& folder);
+
+/// Throws UsageError when destination exists (a file, a folder, a dangling symlink).
+void refuse_existing(const std::filesystem::path& destination);
+
+}  // namespace vmdk::ops
