@@ -1,0 +1,55 @@
+// vmdkit snapshot: a new delta link `<base>-NNNNNN.vmdk` on top of a disk; the new path is the
+// last line of the text output.
+#include <iostream>
+#include <optional>
+
+#include "commands/command.hpp"
+#include "output/printer.hpp"
+#include "vmdk/create.hpp"
+
+namespace vmdkit_cli {
+
+namespace {
+struct SnapshotArgs {
+  std::string path;
+  bool force = false;
+  bool zeroed_grains = false;
+  std::optional<std::uint64_t> seed;
+  bool json = false;
+  DiskFlags flags;
+};
+}  // namespace
+
+Command add_snapshot_command(CLI::App& root) {
+  auto args = std::make_shared<SnapshotArgs>();
+  auto* app = root.add_subcommand("snapshot", "Take a snapshot: create the next delta on top of a disk");
+  app->footer(
+      "The new delta is a monolithicSparse file beside PATH named <base>-00000N.vmdk (the first free N; "
+      "<base> is PATH's name without a -00000N suffix), with parentCID = PATH's CID and a relative "
+      "parentFileNameHint. PATH and the rest of its chain are only read, never modified; from now on, "
+      "write into the new delta: writing into PATH would corrupt the delta. The new file's path is the "
+      "last line printed (use `tail -n 1`).");
+  app->add_option("PATH", args->path, "The disk to snapshot (the current top of its chain)")->required();
+  app->add_flag("--force", args->force,
+                "Take the snapshot although PATH already has a child (forks the chain: the old child stays "
+                "valid only while PATH is not written) or a VMware lock folder (PATH.lck) marks it in use");
+  app->add_flag("--zeroed-grains", args->zeroed_grains,
+                "The delta gets header version 2 with zeroed-grain entries, so zero writes take no space");
+  app->add_option("--seed", args->seed,
+                  "Seed for the delta's CID: the same command with the same seed makes byte-identical "
+                  "files (default: random)");
+  app->add_flag("--json", args->json, "Print a JSON report (see docs/json-output.md)");
+  add_outside_paths_flag(*app, args->flags);
+  return {app, [args] {
+            vmdk::SnapshotOptions options;
+            options.open.allow_outside_paths = args->flags.allow_outside_paths;
+            options.force = args->force;
+            options.zeroed_grains = args->zeroed_grains;
+            options.seed = args->seed;
+            auto report = vmdk::snapshot(args->path, options);
+            make_printer(args->json, std::cout)->print(report);
+            return 0;
+          }};
+}
+
+}  // namespace vmdkit_cli

@@ -1,0 +1,24 @@
+// vmdkit create: an empty disk of any type vmdkit writes (vmdk-format.md 0.5, 1.5), planned by
+// plan_new_disk and put in place by NewDiskWriter (temporary names, fsync, rename, descriptor last).
+#include "ops/new_disk.hpp"
+#include "vmdk/create.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk {
+
+CreateReport create(const std::filesystem::path& path, const CreateOptions& options) {
+  if (options.type == DiskType::raw) {
+    throw UsageError(path.string(), "create makes VMDK disks; raw is not a VMDK type (use convert --to raw)");
+  }
+  // No data to write: the writer's extents stay empty (sparse: no grains; flat: holes).
+  ops::NewDiskWriter writer(ops::plan_new_disk(path, options.capacity, options));
+  CreateReport report;
+  report.path = path.string();
+  report.type = std::string(to_string(options.type));
+  report.capacity = options.capacity;
+  report.cid = writer.plan().cid;
+  report.files = writer.commit();
+  return report;
+}
+
+}  // namespace vmdk
