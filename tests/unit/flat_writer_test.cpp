@@ -1,14 +1,14 @@
 // The flat extent writer (vmdk-format.md 1.6): bytes in place, zero 4 KiB pieces left as holes,
 // final size set by finish(), read back through the flat extent reader.
-#include <catch2/catch.hpp>
+#include "extent/flat/flat_writer.hpp"
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <utility>
 
 #include "extent/flat/flat_extent.hpp"
-#include "extent/flat/flat_writer.hpp"
 #include "support/kdmv_builder.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/error.hpp"

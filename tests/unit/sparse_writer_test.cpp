@@ -1,14 +1,14 @@
 // The hosted sparse (KDMV) writer (vmdk-format.md 2.7, 8.2): golden bytes, round trips through
 // the reader (partial grains, unaligned writes, several tables, zero grains), limits, qemu-img check.
-#include <catch2/catch.hpp>
+#include "extent/sparse/sparse_writer.hpp"
 
 #include <algorithm>
 #include <array>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <random>
 
 #include "extent/sparse/open_sparse.hpp"
-#include "extent/sparse/sparse_writer.hpp"
 #include "format/endian.hpp"
 #include "format/sparse_header.hpp"
 #include "support/error_text.hpp"
@@ -107,7 +107,9 @@ void check_round_trip(const sparse::SparseWriterParams& params, const Written& w
   CHECK(w.file->size() == header.overhead * 512 + stored * params.grain_bytes);
 }
 
-bool have_qemu_img() { return std::system("command -v qemu-img >/dev/null 2>&1") == 0; }
+bool have_qemu_img() {
+  return std::system("command -v qemu-img >/dev/null 2>&1") == 0;
+}
 
 }  // namespace
 
@@ -133,8 +135,8 @@ TEST_CASE("an empty 16 MiB disk matches the golden bytes of 8.2") {
   CHECK(format::load_le32(bytes, 26 * 512 + 4) == 0);
   // Descriptor at sector 1, NUL padded to 20 sectors.
   CHECK(std::equal(params.descriptor.begin(), params.descriptor.end(), bytes.begin() + 512));
-  CHECK(std::all_of(bytes.begin() + 512 + static_cast<std::ptrdiff_t>(params.descriptor.size()), bytes.begin() + 21 * 512,
-                    [](std::uint8_t b) { return b == 0; }));
+  CHECK(std::all_of(bytes.begin() + 512 + static_cast<std::ptrdiff_t>(params.descriptor.size()),
+                    bytes.begin() + 21 * 512, [](std::uint8_t b) { return b == 0; }));
   CHECK(sparse::read_embedded_descriptor(*w.file) == params.descriptor);
 
   // One grain adds exactly 64 KiB, at overHead.
@@ -228,9 +230,20 @@ TEST_CASE("bad parameters and calls are usage errors") {
   CHECK_THROWS_AS(make([](P& p) { p.grain_bytes = 2u << 20; })(), UsageError);
   CHECK_THROWS_AS(make([](P& p) { p.gtes_per_gt = 100; })(), UsageError);
   CHECK_THROWS_AS(make([](P& p) { p.gtes_per_gt = 1024; })(), UsageError);
-  CHECK_THROWS_AS(make([](P& p) { p.descriptor = std::string(513, 'x'); p.descriptor_sectors = 1; })(), UsageError);
-  CHECK_THROWS_AS(make([](P& p) { p.descriptor = "x"; p.descriptor_sectors = 0; })(), UsageError);
-  CHECK_NOTHROW(make([](P& p) { p.descriptor = std::string(512, 'x'); p.descriptor_sectors = 1; })());
+  CHECK_THROWS_AS(make([](P& p) {
+                    p.descriptor = std::string(513, 'x');
+                    p.descriptor_sectors = 1;
+                  })(),
+                  UsageError);
+  CHECK_THROWS_AS(make([](P& p) {
+                    p.descriptor = "x";
+                    p.descriptor_sectors = 0;
+                  })(),
+                  UsageError);
+  CHECK_NOTHROW(make([](P& p) {
+    p.descriptor = std::string(512, 'x');
+    p.descriptor_sectors = 1;
+  })());
   sparse::SparseWriterParams p;
   p.capacity_bytes = 1u << 20;
   CHECK_THROWS_AS(sparse::make_sparse_writer(std::make_shared<SequentialSink>(), p), UsageError);
@@ -275,7 +288,8 @@ TEST_CASE("qemu-img check accepts a written file and reads it the same") {
   sparse::SparseWriterParams params;
   params.capacity_bytes = (40u << 20) + 4096;  // not a grain multiple
   params.descriptor =
-      "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicSparse\"\n\n"
+      "# Disk "
+      "DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicSparse\"\n\n"
       "# Extent description\nRW 81928 SPARSE \"w.vmdk\"\n\n# The Disk Data Base\n#DDB\n\n"
       "ddb.virtualHWVersion = \"4\"\nddb.geometry.cylinders = \"81\"\nddb.geometry.heads = \"16\"\n"
       "ddb.geometry.sectors = \"63\"\nddb.adapterType = \"ide\"\n";
@@ -293,7 +307,8 @@ TEST_CASE("qemu-img check accepts a written file and reads it the same") {
   }
   REQUIRE(std::system(("qemu-img check -f vmdk '" + path.string() + "' >/dev/null 2>&1").c_str()) == 0);
   auto raw = dir / "w.raw";
-  REQUIRE(std::system(("qemu-img convert -f vmdk -O raw '" + path.string() + "' '" + raw.string() + "'").c_str()) ==
+  REQUIRE(std::system(
+              ("qemu-img convert -f vmdk -O raw '" + path.string() + "' '" + raw.string() + "'").c_str()) ==
           0);
   auto raw_file = File::open(raw);
   REQUIRE(raw_file->size() == params.capacity_bytes);

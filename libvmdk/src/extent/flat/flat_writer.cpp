@@ -21,19 +21,20 @@ bool all_zero(std::span<const std::uint8_t> bytes) {
 
 class FlatWriter final : public ExtentWriter {
  public:
-  FlatWriter(std::shared_ptr<ByteSink> file, std::uint64_t size_bytes) : file_(std::move(file)), size_(size_bytes) {}
+  FlatWriter(std::shared_ptr<ByteSink> file, std::uint64_t size_bytes)
+      : file_(std::move(file)), size_(size_bytes) {}
 
   std::uint64_t size() const override { return size_; }
 
   void write(std::uint64_t offset, std::span<const std::uint8_t> data) override {
     if (finished_) throw UsageError(file_->name(), "flat writer: write after finish");
     if (offset < end_) {
-      throw UsageError(file_->name(), "flat writer: write at " + hex(offset) + " goes backwards (previous end " +
-                                          hex(end_) + ")");
+      throw UsageError(file_->name(), "flat writer: write at " + hex(offset) +
+                                          " goes backwards (previous end " + hex(end_) + ")");
     }
     if (offset > size_ || data.size() > size_ - offset) {
-      throw UsageError(file_->name(), "flat writer: write of " + hex(data.size()) + " bytes at " + hex(offset) +
-                                          " passes the extent size " + hex(size_));
+      throw UsageError(file_->name(), "flat writer: write of " + hex(data.size()) + " bytes at " +
+                                          hex(offset) + " passes the extent size " + hex(size_));
     }
     if (data.empty()) return;
     end_ = offset + data.size();
@@ -43,8 +44,8 @@ class FlatWriter final : public ExtentWriter {
     bool in_run = false;
     while (pos < data.size()) {
       const std::uint64_t at = offset + pos;
-      const std::size_t n =
-          static_cast<std::size_t>(std::min<std::uint64_t>(kHoleGranule - at % kHoleGranule, data.size() - pos));
+      const std::size_t n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(kHoleGranule - at % kHoleGranule, data.size() - pos));
       const bool zero = all_zero(data.subspan(pos, n));
       if (!zero && !in_run) {
         run_start = pos;

@@ -68,12 +68,12 @@ class SparseWriter final : public ExtentWriter {
   void write(std::uint64_t offset, std::span<const std::uint8_t> data) override {
     if (finished_) throw UsageError(file_->name(), "sparse writer: write after finish");
     if (offset < end_) {
-      throw UsageError(file_->name(), "sparse writer: write at " + hex(offset) + " goes backwards (previous end " +
-                                          hex(end_) + ")");
+      throw UsageError(file_->name(), "sparse writer: write at " + hex(offset) +
+                                          " goes backwards (previous end " + hex(end_) + ")");
     }
     if (offset > size_ || data.size() > size_ - offset) {
-      throw UsageError(file_->name(), "sparse writer: write of " + hex(data.size()) + " bytes at " + hex(offset) +
-                                          " passes the extent size " + hex(size_));
+      throw UsageError(file_->name(), "sparse writer: write of " + hex(data.size()) + " bytes at " +
+                                          hex(offset) + " passes the extent size " + hex(size_));
     }
     if (data.empty()) return;
     end_ = offset + data.size();
@@ -91,7 +91,8 @@ class SparseWriter final : public ExtentWriter {
         }
         current_ = index;
       }
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(grain_bytes_ - in_grain, data.size()));
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(grain_bytes_ - in_grain, data.size()));
       std::memcpy(grain_.data() + in_grain, data.data(), n);
       offset += n;
       data = data.subspan(n);
@@ -143,7 +144,8 @@ class SparseWriter final : public ExtentWriter {
     if (p.capacity_bytes / kSectorSize > kMaxCapacitySectors) {
       throw UsageError(name, "sparse extent capacity " + hex(p.capacity_bytes) + " is too large");
     }
-    if (!format::is_power_of_two(p.grain_bytes) || p.grain_bytes < kMinGrainBytes || p.grain_bytes > kMaxGrainBytes) {
+    if (!format::is_power_of_two(p.grain_bytes) || p.grain_bytes < kMinGrainBytes ||
+        p.grain_bytes > kMaxGrainBytes) {
       throw UsageError(name, "grain size " + hex(p.grain_bytes) + " is not a power of two between " +
                                  hex(kMinGrainBytes) + " and " + hex(kMaxGrainBytes) + " bytes");
     }
@@ -157,13 +159,15 @@ class SparseWriter final : public ExtentWriter {
                                  hex(format::kMaxDescriptorSectors));
     }
     if (p.descriptor.size() > p.descriptor_sectors * kSectorSize) {
-      throw UsageError(name, "embedded descriptor of " + hex(p.descriptor.size()) + " bytes does not fit in " +
-                                 std::to_string(p.descriptor_sectors) + " sectors");
+      throw UsageError(name, "embedded descriptor of " + hex(p.descriptor.size()) +
+                                 " bytes does not fit in " + std::to_string(p.descriptor_sectors) +
+                                 " sectors");
     }
-    std::uint64_t tables = format::div_round_up(p.capacity_bytes / kSectorSize,
-                                                p.gtes_per_gt * (p.grain_bytes / kSectorSize));
+    std::uint64_t tables =
+        format::div_round_up(p.capacity_bytes / kSectorSize, p.gtes_per_gt * (p.grain_bytes / kSectorSize));
     if (tables > format::kMaxGdEntries) {
-      throw UsageError(name, "sparse extent capacity " + hex(p.capacity_bytes) + " needs too many grain tables");
+      throw UsageError(name,
+                       "sparse extent capacity " + hex(p.capacity_bytes) + " needs too many grain tables");
     }
   }
 
@@ -183,8 +187,10 @@ class SparseWriter final : public ExtentWriter {
   std::uint64_t allocate(std::uint64_t index) {
     const std::uint64_t grain_sectors = header_.grain_size;
     if (next_sector_ + grain_sectors > kSectorLimit) {
-      throw FormatError(file_->name(), "sparse extent would pass 2^32 sectors at grain " + std::to_string(index) +
-                                           " (grain table entries are 32-bit)", next_sector_ * kSectorSize);
+      throw FormatError(file_->name(),
+                        "sparse extent would pass 2^32 sectors at grain " + std::to_string(index) +
+                            " (grain table entries are 32-bit)",
+                        next_sector_ * kSectorSize);
     }
     const std::uint64_t t = index / geometry_.gtes_per_gt;
     if (!table_index_ || *table_index_ != t) {
@@ -223,7 +229,8 @@ class SparseWriter final : public ExtentWriter {
       const std::size_t first = i;
       const std::uint64_t first_sector = allocate(index + i);
       ++i;
-      while (i < whole && (index + i) % geometry_.gtes_per_gt != 0 && !all_zero(data.subspan(i * grain, grain))) {
+      while (i < whole && (index + i) % geometry_.gtes_per_gt != 0 &&
+             !all_zero(data.subspan(i * grain, grain))) {
         allocate(index + i);
         ++i;
       }
@@ -249,8 +256,8 @@ class SparseWriter final : public ExtentWriter {
   format::GrainGeometry geometry_;
   format::SparseHeader header_;
   std::uint64_t next_sector_ = 0;
-  std::uint64_t end_ = 0;          // end of the previous write (calls never go backwards)
-  std::uint64_t written_end_ = 0;  // highest byte written to the file
+  std::uint64_t end_ = 0;                 // end of the previous write (calls never go backwards)
+  std::uint64_t written_end_ = 0;         // highest byte written to the file
   std::optional<std::uint64_t> current_;  // grain being assembled in grain_
   std::vector<std::uint8_t> grain_;
   std::optional<std::uint64_t> table_index_;  // table being filled in table_
@@ -260,7 +267,8 @@ class SparseWriter final : public ExtentWriter {
 
 }  // namespace
 
-std::unique_ptr<ExtentWriter> make_sparse_writer(std::shared_ptr<ByteSink> file, const SparseWriterParams& params) {
+std::unique_ptr<ExtentWriter> make_sparse_writer(std::shared_ptr<ByteSink> file,
+                                                 const SparseWriterParams& params) {
   if (!file) throw UsageError("", "make_sparse_writer needs a file");
   return std::make_unique<SparseWriter>(std::move(file), params);
 }
