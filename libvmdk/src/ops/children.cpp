@@ -109,7 +109,8 @@ fs::path next_snapshot_path(const fs::path& disk) {
   std::set<std::uint32_t> taken;
   std::error_code error;
   for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
-    std::string_view name = it->path().filename().native();
+    const std::string file_name = it->path().filename().string();
+    std::string_view name = file_name;
     if (!name.empty() && name[0] == '.') name.remove_prefix(1);  // our temporaries: ".NAME.vmdkit-tmp"
     if (name.size() < prefix.size() + kSnapshotDigits || name.substr(0, prefix.size()) != prefix) continue;
     const std::string_view digits = name.substr(prefix.size(), kSnapshotDigits);
@@ -134,7 +135,8 @@ std::vector<fs::path> find_children(const fs::path& disk, const OpenOptions& ope
   const fs::path folder = paths::folder_of(disk);
   std::error_code error;
   for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
-    const fs::path candidate = it->path();
+    // Named like the user named disk ("base-000001.vmdk", not "./base-000001.vmdk").
+    const fs::path candidate = disk.parent_path() / it->path().filename();
     std::error_code status_error;
     if (!it->is_regular_file(status_error) || status_error) continue;
     if (!ops::has_vmdk_extension(candidate) || ops::same_file(candidate, disk)) continue;

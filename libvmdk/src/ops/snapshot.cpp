@@ -29,8 +29,9 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
                            "); a second delta on the same parent forks the chain (force to take it anyway)");
     }
     if (std::optional<fs::path> lock = find_lock(parent)) {
-      throw UsageError(parent.string(), "is locked by " + lock->string() +
-                                            " (a VMware product has it open); force to take the snapshot anyway");
+      throw UsageError(parent.string(), "lock folder " + lock->string() +
+                                            " marks the disk in use by a VMware product; force to take the "
+                                            "snapshot anyway");
     }
   }
 
