@@ -418,7 +418,7 @@ TEST_CASE("stream writer output reads the same in qemu-img and libvmdk and passe
   vmdk_test::TempDir dir("vmdkit-streamw");
   const std::uint64_t capacity = (33u << 20) + 4096;  // two tables, a partial last grain
   Image image{Bytes(capacity, 0), {}};
-  image.put(12345, pattern_bytes(3u << 20, 51));
+  image.put(12345, pattern_bytes(1u << 20, 51));
   image.put((32u << 20) - 7, pattern_bytes(70000, 52));
   image.put(capacity - 1000, filled(1000, 0xfe));
   auto params = params_for(capacity, 65536, 2);
