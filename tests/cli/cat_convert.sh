@@ -46,9 +46,9 @@ expect_exit 1 "cat junk length" -- "$VMDKIT" cat --length 12Q c/top.vmdk
 contains "$TEST_TMPDIR/err" "invalid --length" "junk length: message"
 [ -s "$TEST_TMPDIR/out" ] && fail "nothing written on a bad range" || pass "nothing written on a bad range"
 
-# Unsupported targets and bad destinations.
+# Unknown types and bad destinations.
 expect_exit 1 "convert --to vmdk" -- "$VMDKIT" convert c/top.vmdk out.vmdk --to vmdk
-contains "$TEST_TMPDIR/err" "not supported yet" "convert --to vmdk: message"
+contains "$TEST_TMPDIR/err" "streamOptimized" "convert --to vmdk: message lists the types"
 [ -e out.vmdk ] && fail "convert --to vmdk wrote a file" || pass "convert --to vmdk wrote nothing"
 expect_exit 1 "convert without --to" -- "$VMDKIT" convert c/top.vmdk out.raw
 expect_exit 1 "convert into a missing folder" -- "$VMDKIT" convert c/top.vmdk nowhere/out.raw --to raw

@@ -17,7 +17,7 @@ namespace {
 
 // Grains staged before their tables are committed: a kill loses at most this much new data,
 // and memory stays flat (the updater writes staged grains to the file at once).
-constexpr std::uint64_t kCommitBytes = 64ull << 20;
+constexpr std::uint64_t kCommitBytes = 16ull << 20;
 // Flat extents and sources are handled in pieces of this size.
 constexpr std::size_t kPiece = 4u << 20;
 
