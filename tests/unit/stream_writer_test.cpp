@@ -255,7 +255,7 @@ TEST_CASE("stream writer reproduces the sector map of the 3.4 example") {
   CHECK(marker_at(file, 128).value == 0);
   CHECK(marker_at(file, 129).value == 384);
   CHECK(marker_at(file, 130).value == 10240);
-  for (std::uint64_t s : {128, 129, 130}) {
+  for (std::uint64_t s : {128ull, 129ull, 130ull}) {
     auto m = marker_at(file, s);
     CHECK(m.size > 0);
     CHECK(m.size + 12 <= 512);
