@@ -221,6 +221,20 @@ TEST_CASE("stream writer: an empty disk has only metadata and a zero directory")
   CHECK(runs[0].length == capacity);
 }
 
+TEST_CASE("stream writer sizes the descriptor area to the text and a NUL") {
+  for (auto [text_bytes, sectors] : {std::pair<std::size_t, std::uint64_t>{0, 1}, {511, 1}, {512, 2}, {1500, 3}}) {
+    INFO("text " << text_bytes);
+    auto params = params_for(1u << 20);
+    params.descriptor = std::string(text_bytes, '#');
+    auto sink = std::make_shared<MemoryFile>("disk.vmdk");
+    make_stream_writer(sink, params)->finish();
+    auto header = header_at(sink->data(), 0);
+    CHECK(header.descriptor_size == sectors);
+    CHECK(header.overhead == 128);
+    CHECK(sink->data()[512 + text_bytes] == 0);
+  }
+}
+
 TEST_CASE("stream writer reproduces the sector map of the 3.4 example") {
   // 10 MiB, grains 0, 3 and 80 (filled, so each record is one sector where the example's grain 3
   // took three): records at 128, 129, 130; GT marker 131, GT 132-135, GD marker 136, GD 137,

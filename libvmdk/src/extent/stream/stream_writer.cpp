@@ -69,9 +69,8 @@ class StreamWriter final : public ExtentWriter {
                                  hex(geometry_.num_gd_entries) + " grain tables (more than " +
                                  hex(format::kMaxGdEntries) + ")");
     }
-    // Keep at least one sector so that readers always find a (possibly empty) descriptor area.
-    const std::uint64_t descriptor_sectors =
-        std::max<std::uint64_t>(1, format::div_round_up(params.descriptor.size(), kSectorSize));
+    // Text plus one NUL: QEMU reads an embedded descriptor up to the first NUL, past the area's end.
+    const std::uint64_t descriptor_sectors = format::div_round_up(params.descriptor.size() + 1, kSectorSize);
     if (descriptor_sectors > format::kMaxDescriptorSectors) {
       throw UsageError(name, "embedded descriptor of " + hex(params.descriptor.size()) + " bytes needs more than " +
                                  hex(format::kMaxDescriptorSectors) + " sectors");
