@@ -4,7 +4,9 @@
 # chains with the same content at depth 2 and 33, then times, in the same run:
 #   vmdkit convert --to raw   vs  qemu-img convert -O raw     (depth-9 chain)
 #   vmdkit cat (depth 33)     vs  vmdkit cat (depth 2)
-# Goals (issue 2): vmdkit >= 2x faster than qemu-img; depth 33 <= 1.2x depth 2.
+#   vmdkit convert --to streamOptimized  vs  qemu-img convert -O vmdk -o subformat=streamOptimized
+# Goals: issue 2: vmdkit >= 2x faster than qemu-img to raw; depth 33 <= 1.2x depth 2.
+#        issue 3: streamOptimized export >= 2.5x faster than qemu-img, output <= 3% larger.
 import argparse
 import os
 import random
@@ -113,7 +115,10 @@ def main():
                    help="folder for the raw outputs (default /dev/shm: times reading, not the disk)")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--cases", default="raw,depth,stream",
+                   help="comma-separated subset of: raw (convert to raw), depth (cat 33 vs 2), stream")
     args = p.parse_args()
+    cases = set(args.cases.split(","))
     work = os.path.abspath(args.work)
     out_dir = args.out or work
     build(work, args.seed)
@@ -130,34 +135,58 @@ def main():
     run([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"])
     run([args.vmdkit, "compare", out_q, out_v], stdout=subprocess.DEVNULL)
     run([args.vmdkit, "compare", d33, d2], stdout=subprocess.DEVNULL)
+    sq, sv = os.path.join(out_dir, "bench-qemu-stream.vmdk"), os.path.join(out_dir, "bench-vmdkit-stream.vmdk")
+    if "stream" in cases:
+        run(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o", "subformat=streamOptimized", d9, sq])
+        run([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"])
+        run([args.vmdkit, "compare", sv, out_q], stdout=subprocess.DEVNULL)
+        run(["qemu-img", "compare", "-f", "vmdk", "-F", "raw", sv, out_q], stdout=subprocess.DEVNULL)
     alloc = int(subprocess.run(["du", "-B1", out_v], capture_output=True, text=True).stdout.split()[0])
     print(f"bench: outputs identical; depth-9 chain 1 GiB virtual, {alloc / 2**20:.0f} MiB of data in the raw output")
 
     ok = True
     for cold in ([True, False] if can_drop else [False]):
-        conv_q, conv_v, cat33, cat2 = [], [], [], []
+        conv_q, conv_v, cat33, cat2, str_q, str_v = [], [], [], [], [], []
         for _ in range(args.reps):  # interleaved, so drift in the machine's load hits both sides
-            for path in (out_q, out_v):
+            for path in (out_q, out_v, sq, sv):
                 if os.path.exists(path):
                     os.remove(path)
-            conv_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q], cold))
-            conv_v.append(timed([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"], cold))
-            cat33.append(timed([args.vmdkit, "cat", d33], cold))
-            cat2.append(timed([args.vmdkit, "cat", d2], cold))
+            if "raw" in cases:
+                conv_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q], cold))
+                conv_v.append(timed([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"], cold))
+            if "depth" in cases:
+                cat33.append(timed([args.vmdkit, "cat", d33], cold))
+                cat2.append(timed([args.vmdkit, "cat", d2], cold))
+            if "stream" in cases:
+                str_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o",
+                                    "subformat=streamOptimized", d9, sq], cold))
+                str_v.append(timed([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"], cold))
         med = statistics.median
-        speedup = med(conv_q) / med(conv_v)
-        depth_cost = med(cat33) / med(cat2)
-        ok = ok and speedup >= 2 and depth_cost <= 1.2
         fmt = lambda xs: f"{med(xs):.3f} s (min {min(xs):.3f}, max {max(xs):.3f})"
         print()
         print(f"{'COLD' if cold else 'WARM'} page cache, {args.reps} runs each, median")
-        print(f"  qemu-img convert -O raw (depth 9)  {fmt(conv_q)}")
-        print(f"  vmdkit convert --to raw (depth 9)  {fmt(conv_v)}")
-        print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2x: {'met' if speedup >= 2 else 'MISSED'})")
-        print(f"  vmdkit cat > /dev/null, depth 33   {fmt(cat33)}")
-        print(f"  vmdkit cat > /dev/null, depth 2    {fmt(cat2)}")
-        print(f"  depth 33 / depth 2                 {depth_cost:.2f}x   (goal <= 1.2x: {'met' if depth_cost <= 1.2 else 'MISSED'})")
-    for path in (out_q, out_v):
+        if "raw" in cases:
+            speedup = med(conv_q) / med(conv_v)
+            ok = ok and speedup >= 2
+            print(f"  qemu-img convert -O raw (depth 9)  {fmt(conv_q)}")
+            print(f"  vmdkit convert --to raw (depth 9)  {fmt(conv_v)}")
+            print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2x: {'met' if speedup >= 2 else 'MISSED'})")
+        if "depth" in cases:
+            depth_cost = med(cat33) / med(cat2)
+            ok = ok and depth_cost <= 1.2
+            print(f"  vmdkit cat > /dev/null, depth 33   {fmt(cat33)}")
+            print(f"  vmdkit cat > /dev/null, depth 2    {fmt(cat2)}")
+            print(f"  depth 33 / depth 2                 {depth_cost:.2f}x   (goal <= 1.2x: {'met' if depth_cost <= 1.2 else 'MISSED'})")
+        if "stream" in cases:
+            speedup = med(str_q) / med(str_v)
+            size_q, size_v = os.path.getsize(sq), os.path.getsize(sv)
+            growth = size_v / size_q - 1
+            ok = ok and speedup >= 2.5 and growth <= 0.03
+            print(f"  qemu-img -> streamOptimized        {fmt(str_q)}, {size_q / 2**20:.1f} MiB")
+            print(f"  vmdkit -> streamOptimized          {fmt(str_v)}, {size_v / 2**20:.1f} MiB")
+            print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2.5x: {'met' if speedup >= 2.5 else 'MISSED'})")
+            print(f"  output size vs qemu-img            {growth * 100:+.1f}%   (goal <= +3%: {'met' if growth <= 0.03 else 'MISSED'})")
+    for path in (out_q, out_v, sq, sv):
         if os.path.exists(path):
             os.remove(path)
     return 0 if ok else 3

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install dependencies, build vmdkit in build/ and show it on a small
-# snapshot chain made by qemu-img (base + two snapshots, each written with qemu-io) in build/demo/.
+# snapshot chain that vmdkit itself makes in build/demo/: create, write, snapshot, write, snapshot,
+# write, then chain and map (and qemu-img reading the same bytes, as an independent check).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -14,15 +15,19 @@ DEMO="$ROOT/build/demo"  # inside build/, which git ignores
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 cd "$DEMO"
-io() { qemu-io -f vmdk "$@" >/dev/null; }
+run() { echo "\$ vmdkit $*"; "$VMDKIT" "$@"; }
 
-echo "== making a snapshot chain with $(qemu-img --version | head -n 1) in $DEMO"
-qemu-img create -q -f vmdk -o subformat=monolithicSparse base.vmdk 64M
-io -c "write -P 0x42 0 4M" -c "write -P 0x43 20M 3M" -c "write -P 0x44 40M 1M" base.vmdk
-qemu-img create -q -f vmdk -b base.vmdk -F vmdk base-000001.vmdk
-io -c "write -P 0x61 1M 2M" -c "write -P 0x62 33M 512K" base-000001.vmdk
-qemu-img create -q -f vmdk -o zeroed_grain=on -b base-000001.vmdk -F vmdk base-000002.vmdk
-io -c "write -P 0x71 2M 1M" -c "write -z 20M 1M" -c "write -P 0x72 60M 100k" base-000002.vmdk
+echo "== making a snapshot chain with vmdkit in $DEMO"
+run create base.vmdk --size 64M --seed 1
+run write base.vmdk --offset 0 --length 4M --pattern 0x42
+run write base.vmdk --offset 20M --length 3M --pattern 0x43
+run snapshot base.vmdk --seed 2
+run write base-000001.vmdk --offset 1M --length 2M --pattern 0x61
+run write base-000001.vmdk --offset 33M --length 100000 --pattern 0x62
+run snapshot base-000001.vmdk --zeroed-grains --seed 3
+run write base-000002.vmdk --offset 2M --length 1M --pattern 0x71
+run write base-000002.vmdk --offset 20M --length 1M --zero
+run write base-000002.vmdk --offset 60M --length 100k --pattern 0x72
 
 echo
 echo "\$ vmdkit chain build/demo/base-000002.vmdk"
@@ -30,3 +35,7 @@ echo "\$ vmdkit chain build/demo/base-000002.vmdk"
 echo
 echo "\$ vmdkit map build/demo/base-000002.vmdk"
 "$VMDKIT" map base-000002.vmdk
+echo
+echo "== an independent reader agrees: qemu-img's raw export compared with the chain"
+qemu-img convert -f vmdk -O raw base-000002.vmdk qemu.raw
+run compare base-000002.vmdk qemu.raw
