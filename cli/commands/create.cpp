@@ -38,9 +38,10 @@ Command add_create_command(CLI::App& root) {
       ->required();
   app->add_option("--type", args->type,
                   "createType: monolithicSparse (default, one growing file), twoGbMaxExtentSparse (growing, "
-                  "split into 2 GiB parts NAME-s001.vmdk...), monolithicFlat (NAME.vmdk + preallocated "
-                  "NAME-flat.vmdk), twoGbMaxExtentFlat (NAME-f001.vmdk...), streamOptimized (compressed, "
-                  "for OVF/OVA; read-only for VMs), vmfs (ESXi: NAME.vmdk + NAME-flat.vmdk)");
+                  "split into 2 GiB parts NAME-s001.vmdk...), monolithicFlat (NAME.vmdk + NAME-flat.vmdk with "
+                  "every byte at its offset), twoGbMaxExtentFlat (the same in 2 GiB parts NAME-f001.vmdk...), "
+                  "streamOptimized (compressed, for OVF/OVA; not writable in place), vmfs (ESXi: NAME.vmdk + "
+                  "NAME-flat.vmdk)");
   app->add_option("--adapter", args->adapter,
                   "ddb.adapterType: ide, buslogic, lsilogic (default), lsisas1068 or pvscsi; also selects "
                   "the geometry (IDE 16 heads, SCSI 255)");
