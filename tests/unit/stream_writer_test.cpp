@@ -306,6 +306,7 @@ TEST_CASE("stream writer output does not depend on the thread count or write siz
     auto one = write_whole(raw, params_for(capacity, grain, 1));
     auto four = write_whole(raw, params_for(capacity, grain, 4), 1000003);
     REQUIRE(one == four);
+    REQUIRE(one == write_whole(raw, params_for(capacity, grain, 0), 65536));  // 0 = one per core
     REQUIRE(read_back(one, capacity) == raw);
   }
 }

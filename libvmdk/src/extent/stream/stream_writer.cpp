@@ -26,6 +26,7 @@ constexpr std::uint64_t kMinGrainBytes = 4096;
 constexpr std::uint64_t kMaxGrainBytes = 1u << 20;
 constexpr std::uint32_t kGtesPerGt = 512;
 constexpr unsigned kMaxThreads = 256;
+constexpr std::size_t kMaxBatchesInFlight = 32;
 // GTEs and GD entries are 32-bit sector numbers: a stream file cannot pass 2^32 sectors (2 TiB).
 constexpr std::uint64_t kMaxFileSectors = 1ull << 32;
 // Capacity bound of the reader (kdmv_layout.cpp): keeps every derived offset far below 2^64.
@@ -91,9 +92,11 @@ class StreamWriter final : public ExtentWriter {
     header_.compress_algorithm = format::kCompressDeflate;
 
     unsigned threads = params.threads != 0 ? params.threads : std::max(1u, std::thread::hardware_concurrency());
-    // Two batches per thread in flight keep every worker busy while the owner writes and reads.
+    // Two batches per thread in flight keep every worker busy while the owner writes and reads; the
+    // cap keeps memory near 256 MiB (batches hold ~4 MiB in and out) however many threads are asked.
+    const std::size_t in_flight = std::min<std::size_t>(2 * std::size_t{threads}, kMaxBatchesInFlight);
     pipeline_ = std::make_unique<CompressPipeline>(threads, params.compress_level,
-                                                   static_cast<std::size_t>(grain_bytes_), 2 * std::size_t{threads});
+                                                   static_cast<std::size_t>(grain_bytes_), in_flight);
     batch_grains_ = pipeline_->grains_per_batch();
     gd_.assign(static_cast<std::size_t>(geometry_.num_gd_entries), 0);
     gt_.assign(kGtesPerGt, 0);
