@@ -1,13 +1,14 @@
 // libdeflate grain compression (vmdk-format.md 3.3, 8.1): zlib framing at every level, stored
 // blocks at level 0 exactly as 8.1 spells them, bad levels, and a hidden throughput benchmark.
-#include <catch2/catch.hpp>
+#include "format/fast_deflate.hpp"
 
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <zlib.h>
 
-#include "format/fast_deflate.hpp"
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+
 #include "format/zlib_codec.hpp"
 #include "vmdk/error.hpp"
 
@@ -18,7 +19,8 @@ namespace {
 
 // Text-like data that compresses to roughly a third: words from a small vocabulary, LCG-chosen.
 std::vector<std::uint8_t> semi_compressible(std::size_t size, std::uint32_t seed) {
-  static const char* const kWords[] = {"grain ", "table ", "sector ", "marker ", "vmdk ", "stream ", "0x1f ", "\n"};
+  static const char* const kWords[] = {"grain ", "table ",  "sector ", "marker ",
+                                       "vmdk ",  "stream ", "0x1f ",   "\n"};
   std::vector<std::uint8_t> out;
   out.reserve(size);
   std::uint32_t state = seed;
@@ -47,7 +49,8 @@ std::vector<std::uint8_t> stored_stream(const std::vector<std::uint8_t>& in) {
     out.push_back(static_cast<std::uint8_t>(n >> 8));
     out.push_back(static_cast<std::uint8_t>(~n & 0xff));
     out.push_back(static_cast<std::uint8_t>((~n >> 8) & 0xff));
-    out.insert(out.end(), in.begin() + static_cast<std::ptrdiff_t>(at), in.begin() + static_cast<std::ptrdiff_t>(at + n));
+    out.insert(out.end(), in.begin() + static_cast<std::ptrdiff_t>(at),
+               in.begin() + static_cast<std::ptrdiff_t>(at + n));
     at += n;
   } while (at < in.size());
   uLong adler = adler32(1, in.data(), static_cast<uInt>(in.size()));

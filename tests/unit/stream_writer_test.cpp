@@ -1,8 +1,9 @@
 // streamOptimized writer, layout A (vmdk-format.md 3.4, 3.6): round trips through the reader, the
 // exact sector map of the 3.4 example, determinism across thread counts, level 0 stored blocks,
 // sequential sinks, errors, and (when the tools exist) qemu-img, libvmdk and stream_layout.py.
-#include <catch2/catch.hpp>
+#include "extent/stream/stream_writer.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,7 +11,6 @@
 #include <fstream>
 
 #include "extent/sparse/open_sparse.hpp"
-#include "extent/stream/stream_writer.hpp"
 #include "extent/stream/stream_writer_pipeline.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
@@ -32,12 +32,15 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 std::string descriptor_for(std::uint64_t capacity_bytes, const std::string& name = "disk.vmdk") {
-  return "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"streamOptimized\"\n\n"
-         "# Extent description\nRW " + std::to_string(capacity_bytes / 512) + " SPARSE \"" + name +
+  return "# Disk "
+         "DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"streamOptimized\"\n\n"
+         "# Extent description\nRW " +
+         std::to_string(capacity_bytes / 512) + " SPARSE \"" + name +
          "\"\n\n# The Disk Data Base\n#DDB\n\nddb.adapterType = \"lsilogic\"\nddb.virtualHWVersion = \"4\"\n";
 }
 
-StreamWriterParams params_for(std::uint64_t capacity, std::uint64_t grain = 65536, unsigned threads = 2, int level = 6) {
+StreamWriterParams params_for(std::uint64_t capacity, std::uint64_t grain = 65536, unsigned threads = 2,
+                              int level = 6) {
   StreamWriterParams p;
   p.capacity_bytes = capacity;
   p.grain_bytes = grain;
@@ -65,7 +68,8 @@ Bytes write_stream(const Image& image, const StreamWriterParams& params, std::si
   for (auto [offset, length] : image.writes) {
     for (std::uint64_t at = 0; at < length; at += chunk) {
       auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, length - at));
-      writer->write(offset + at, std::span<const std::uint8_t>(image.raw).subspan(static_cast<std::size_t>(offset + at), n));
+      writer->write(offset + at, std::span<const std::uint8_t>(image.raw).subspan(
+                                     static_cast<std::size_t>(offset + at), n));
     }
   }
   writer->finish();
@@ -99,7 +103,9 @@ std::uint32_t u32_at(const Bytes& file, std::uint64_t sector, std::size_t index)
   return format::load_le32(file, static_cast<std::size_t>(sector * 512 + index * 4));
 }
 
-Bytes filled(std::size_t size, std::uint8_t value) { return Bytes(size, value); }
+Bytes filled(std::size_t size, std::uint8_t value) {
+  return Bytes(size, value);
+}
 
 // A sink that accepts only appends, like standard output: proves every byte is written once, in order.
 class AppendOnlySink final : public ByteSink {
@@ -127,7 +133,9 @@ bool have_tools() {
          std::system("/usr/bin/python3 -c 'import pyvmdk' >/dev/null 2>&1") == 0;
 }
 
-fs::path layout_checker() { return fs::path(__FILE__).parent_path().parent_path() / "support" / "stream_layout.py"; }
+fs::path layout_checker() {
+  return fs::path(__FILE__).parent_path().parent_path() / "support" / "stream_layout.py";
+}
 
 void save(const fs::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -152,12 +160,12 @@ TEST_CASE("stream writer round-trips patterns, zero grains, empty tables and a p
   // 4 KiB grains: a table covers 2 MiB, so several tables stay small. Capacity is not a grain multiple.
   const std::uint64_t capacity = (9u << 20) + 3 * 512;
   Image image{Bytes(capacity, 0), {}};
-  image.put(1000, pattern_bytes(5000, 1));                    // unaligned, two grains of table 0
-  image.put(70000, filled(4096 * 3, 0));                      // explicit zeros: not stored
-  image.put((2u << 20) - 100, pattern_bytes(300, 2));         // spans the table 0 / table 1 boundary
+  image.put(1000, pattern_bytes(5000, 1));             // unaligned, two grains of table 0
+  image.put(70000, filled(4096 * 3, 0));               // explicit zeros: not stored
+  image.put((2u << 20) - 100, pattern_bytes(300, 2));  // spans the table 0 / table 1 boundary
   // table 2 (4..6 MiB) left empty between tables 1 and 3
-  image.put(6u << 20, pattern_bytes(2u << 20, 3));            // table 3 full
-  image.put(capacity - 700, pattern_bytes(700, 4));           // into the partial last grain of table 4
+  image.put(6u << 20, pattern_bytes(2u << 20, 3));   // table 3 full
+  image.put(capacity - 700, pattern_bytes(700, 4));  // into the partial last grain of table 4
   for (std::size_t chunk : {std::size_t{4} << 20, std::size_t{777777}, std::size_t{4096}, std::size_t{333}}) {
     INFO("chunk " << chunk);
     auto file = write_stream(image, params_for(capacity, 4096, 2), chunk);
@@ -222,7 +230,8 @@ TEST_CASE("stream writer: an empty disk has only metadata and a zero directory")
 }
 
 TEST_CASE("stream writer sizes the descriptor area to the text and a NUL") {
-  for (auto [text_bytes, sectors] : {std::pair<std::size_t, std::uint64_t>{0, 1}, {511, 1}, {512, 2}, {1500, 3}}) {
+  for (auto [text_bytes, sectors] :
+       {std::pair<std::size_t, std::uint64_t>{0, 1}, {511, 1}, {512, 2}, {1500, 3}}) {
     INFO("text " << text_bytes);
     auto params = params_for(1u << 20);
     params.descriptor = std::string(text_bytes, '#');
@@ -364,7 +373,8 @@ TEST_CASE("stream writer refuses bad parameters") {
   CHECK_THROWS_AS(bad([](StreamWriterParams& p) { p.compress_level = 10; }), UsageError);
   CHECK_THROWS_AS(bad([](StreamWriterParams& p) { p.threads = 100000; }), UsageError);
   CHECK_THROWS_AS(bad([](StreamWriterParams& p) { p.descriptor = std::string("a\0b", 3); }), UsageError);
-  CHECK_THROWS_AS(bad([](StreamWriterParams& p) { p.descriptor = std::string(20481 * 512, 'x'); }), UsageError);
+  CHECK_THROWS_AS(bad([](StreamWriterParams& p) { p.descriptor = std::string(20481 * 512, 'x'); }),
+                  UsageError);
   CHECK_THROWS_AS(make_stream_writer(nullptr, params_for(1u << 20)), UsageError);
   CHECK(sink->data().empty());
 }
@@ -396,7 +406,8 @@ TEST_CASE("stream writer carries sink errors to the caller and joins on destruct
     CHECK_THROWS_AS(
         [&] {
           for (std::uint64_t at = 0; at < capacity; at += 1u << 20) {
-            writer->write(at, std::span<const std::uint8_t>(raw).subspan(static_cast<std::size_t>(at), 1u << 20));
+            writer->write(at,
+                          std::span<const std::uint8_t>(raw).subspan(static_cast<std::size_t>(at), 1u << 20));
           }
           writer->finish();
         }(),
@@ -501,7 +512,8 @@ TEST_CASE("stream writer throughput, 256 MiB", "[.bench]") {
     }
     writer->finish();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("threads %u: %.0f MB/s, output %.1f%% of input\n", threads, static_cast<double>(total) / seconds / 1e6,
+    std::printf("threads %u: %.0f MB/s, output %.1f%% of input\n", threads,
+                static_cast<double>(total) / seconds / 1e6,
                 100.0 * static_cast<double>(sink->bytes) / static_cast<double>(total));
   }
 }

@@ -17,7 +17,9 @@ FastDeflater::FastDeflater(int level) : level_(level) {
   if (compressor_ == nullptr) throw Error("", "cannot allocate a deflate compressor (out of memory)");
 }
 
-FastDeflater::~FastDeflater() { libdeflate_free_compressor(compressor_); }
+FastDeflater::~FastDeflater() {
+  libdeflate_free_compressor(compressor_);
+}
 
 std::size_t FastDeflater::bound(std::size_t in_bytes) const {
   return libdeflate_zlib_compress_bound(compressor_, in_bytes);

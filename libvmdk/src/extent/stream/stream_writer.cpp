@@ -38,17 +38,18 @@ class StreamWriter final : public ExtentWriter {
     if (!sink_) throw UsageError("", "stream writer needs an output");
     const std::string& name = sink_->name();
     if (params.capacity_bytes == 0 || params.capacity_bytes % kSectorSize != 0) {
-      throw UsageError(name, "stream capacity " + hex(params.capacity_bytes) +
-                                 " bytes is not a positive multiple of 512");
+      throw UsageError(
+          name, "stream capacity " + hex(params.capacity_bytes) + " bytes is not a positive multiple of 512");
     }
     if (!format::is_power_of_two(params.grain_bytes) || params.grain_bytes < kMinGrainBytes ||
         params.grain_bytes > kMaxGrainBytes) {
       throw UsageError(name, "stream grain size " + hex(params.grain_bytes) +
                                  " bytes is not a power of two from 4 KiB to 1 MiB");
     }
-    if (params.compress_level < format::kMinFastDeflateLevel || params.compress_level > format::kMaxFastDeflateLevel) {
-      throw UsageError(name, "compression level " + std::to_string(params.compress_level) +
-                                 " is out of range (0 to 9)");
+    if (params.compress_level < format::kMinFastDeflateLevel ||
+        params.compress_level > format::kMaxFastDeflateLevel) {
+      throw UsageError(
+          name, "compression level " + std::to_string(params.compress_level) + " is out of range (0 to 9)");
     }
     if (params.threads > kMaxThreads) {
       throw UsageError(name, std::to_string(params.threads) + " compression threads are too many (at most " +
@@ -73,8 +74,8 @@ class StreamWriter final : public ExtentWriter {
     // Text plus one NUL: QEMU reads an embedded descriptor up to the first NUL, past the area's end.
     const std::uint64_t descriptor_sectors = format::div_round_up(params.descriptor.size() + 1, kSectorSize);
     if (descriptor_sectors > format::kMaxDescriptorSectors) {
-      throw UsageError(name, "embedded descriptor of " + hex(params.descriptor.size()) + " bytes needs more than " +
-                                 hex(format::kMaxDescriptorSectors) + " sectors");
+      throw UsageError(name, "embedded descriptor of " + hex(params.descriptor.size()) +
+                                 " bytes needs more than " + hex(format::kMaxDescriptorSectors) + " sectors");
     }
 
     // VirtualBox's layout: the first grain starts on a grain boundary after the descriptor (128 for
@@ -91,7 +92,8 @@ class StreamWriter final : public ExtentWriter {
     header_.overhead = *format::round_up(1 + descriptor_sectors, grain_sectors);
     header_.compress_algorithm = format::kCompressDeflate;
 
-    unsigned threads = params.threads != 0 ? params.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads =
+        params.threads != 0 ? params.threads : std::max(1u, std::thread::hardware_concurrency());
     // Two batches per thread in flight keep every worker busy while the owner writes and reads; the
     // cap keeps memory near 256 MiB (batches hold ~4 MiB in and out) however many threads are asked.
     const std::size_t in_flight = std::min<std::size_t>(2 * std::size_t{threads}, kMaxBatchesInFlight);
@@ -117,8 +119,9 @@ class StreamWriter final : public ExtentWriter {
   void write(std::uint64_t offset, std::span<const std::uint8_t> data) override {
     check_usable();
     if (offset < next_offset_) {
-      throw UsageError(sink_->name(), "stream write at " + hex(offset) + " goes backwards (previous write ended at " +
-                                          hex(next_offset_) + ")");
+      throw UsageError(sink_->name(), "stream write at " + hex(offset) +
+                                          " goes backwards (previous write ended at " + hex(next_offset_) +
+                                          ")");
     }
     if (offset > capacity_bytes_ || data.size() > capacity_bytes_ - offset) {
       throw UsageError(sink_->name(), "stream write of " + hex(data.size()) + " bytes at " + hex(offset) +
@@ -133,7 +136,8 @@ class StreamWriter final : public ExtentWriter {
       if (!batch_) start_batch(batch_first);
       const std::uint64_t batch_start = batch_first * grain_bytes_;
       const std::uint64_t batch_end = batch_start + batch_->grain_count * grain_bytes_;
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), batch_end - offset));
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), batch_end - offset));
       auto in_batch = static_cast<std::size_t>(offset - batch_start);
       auto* base = batch_->input.data();
       if (in_batch > batch_fill_) std::memset(base + batch_fill_, 0, in_batch - batch_fill_);
@@ -156,7 +160,8 @@ class StreamWriter final : public ExtentWriter {
     const std::uint64_t gd_sector = position_ / kSectorSize + 1;
     std::vector<std::uint8_t> tail(static_cast<std::size_t>((geometry_.gd_sectors + 4) * kSectorSize), 0);
     std::span<std::uint8_t> out(tail);
-    auto gd_marker = format::encode_metadata_marker(geometry_.gd_sectors, format::MarkerType::grain_directory);
+    auto gd_marker =
+        format::encode_metadata_marker(geometry_.gd_sectors, format::MarkerType::grain_directory);
     std::copy(gd_marker.begin(), gd_marker.end(), out.begin());
     format::encode_u32_table(gd_, out.subspan(kSectorSize));
     auto footer_at = out.subspan(static_cast<std::size_t>((1 + geometry_.gd_sectors) * kSectorSize));
@@ -238,7 +243,8 @@ class StreamWriter final : public ExtentWriter {
 
   void check_sector_range(std::uint64_t end_sector) const {
     if (end_sector > kMaxFileSectors) {
-      throw UnsupportedError(sink_->name(), "stream file would grow past " + hex(kMaxFileSectors * kSectorSize) +
+      throw UnsupportedError(sink_->name(), "stream file would grow past " +
+                                                hex(kMaxFileSectors * kSectorSize) +
                                                 " bytes, the limit of 32-bit grain table entries");
     }
   }
@@ -258,18 +264,19 @@ class StreamWriter final : public ExtentWriter {
   std::unique_ptr<GrainBatch> batch_;  ///< the batch being filled by write()
   std::size_t batch_fill_ = 0;         ///< bytes of batch_->input already defined
   std::vector<std::uint32_t> gd_;
-  std::vector<std::uint32_t> gt_;      ///< the table whose grains are being written
+  std::vector<std::uint32_t> gt_;  ///< the table whose grains are being written
   std::uint64_t table_ = 0;
   bool gt_used_ = false;
-  std::uint64_t position_ = 0;         ///< bytes written to the sink
-  std::uint64_t next_offset_ = 0;      ///< end of the previous write()
+  std::uint64_t position_ = 0;     ///< bytes written to the sink
+  std::uint64_t next_offset_ = 0;  ///< end of the previous write()
   bool finished_ = false;
   bool failed_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<ExtentWriter> make_stream_writer(std::shared_ptr<ByteSink> sink, const StreamWriterParams& params) {
+std::unique_ptr<ExtentWriter> make_stream_writer(std::shared_ptr<ByteSink> sink,
+                                                 const StreamWriterParams& params) {
   return std::make_unique<StreamWriter>(std::move(sink), params);
 }
 

@@ -31,7 +31,8 @@ bool is_all_zero(std::span<const std::uint8_t> bytes) {
   return bytes[0] == 0 && std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0;
 }
 
-CompressPipeline::CompressPipeline(unsigned threads, int level, std::size_t grain_bytes, std::size_t max_in_flight)
+CompressPipeline::CompressPipeline(unsigned threads, int level, std::size_t grain_bytes,
+                                   std::size_t max_in_flight)
     : grain_bytes_(grain_bytes),
       grains_per_batch_(stream::grains_per_batch(grain_bytes)),
       max_in_flight_(std::max<std::size_t>(1, max_in_flight)) {
@@ -41,7 +42,8 @@ CompressPipeline::CompressPipeline(unsigned threads, int level, std::size_t grai
         *format::round_up(format::kGrainMarkerHeaderSize + probe.bound(grain_bytes), format::kSectorSize));
   }
   try {
-    for (unsigned i = 0; i < std::max(1u, threads); ++i) workers_.emplace_back([this, level] { work(level); });
+    for (unsigned i = 0; i < std::max(1u, threads); ++i)
+      workers_.emplace_back([this, level] { work(level); });
   } catch (const std::system_error& error) {
     {
       std::lock_guard lock(mutex_);
@@ -150,7 +152,8 @@ void CompressPipeline::compress_batch(GrainBatch& batch, format::FastDeflater& d
   batch.records.clear();
   if (batch.grain_count > grains_per_batch_ || batch.input.size() < batch.grain_count * grain_bytes_ ||
       batch.output.size() < batch.grain_count * record_bound_) {
-    throw UsageError("", "grain batch of " + std::to_string(batch.grain_count) + " grains does not fit its buffers");
+    throw UsageError(
+        "", "grain batch of " + std::to_string(batch.grain_count) + " grains does not fit its buffers");
   }
   for (std::size_t i = 0; i < batch.grain_count; ++i) {
     auto grain = input.subspan(i * grain_bytes_, grain_bytes_);
@@ -161,10 +164,10 @@ void CompressPipeline::compress_batch(GrainBatch& batch, format::FastDeflater& d
     auto marker = format::encode_grain_marker(grain_index * grain_sectors, static_cast<std::uint32_t>(size));
     std::copy(marker.begin(), marker.end(), record.begin());
     std::size_t used = format::kGrainMarkerHeaderSize + size;
-    std::size_t padded = static_cast<std::size_t>(format::div_round_up(used, format::kSectorSize)) *
-                         format::kSectorSize;
-    std::fill(record.begin() + static_cast<std::ptrdiff_t>(used), record.begin() + static_cast<std::ptrdiff_t>(padded),
-              std::uint8_t{0});
+    std::size_t padded =
+        static_cast<std::size_t>(format::div_round_up(used, format::kSectorSize)) * format::kSectorSize;
+    std::fill(record.begin() + static_cast<std::ptrdiff_t>(used),
+              record.begin() + static_cast<std::ptrdiff_t>(padded), std::uint8_t{0});
     batch.records.push_back({grain_index, padded / format::kSectorSize});
     at += padded;
   }

@@ -29,11 +29,11 @@ struct GrainRecord {
 struct GrainBatch {
   std::uint64_t first_grain = 0;
   std::size_t grain_count = 0;
-  std::vector<std::uint8_t> input;    ///< grain_count full grains (zero padded)
-  std::vector<std::uint8_t> output;   ///< records back to back; only output_bytes are valid
+  std::vector<std::uint8_t> input;   ///< grain_count full grains (zero padded)
+  std::vector<std::uint8_t> output;  ///< records back to back; only output_bytes are valid
   std::size_t output_bytes = 0;
-  std::vector<GrainRecord> records;   ///< non-zero grains in ascending order
-  std::exception_ptr error;           ///< set by a worker that failed
+  std::vector<GrainRecord> records;  ///< non-zero grains in ascending order
+  std::exception_ptr error;          ///< set by a worker that failed
   bool done = false;
 };
 
@@ -75,8 +75,8 @@ class CompressPipeline {
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable batch_done_;
-  std::deque<GrainBatch*> queue_;                      ///< submitted, not yet picked by a worker
-  std::deque<std::unique_ptr<GrainBatch>> in_order_;   ///< submitted, not yet taken back (owner)
+  std::deque<GrainBatch*> queue_;                     ///< submitted, not yet picked by a worker
+  std::deque<std::unique_ptr<GrainBatch>> in_order_;  ///< submitted, not yet taken back (owner)
   std::vector<std::unique_ptr<GrainBatch>> free_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
