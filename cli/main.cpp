@@ -36,6 +36,7 @@ int run(int argc, char** argv) {
       vmdkit_cli::add_convert_command(app), vmdkit_cli::add_compare_command(app),
       vmdkit_cli::add_write_command(app),
       vmdkit_cli::add_create_command(app),  vmdkit_cli::add_snapshot_command(app),
+      vmdkit_cli::add_fixture_command(app),
   };
 
   try {
