@@ -1,10 +1,11 @@
 // vmdkit create: makes a new, empty disk of any hosted type (monolithicSparse by default).
+#include "vmdk/create.hpp"
+
 #include <iostream>
 #include <optional>
 
 #include "commands/command.hpp"
 #include "output/printer.hpp"
-#include "vmdk/create.hpp"
 
 namespace vmdkit_cli {
 
@@ -36,12 +37,13 @@ Command add_create_command(CLI::App& root) {
                   "Virtual size in bytes, with an optional K, M, G or T suffix (powers of 1024); a multiple "
                   "of 512")
       ->required();
-  app->add_option("--type", args->type,
-                  "createType: monolithicSparse (default, one growing file), twoGbMaxExtentSparse (growing, "
-                  "split into 2 GiB parts NAME-s001.vmdk...), monolithicFlat (NAME.vmdk + NAME-flat.vmdk with "
-                  "every byte at its offset), twoGbMaxExtentFlat (the same in 2 GiB parts NAME-f001.vmdk...), "
-                  "streamOptimized (compressed, for OVF/OVA; not writable in place), vmfs (ESXi: NAME.vmdk + "
-                  "NAME-flat.vmdk)");
+  app->add_option(
+      "--type", args->type,
+      "createType: monolithicSparse (default, one growing file), twoGbMaxExtentSparse (growing, "
+      "split into 2 GiB parts NAME-s001.vmdk...), monolithicFlat (NAME.vmdk + NAME-flat.vmdk with "
+      "every byte at its offset), twoGbMaxExtentFlat (the same in 2 GiB parts NAME-f001.vmdk...), "
+      "streamOptimized (compressed, for OVF/OVA; not writable in place), vmfs (ESXi: NAME.vmdk + "
+      "NAME-flat.vmdk)");
   app->add_option("--adapter", args->adapter,
                   "ddb.adapterType: ide, buslogic, lsilogic (default), lsisas1068 or pvscsi; also selects "
                   "the geometry (IDE 16 heads, SCSI 255)");

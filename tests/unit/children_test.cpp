@@ -1,11 +1,11 @@
 // find_children and find_lock (vmdk-format.md 5.4, 6.2), the `<base>-NNNNNN.vmdk` naming of new
 // deltas (5.1, 6.6), snapshot() on created disks, and the DiskType/Adapter names.
-#include <catch2/catch.hpp>
+#include "ops/children.hpp"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
-#include "ops/children.hpp"
 #include "support/error_text.hpp"
 #include "support/kdmv_builder.hpp"
 #include "support/temp_dir.hpp"
@@ -51,13 +51,15 @@ void text_link(const fs::path& dir, const std::string& name, const std::string& 
 }
 
 // A monolithic sparse link with an embedded descriptor.
-void sparse_link(const fs::path& dir, const std::string& name, const std::string& parent_cid, const std::string& hint) {
+void sparse_link(const fs::path& dir, const std::string& name, const std::string& parent_cid,
+                 const std::string& hint) {
   std::string text = "# Disk DescriptorFile\nversion=1\nCID=0badcafe\nparentCID=" + parent_cid +
                      "\ncreateType=\"monolithicSparse\"\nparentFileNameHint=\"" + hint +
                      "\"\n\n# Extent description\nRW 2048 SPARSE \"" + name + ".vmdk\"\n";
   auto image = test::KdmvBuilder(2048).descriptor(text).build();
   std::ofstream out(dir / (name + ".vmdk"), std::ios::binary);
-  out.write(reinterpret_cast<const char*>(image.bytes.data()), static_cast<std::streamsize>(image.bytes.size()));
+  out.write(reinterpret_cast<const char*>(image.bytes.data()),
+            static_cast<std::streamsize>(image.bytes.size()));
 }
 
 std::vector<std::string> names(const std::vector<fs::path>& paths) {
@@ -87,16 +89,20 @@ TEST_CASE("find_children finds text and sparse deltas whose hint resolves to the
   write_text(dir / "notes.txt", descriptor_text("notes", "12345678", "base.vmdk", "RW 16 FLAT \"x\" 0"));
   fs::create_directories(dir / "folder.vmdk");
   {
-    auto image = test::KdmvBuilder(2048).descriptor("# Disk DescriptorFile\nversion=1\nparentCID=1\n"
-                                                    "parentFileNameHint=\"base.vmdk\"\n").build();
+    auto image = test::KdmvBuilder(2048)
+                     .descriptor(
+                         "# Disk DescriptorFile\nversion=1\nparentCID=1\n"
+                         "parentFileNameHint=\"base.vmdk\"\n")
+                     .build();
     image.poke_header("descriptor_offset", 0xffffffffffffull);
     std::ofstream out(dir / "damaged.vmdk", std::ios::binary);
-    out.write(reinterpret_cast<const char*>(image.bytes.data()), static_cast<std::streamsize>(image.bytes.size()));
+    out.write(reinterpret_cast<const char*>(image.bytes.data()),
+              static_cast<std::streamsize>(image.bytes.size()));
   }
 
   const auto children = find_children(dir / "base.vmdk");
   CHECK(names(children) == std::vector<std::string>{"child-a.vmdk", "child-abs.vmdk", "child-b.vmdk",
-                                                     "child-c.vmdk", "child-win.vmdk"});
+                                                    "child-c.vmdk", "child-win.vmdk"});
   // The children are named like the disk was (same folder prefix).
   for (const auto& child : children) CHECK(child.parent_path() == dir.path);
 
@@ -169,8 +175,8 @@ TEST_CASE("snapshot names: base without -NNNNNN, first free six-digit number") {
   write_text(dir / "base-00005.vmdk", "");
   CHECK(ops::next_snapshot_path(dir / "base.vmdk") == dir / "base-000005.vmdk");
   // A bare file name stays bare.
-  CHECK(ops::next_snapshot_path("nowhere-000001.vmdk") == fs::path("nowhere-000001.vmdk").parent_path() /
-                                                                  "nowhere-000001.vmdk");
+  CHECK(ops::next_snapshot_path("nowhere-000001.vmdk") ==
+        fs::path("nowhere-000001.vmdk").parent_path() / "nowhere-000001.vmdk");
 }
 
 TEST_CASE("snapshot makes linked deltas and never changes the parent") {
@@ -259,7 +265,8 @@ TEST_CASE("disk type and adapter names") {
   CHECK(parse_disk_type("2GbMaxExtentFlat") == DiskType::two_gb_flat);
   CHECK_THAT(error_text([] { parse_disk_type("vmfsSparse"); }),
              Catch::Contains("vmfsSparse") && Catch::Contains("monolithicSparse"));
-  for (Adapter adapter : {Adapter::ide, Adapter::buslogic, Adapter::lsilogic, Adapter::lsisas1068, Adapter::pvscsi}) {
+  for (Adapter adapter :
+       {Adapter::ide, Adapter::buslogic, Adapter::lsilogic, Adapter::lsisas1068, Adapter::pvscsi}) {
     CHECK(parse_adapter(to_string(adapter)) == adapter);
   }
   CHECK_THROWS_AS(parse_adapter("scsi"), UsageError);

@@ -31,12 +31,14 @@ constexpr std::size_t kSnapshotDigits = 6;
 
 bool has_vmdk_extension(const fs::path& path) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext == ".vmdk";
 }
 
 bool all_digits(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 // Where a candidate's parent hint points, in the order Chain::open tries them (chain/resolve.cpp):
@@ -78,8 +80,8 @@ std::optional<Descriptor> peek_descriptor(const fs::path& file) {
       return Descriptor::parse(*text, file.string());
     }
     std::string head(kPeekBytes, '\0');
-    const std::size_t got =
-        source->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(head.data()), head.size()));
+    const std::size_t got = source->read_at(
+        0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(head.data()), head.size()));
     head.resize(got);
     if (!looks_like_descriptor(head)) return std::nullopt;
     // A longer file was cut mid-line: keep whole lines only (the header keys come first anyway).
@@ -144,7 +146,8 @@ std::vector<fs::path> find_children(const fs::path& disk, const OpenOptions& ope
     if (!descriptor || descriptor->parent_cid() == kNoParentCid) continue;  // a base, as Chain::open reads it
     std::optional<std::string> hint = descriptor->parent_file_name_hint();
     if (!hint) continue;
-    for (const fs::path& target : ops::hint_targets(*hint, paths::folder_of(candidate), open.allow_outside_paths)) {
+    for (const fs::path& target :
+         ops::hint_targets(*hint, paths::folder_of(candidate), open.allow_outside_paths)) {
       if (ops::same_file(target, disk)) {
         children.push_back(candidate);
         break;

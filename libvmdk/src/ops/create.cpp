@@ -1,7 +1,8 @@
 // vmdkit create: an empty disk of any type vmdkit writes (vmdk-format.md 0.5, 1.5), planned by
 // plan_new_disk and put in place by NewDiskWriter (temporary names, fsync, rename, descriptor last).
-#include "ops/new_disk.hpp"
 #include "vmdk/create.hpp"
+
+#include "ops/new_disk.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

@@ -15,30 +15,41 @@ namespace {
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
 
-constexpr std::array<DiskType, 7> kDiskTypes = {DiskType::monolithic_sparse, DiskType::two_gb_sparse,
-                                                DiskType::monolithic_flat,   DiskType::two_gb_flat,
-                                                DiskType::stream_optimized,  DiskType::vmfs,
+constexpr std::array<DiskType, 7> kDiskTypes = {DiskType::monolithic_sparse,
+                                                DiskType::two_gb_sparse,
+                                                DiskType::monolithic_flat,
+                                                DiskType::two_gb_flat,
+                                                DiskType::stream_optimized,
+                                                DiskType::vmfs,
                                                 DiskType::raw};
 
-constexpr std::array<Adapter, 5> kAdapters = {Adapter::ide, Adapter::buslogic, Adapter::lsilogic, Adapter::lsisas1068,
-                                              Adapter::pvscsi};
+constexpr std::array<Adapter, 5> kAdapters = {Adapter::ide, Adapter::buslogic, Adapter::lsilogic,
+                                              Adapter::lsisas1068, Adapter::pvscsi};
 
 }  // namespace
 
 std::string_view to_string(DiskType type) {
   switch (type) {
-    case DiskType::monolithic_sparse: return "monolithicSparse";
-    case DiskType::two_gb_sparse: return "twoGbMaxExtentSparse";
-    case DiskType::monolithic_flat: return "monolithicFlat";
-    case DiskType::two_gb_flat: return "twoGbMaxExtentFlat";
-    case DiskType::stream_optimized: return "streamOptimized";
-    case DiskType::vmfs: return "vmfs";
-    case DiskType::raw: return "raw";
+    case DiskType::monolithic_sparse:
+      return "monolithicSparse";
+    case DiskType::two_gb_sparse:
+      return "twoGbMaxExtentSparse";
+    case DiskType::monolithic_flat:
+      return "monolithicFlat";
+    case DiskType::two_gb_flat:
+      return "twoGbMaxExtentFlat";
+    case DiskType::stream_optimized:
+      return "streamOptimized";
+    case DiskType::vmfs:
+      return "vmfs";
+    case DiskType::raw:
+      return "raw";
   }
   return "unknown";
 }
@@ -57,11 +68,16 @@ DiskType parse_disk_type(std::string_view name) {
 
 std::string_view to_string(Adapter adapter) {
   switch (adapter) {
-    case Adapter::ide: return "ide";
-    case Adapter::buslogic: return "buslogic";
-    case Adapter::lsilogic: return "lsilogic";
-    case Adapter::lsisas1068: return "lsisas1068";
-    case Adapter::pvscsi: return "pvscsi";
+    case Adapter::ide:
+      return "ide";
+    case Adapter::buslogic:
+      return "buslogic";
+    case Adapter::lsilogic:
+      return "lsilogic";
+    case Adapter::lsisas1068:
+      return "lsisas1068";
+    case Adapter::pvscsi:
+      return "pvscsi";
   }
   return "unknown";
 }
