@@ -2,6 +2,7 @@
 #include "extent/sparse/grain_tables.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "format/checked_math.hpp"
@@ -81,11 +82,14 @@ std::vector<std::pair<std::uint64_t, GrainTables::Table>> GrainTables::load_run(
     }
   }
   const std::uint64_t first_at = std::uint64_t{directory_[gd_index]} * 512;
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * table_bytes));
+  // Not zero-filled: read_exact fills every byte or throws (a deep chain loads thousands of tables).
+  const auto size = static_cast<std::size_t>(count * table_bytes);
+  auto storage = std::make_unique_for_overwrite<std::uint8_t[]>(size);
+  std::span<std::uint8_t> bytes(storage.get(), size);
   read_exact(*file_, first_at, bytes, "grain table " + std::to_string(gd_index));
   std::vector<std::pair<std::uint64_t, Table>> tables;
   for (std::uint64_t i = 0; i < count; ++i) {
-    auto part = std::span<const std::uint8_t>(bytes).subspan(static_cast<std::size_t>(i * table_bytes),
+    auto part = std::span<const std::uint8_t>(bytes.data(), bytes.size()).subspan(static_cast<std::size_t>(i * table_bytes),
                                                              static_cast<std::size_t>(table_bytes));
     if (i == 0) {
       tables.emplace_back(gd_index, check_table(gd_index, first_at, part));
@@ -115,9 +119,10 @@ GrainTables::Table GrainTables::check_table(std::uint64_t gd_index, std::uint64_
     std::uint64_t sector = (*entries)[e];
     if (sector <= format::kGteZeroed) continue;
     std::uint64_t at = table_at + e * 4;
-    std::string where = "grain table " + std::to_string(gd_index) + " entry " + std::to_string(e);
+    // Built only on failure: this loop runs for every allocated grain of the disk.
+    auto where = [&] { return "grain table " + std::to_string(gd_index) + " entry " + std::to_string(e); };
     if (sector < layout_.grain_floor_sector) {
-      throw FormatError(layout_.name, where + " points into the metadata (sector " + hex(sector) +
+      throw FormatError(layout_.name, where() + " points into the metadata (sector " + hex(sector) +
                                           " is before the first grain at sector " +
                                           hex(layout_.grain_floor_sector) + ")", at);
     }
@@ -125,7 +130,7 @@ GrainTables::Table GrainTables::check_table(std::uint64_t gd_index, std::uint64_
         layout_.compressed ? record_min : std::min(layout_.grain_bytes, mapped_bytes_ - grain_start);
     std::uint64_t end = sector * 512 + needed;
     if (end > layout_.file_size) {
-      throw FormatError(layout_.name, where + " points past end of file (" + hex(end) + " > " +
+      throw FormatError(layout_.name, where() + " points past end of file (" + hex(end) + " > " +
                                           hex(layout_.file_size) + ")", at);
     }
   }
