@@ -20,6 +20,7 @@ struct CreateArgs {
   bool zeroed_grains = false;
   std::optional<std::uint64_t> seed;
   bool json = false;
+  bool quiet = false;
 };
 }  // namespace
 
@@ -57,6 +58,7 @@ Command add_create_command(CLI::App& root) {
                   "Seed for the CID, ddb.uuid and ddb.longContentID: the same command with the same seed "
                   "makes byte-identical files (default: random)");
   app->add_flag("--json", args->json, "Print a JSON report (see docs/json-output.md)");
+  app->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
   return {app, [args] {
             vmdk::CreateOptions options;
             options.capacity = size_option("--size", args->size);
@@ -67,7 +69,7 @@ Command add_create_command(CLI::App& root) {
             options.zeroed_grains = args->zeroed_grains;
             options.seed = args->seed;
             auto report = vmdk::create(args->path, options);
-            make_printer(args->json, std::cout)->print(report);
+            if (args->json || !args->quiet) make_printer(args->json, std::cout)->print(report);
             return 0;
           }};
 }

@@ -16,6 +16,7 @@ struct SnapshotArgs {
   bool zeroed_grains = false;
   std::optional<std::uint64_t> seed;
   bool json = false;
+  bool quiet = false;
   DiskFlags flags;
 };
 }  // namespace
@@ -39,6 +40,7 @@ Command add_snapshot_command(CLI::App& root) {
                   "Seed for the delta's CID: the same command with the same seed makes byte-identical "
                   "files (default: random)");
   app->add_flag("--json", args->json, "Print a JSON report (see docs/json-output.md)");
+  app->add_flag("-q,--quiet", args->quiet, "Print only the new delta's path");
   add_outside_paths_flag(*app, args->flags);
   return {app, [args] {
             vmdk::SnapshotOptions options;
@@ -47,7 +49,11 @@ Command add_snapshot_command(CLI::App& root) {
             options.zeroed_grains = args->zeroed_grains;
             options.seed = args->seed;
             auto report = vmdk::snapshot(args->path, options);
-            make_printer(args->json, std::cout)->print(report);
+            if (args->quiet && !args->json) {
+              std::cout << report.path << '\n';
+            } else {
+              make_printer(args->json, std::cout)->print(report);
+            }
             return 0;
           }};
 }
