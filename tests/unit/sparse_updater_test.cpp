@@ -169,6 +169,32 @@ TEST_CASE("staged grains are invisible until commit, then read in both table cop
   if (have_qemu_img()) CHECK(qemu_check(path));
 }
 
+TEST_CASE("grains the extent holds are found and overwritten in place") {
+  vmdk_test::TempDir dir("vmdkit-sparseu");
+  const auto path = dir / "d.vmdk";
+  const std::uint64_t capacity = 40u << 20;
+  auto model = make_disk(path, capacity, {{3, 0x11}, {520, 0x22}});
+  const std::uint64_t host3 = open_reader(path, capacity)->block_status(3 * kGrain, kGrain).host_offset;
+  const std::uint64_t size_before = fs::file_size(path);
+
+  auto updater = sparse::SparseUpdater::open(File::open(path, File::Mode::read_write));
+  CHECK(updater->grain_host_offset(3) == host3);
+  CHECK(updater->grain_host_offset(4) == std::nullopt);   // unallocated
+  CHECK(updater->grain_host_offset(600) == std::nullopt);  // no table
+  auto data = pattern_bytes(kGrain, 9);
+  updater->overwrite_grain(3, data);
+  std::copy(data.begin(), data.end(), model.begin() + 3 * kGrain);
+  updater->flush();
+  CHECK(fs::file_size(path) == size_before);  // in place: nothing appended
+  CHECK(read_disk(path, capacity) == model);
+  CHECK_THROWS_AS(updater->overwrite_grain(4, data), UsageError);
+  CHECK_THROWS_AS(updater->overwrite_grain(3, pattern_bytes(512, 1)), UsageError);
+  // After a commit moves grain 520, its new place is reported.
+  stage(*updater, model, 520, pattern_bytes(kGrain, 7));
+  updater->commit();
+  CHECK(updater->grain_host_offset(520) == open_reader(path, capacity)->block_status(520 * kGrain, kGrain).host_offset);
+}
+
 TEST_CASE("zeroed-grain entries read as zeros") {
   vmdk_test::TempDir dir("vmdkit-sparseu");
   const auto path = dir / "z.vmdk";

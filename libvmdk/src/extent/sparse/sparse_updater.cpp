@@ -80,8 +80,34 @@ class Updater final : public SparseUpdater {
     staged_[grain_index] = format::kGteUnallocated;
   }
 
+  std::optional<std::uint64_t> grain_host_offset(std::uint64_t grain_index) const override {
+    check_index(grain_index);
+    const std::uint64_t per_table = layout_.geometry.gtes_per_gt;
+    if (gd_[grain_index / per_table] == 0) return std::nullopt;
+    if (!reader_) reader_ = std::make_unique<GrainTables>(file_, layout_, layout_.capacity_bytes);
+    auto table = reader_->table(grain_index / per_table);
+    const std::uint32_t entry = (*table)[static_cast<std::size_t>(grain_index % per_table)];
+    if (entry <= format::kGteZeroed) return std::nullopt;
+    return std::uint64_t{entry} * kSectorSize;
+  }
+
+  void overwrite_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) override {
+    if (data.size() != layout_.grain_bytes) {
+      throw UsageError(layout_.name, "grain " + std::to_string(grain_index) + " overwritten with " +
+                                         hex(data.size()) + " bytes instead of " + hex(layout_.grain_bytes));
+    }
+    auto at = grain_host_offset(grain_index);
+    if (!at) {
+      throw UsageError(layout_.name, "grain " + std::to_string(grain_index) + " is not held by this extent");
+    }
+    file_->write_at(*at, data);
+  }
+
+  void flush() override { file_->flush(); }
+
   void commit() override {
     if (staged_.empty()) return;
+    reader_.reset();  // tables change below
     // 1. Grain data durable before anything points to it.
     file_->flush();
     layout_.file_size = file_->size();
@@ -156,6 +182,8 @@ class Updater final : public SparseUpdater {
   std::size_t staged() const override { return staged_.size(); }
 
  private:
+  // Committed tables for grain_host_offset(), rebuilt after each commit.
+  mutable std::unique_ptr<GrainTables> reader_;
   void check_index(std::uint64_t grain_index) const {
     if (grain_index >= layout_.geometry.num_grains) {
       throw UsageError(layout_.name, "grain " + std::to_string(grain_index) + " is past the capacity (" +

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "vmdk/io.hpp"
@@ -33,6 +34,17 @@ class SparseUpdater {
   virtual void stage_zeroed(std::uint64_t grain_index) = 0;
   /// Stages an unallocated entry (0): the grain then reads from the parent, or as zeros in a base.
   virtual void stage_unallocated(std::uint64_t grain_index) = 0;
+
+  /// Byte offset in the file of grain_index's committed data when this extent holds it as a plain
+  /// grain, nullopt when its entry is unallocated or zeroed. Throws FormatError (damaged table).
+  virtual std::optional<std::uint64_t> grain_host_offset(std::uint64_t grain_index) const = 0;
+  /// Overwrites in place the whole grain grain_index that this extent already holds (UsageError
+  /// otherwise). Not atomic against a kill: only for callers that keep the range hidden until the
+  /// write is durable (consolidation writes under the layers being merged and re-runs from its
+  /// journal). Durable at the next commit() or flush().
+  virtual void overwrite_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) = 0;
+  /// Makes in-place overwrites durable (fsync).
+  virtual void flush() = 0;
 
   /// Makes the staged grains durable (fsync), then writes their entries into the primary and then
   /// the redundant grain tables, creating a table (content first, directory entry after) where a
