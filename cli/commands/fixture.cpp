@@ -1,10 +1,11 @@
 // vmdkit fixture build: disks built from a JSON spec (docs/fixture-spec.md), byte-identical on
 // every run, for CI fixtures and negative tests.
+#include "vmdk/fixture.hpp"
+
 #include <iostream>
 
 #include "commands/command.hpp"
 #include "output/printer.hpp"
-#include "vmdk/fixture.hpp"
 
 namespace vmdkit_cli {
 
@@ -24,8 +25,10 @@ Command add_fixture_command(CLI::App& root) {
   auto* build = app->add_subcommand("build", "Build the disks of SPEC into DIR");
   build->footer(
       "SPEC describes disks (type, capacity, grain size, CIDs, UUIDs), snapshot layers with their writes and "
-      "optional damage; the schema is in docs/fixture-spec.md. The same spec always gives byte-identical files. "
-      "Disks are built in a hidden staging folder inside DIR and moved into DIR when all are complete; nothing is "
+      "optional damage; the schema is in docs/fixture-spec.md. The same spec always gives byte-identical "
+      "files. "
+      "Disks are built in a hidden staging folder inside DIR and moved into DIR when all are complete; "
+      "nothing is "
       "written outside DIR. Files that already exist in DIR are refused unless --overwrite.");
   build->add_option("SPEC", args->spec, "The JSON spec")->required();
   build->add_option("-o,--output", args->output, "Folder to build into (created when missing)")->required();
