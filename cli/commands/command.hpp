@@ -30,6 +30,7 @@ Command add_create_command(CLI::App& root);
 Command add_snapshot_command(CLI::App& root);
 Command add_write_command(CLI::App& root);
 Command add_fixture_command(CLI::App& root);
+Command add_consolidate_command(CLI::App& root);
 
 /// Flags of the commands that open disks.
 struct DiskFlags {

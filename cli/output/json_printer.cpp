@@ -190,6 +190,37 @@ class JsonPrinter final : public Printer {
     emit(j);
   }
 
+  void print(const vmdk::ConsolidateReport& r) override {
+    const auto& p = r.plan;
+    Json plan;
+    plan["top"] = p.top;
+    plan["ancestor"] = p.ancestor;
+    plan["merged"] = p.merged;
+    plan["removed"] = p.removed;
+    plan["relinks"] = Json::array();
+    for (const auto& l : p.relinks) {
+      plan["relinks"].push_back(Json{{"path", l.path},
+                                     {"old_hint", l.old_hint},
+                                     {"new_hint", l.new_hint},
+                                     {"old_parent_cid", cid_hex(l.old_parent_cid)},
+                                     {"new_parent_cid", cid_hex(l.new_parent_cid)}});
+    }
+    plan["grains"] = p.grains;
+    plan["bytes"] = p.bytes;
+    plan["zero_grains"] = p.zero_grains;
+    plan["extra_space"] = p.extra_space;
+    plan["free_space"] = p.free_space;
+    plan["ancestor_cid"] = cid_hex(p.ancestor_cid);
+    plan["new_ancestor_cid"] = cid_hex(p.new_ancestor_cid);
+    plan["resumed"] = p.resumed;
+    plan["journal"] = p.journal;
+    Json j;
+    j["plan"] = plan;
+    j["done"] = r.done;
+    j["result"] = r.result;
+    emit(j);
+  }
+
  private:
   void emit(const Json& j) {
     // Invalid UTF-8 in a file name must not throw: replace it.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <ostream>
 
+#include "vmdk/consolidate.hpp"
 #include "vmdk/convert.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/fixture.hpp"
@@ -24,6 +25,7 @@ class Printer {
   virtual void print(const vmdk::SnapshotReport& report) = 0;
   virtual void print(const vmdk::WriteReport& report) = 0;
   virtual void print(const vmdk::FixtureReport& report) = 0;
+  virtual void print(const vmdk::ConsolidateReport& report) = 0;
 };
 
 std::unique_ptr<Printer> make_text_printer(std::ostream& out);

@@ -157,6 +157,26 @@ class TextPrinter final : public Printer {
     }
   }
 
+  void print(const vmdk::ConsolidateReport& r) override {
+    const auto& p = r.plan;
+    out_ << (r.done ? (p.resumed ? "finished an interrupted consolidation: " : "consolidated: ") : "plan (dry run): ")
+         << p.top << " into " << p.ancestor << '\n';
+    out_ << "  layers merged:  ";
+    for (std::size_t i = 0; i < p.merged.size(); ++i) out_ << (i ? ", " : "") << p.merged[i];
+    out_ << '\n';
+    out_ << "  data:           " << p.grains << " grains, " << human_size(p.bytes) << " written into the ancestor ("
+         << p.zero_grains << " zero grains)\n";
+    out_ << "  extra space:    " << human_size(p.extra_space) << " (free: " << human_size(p.free_space) << ")\n";
+    out_ << "  ancestor CID:   " << cid_hex(p.ancestor_cid) << " -> " << cid_hex(p.new_ancestor_cid) << '\n';
+    for (const auto& l : p.relinks) {
+      out_ << "  re-link:        " << l.path << ": parent \"" << l.old_hint << "\" -> \"" << l.new_hint
+           << "\", parentCID " << cid_hex(l.old_parent_cid) << " -> " << cid_hex(l.new_parent_cid) << '\n';
+    }
+    for (const auto& f : p.removed) out_ << "  remove:         " << f << '\n';
+    // The disk that holds the data is the last line, for scripts.
+    out_ << r.result << '\n';
+  }
+
  private:
   void field(const std::string& name, const std::string& value) {
     out_ << std::left << std::setw(13) << (name + ":") << value << '\n';
