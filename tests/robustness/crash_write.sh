@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 interop_init
 # The acceptance count (24 runs) is met by the plain build; the sanitized pass repeats fewer, smaller
 # runs to find memory errors on the same paths within the CI time budget.
-runs=${VMDKIT_CRASH_RUNS:-24} size=96
-[[ -n ${VMDKIT_SANITIZED:-} ]] && runs=${VMDKIT_CRASH_RUNS:-6} size=48
+runs=${VMDKIT_CRASH_RUNS:-24} size=64
+[[ -n ${VMDKIT_SANITIZED:-} ]] && runs=${VMDKIT_CRASH_RUNS:-6} size=32
 exec $PY "$(dirname "${BASH_SOURCE[0]}")/lib/crash.py" write --vmdkit "$VMDKIT" --work "$TEST_TMPDIR/w" \
   --runs "$runs" --size-mib "$size" --seed "${VMDKIT_CRASH_SEED:-7}"

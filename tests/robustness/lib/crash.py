@@ -172,14 +172,15 @@ def scenario_convert(args):
                 os.remove(check_raw)
             if not same:
                 problems.append("a file exists under the destination name but does not hold the whole disk")
-        if open(src, "rb").read() != src_bytes:
-            problems.append("the source changed")
         tag = f"run {i + 1}: {t}, kill after {delay * 1000:.0f} ms ({'killed' if was_killed else 'finished'})"
         if problems:
             failures += 1
             print(f"FAIL: {tag}: " + "; ".join(problems))
         else:
             print(f"ok: {tag}: destination {'complete' if os.path.exists(dst) else 'absent'}")
+    if open(src, "rb").read() != src_bytes:
+        failures += 1
+        print("FAIL: the source changed")
     print(f"convert: {args.runs} runs, {complete} left a complete destination, the others none; failures {failures}")
     return failures
 
