@@ -41,10 +41,12 @@ void add_new_disk_flags(CLI::App& app, NewDiskFlags& flags, bool with_compressio
   app.add_flag("--zeroed-grains", flags.zeroed_grains,
                "Sparse disks: allow zeroed-grain entries (header version 2), so whole-grain zero writes take no "
                "space; VirtualBox cannot open such disks");
-  app.add_option("--seed", flags.seed, "Seed for the CID and UUIDs: the same seed gives byte-identical files");
+  app.add_option("--seed", flags.seed,
+                 "Seed for the CID, ddb.uuid and ddb.longContentID: the same command with the same seed makes "
+                 "byte-identical files (default: random)");
   if (with_compression) {
     app.add_option("--compress-level", flags.compress_level,
-                   "streamOptimized: deflate level 0 (stored) to 9 (default 6)")
+                   "streamOptimized: deflate level 0 (stored, for bit-exact fixtures) to 9 (default 6)")
         ->check(CLI::Range(0, 9));
   }
 }

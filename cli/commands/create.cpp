@@ -13,12 +13,7 @@ namespace {
 struct CreateArgs {
   std::string path;
   std::string size;
-  std::string type = "monolithicSparse";
-  std::string adapter = "lsilogic";
-  std::uint32_t hw_version = 4;
-  std::string grain_size;
-  bool zeroed_grains = false;
-  std::optional<std::uint64_t> seed;
+  NewDiskFlags disk;  // an empty type means monolithicSparse
   bool json = false;
   bool quiet = false;
 };
@@ -39,35 +34,19 @@ Command add_create_command(CLI::App& root) {
                   "of 512")
       ->required();
   app->add_option(
-      "--type", args->type,
+      "--type", args->disk.type,
       "createType: monolithicSparse (default, one growing file), twoGbMaxExtentSparse (growing, "
       "split into 2 GiB parts NAME-s001.vmdk...), monolithicFlat (NAME.vmdk + NAME-flat.vmdk with "
       "every byte at its offset), twoGbMaxExtentFlat (the same in 2 GiB parts NAME-f001.vmdk...), "
       "streamOptimized (compressed, for OVF/OVA; not writable in place), vmfs (ESXi: NAME.vmdk + "
       "NAME-flat.vmdk)");
-  app->add_option("--adapter", args->adapter,
-                  "ddb.adapterType: ide, buslogic, lsilogic (default), lsisas1068 or pvscsi; also selects "
-                  "the geometry (IDE 16 heads, SCSI 255)");
-  app->add_option("--hw-version", args->hw_version, "ddb.virtualHWVersion (default 4)");
-  app->add_option("--grain-size", args->grain_size,
-                  "Grain size of sparse and stream types in bytes (K/M suffix allowed): a power of two "
-                  "from 4K to 1M, default 64K");
-  app->add_flag("--zeroed-grains", args->zeroed_grains,
-                "Sparse types: header version 2 with zeroed-grain entries, so zero writes take no space");
-  app->add_option("--seed", args->seed,
-                  "Seed for the CID, ddb.uuid and ddb.longContentID: the same command with the same seed "
-                  "makes byte-identical files (default: random)");
+  add_new_disk_flags(*app, args->disk, /*with_compression=*/true);
   app->add_flag("--json", args->json, "Print a JSON report (see docs/json-output.md)");
   app->add_flag("-q,--quiet", args->quiet, "Print nothing on success");
   return {app, [args] {
             vmdk::CreateOptions options;
+            static_cast<vmdk::NewDiskOptions&>(options) = new_disk_options(args->disk);
             options.capacity = size_option("--size", args->size);
-            options.type = vmdk::parse_disk_type(args->type);
-            options.adapter = vmdk::parse_adapter(args->adapter);
-            options.hw_version = args->hw_version;
-            if (!args->grain_size.empty()) options.grain_size = size_option("--grain-size", args->grain_size);
-            options.zeroed_grains = args->zeroed_grains;
-            options.seed = args->seed;
             auto report = vmdk::create(args->path, options);
             if (args->json || !args->quiet) make_printer(args->json, std::cout)->print(report);
             return 0;
