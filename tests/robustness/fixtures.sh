@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Robustness: seeded byte flips and truncations of qemu-made disks of every subformat and of a
-# depth-4 chain with zeroed grains (generated at test time); vmdkit info/chain/map/cat on each
+# depth-4 chain with zeroed grains (generated at test time), and of our own spec-built chain and
+# stream (fixtures/generated); vmdkit info/chain/map/cat on each
 # damaged copy must exit 0, or 1 with "vmdkit: error:", within 20 s and 2 GiB of address space.
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 interop_init
@@ -13,4 +14,7 @@ for sf in monolithicSparse monolithicFlat twoGbMaxExtentSparse twoGbMaxExtentFla
 done
 make_chain "$TEST_TMPDIR/disk-chain" czeroed zeroed
 $DAMAGE --work "$TEST_TMPDIR/work" "$TEST_TMPDIR/disk-chain" czeroed-000003.vmdk || status=1
+for spec in chain:chain-000003.vmdk stream:stream-000001.vmdk; do
+  $DAMAGE --work "$TEST_TMPDIR/work" "$SOURCE_DIR/fixtures/generated/${spec%%:*}" "${spec#*:}" || status=1
+done
 exit $status
