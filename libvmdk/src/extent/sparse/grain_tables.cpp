@@ -82,10 +82,9 @@ std::vector<std::pair<std::uint64_t, GrainTables::Table>> GrainTables::load_run(
     }
   }
   const std::uint64_t first_at = std::uint64_t{directory_[gd_index]} * 512;
-  // Not zero-filled: read_exact fills every byte or throws (a deep chain loads thousands of tables).
   const auto size = static_cast<std::size_t>(count * table_bytes);
-  auto storage = std::make_unique_for_overwrite<std::uint8_t[]>(size);
-  std::span<std::uint8_t> bytes(storage.get(), size);
+  if (scratch_.size() < size) scratch_.resize(size);
+  std::span<std::uint8_t> bytes(scratch_.data(), size);
   read_exact(*file_, first_at, bytes, "grain table " + std::to_string(gd_index));
   std::vector<std::pair<std::uint64_t, Table>> tables;
   for (std::uint64_t i = 0; i < count; ++i) {

@@ -51,6 +51,9 @@ class GrainTables {
   std::size_t max_tables_;
 
   mutable std::mutex mutex_;
+  // Reused read buffer of load_run (guarded by mutex_): fresh memory for every batch of tables
+  // costs page faults, and a deep chain loads a batch per layer.
+  mutable std::vector<std::uint8_t> scratch_;
   mutable std::list<std::pair<std::uint64_t, Table>> lru_;  // most recent first
   mutable std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, Table>>::iterator> index_;
 };
