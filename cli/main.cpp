@@ -37,6 +37,7 @@ int run(int argc, char** argv) {
       vmdkit_cli::add_write_command(app),
       vmdkit_cli::add_create_command(app),  vmdkit_cli::add_snapshot_command(app),
       vmdkit_cli::add_fixture_command(app),
+      vmdkit_cli::add_consolidate_command(app),
   };
 
   try {

@@ -1,0 +1,73 @@
+// consolidate, the switch (see consolidate_finish.hpp): descriptor edits through descriptor_store
+// (minimal text changes, embedded in place or standalone by rename), then deletions.
+#include "ops/consolidate_finish.hpp"
+
+#include <cstdio>
+#include <system_error>
+
+#include "ops/descriptor_store.hpp"
+#include "ops/temp_file.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::ops {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string hex8(std::uint32_t value) {
+  char text[12];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
+
+bool file_exists(const fs::path& path) {
+  std::error_code error;
+  return fs::symlink_status(path, error).type() != fs::file_type::not_found && !error;
+}
+
+}  // namespace
+
+void finish_switch(const Journal& journal, const OpenOptions& open) {
+  const std::string journal_name = journal.file.string();
+  // 1. ANCESTOR's new CID: from now on ANCESTOR holds the merged content.
+  {
+    std::unique_ptr<Disk> ancestor = Disk::open(journal.ancestor, open);
+    const std::optional<std::uint32_t> cid = ancestor->descriptor().cid();
+    if (!cid || (*cid != journal.ancestor_cid && *cid != journal.new_ancestor_cid)) {
+      throw FormatError(journal_name, "the ancestor " + journal.ancestor.string() + " has CID " + format_cid(cid) +
+                                          ", neither the old " + hex8(journal.ancestor_cid) + " nor the new " +
+                                          hex8(journal.new_ancestor_cid) + " recorded here; refusing to go on");
+    }
+    if (*cid != journal.new_ancestor_cid) {
+      DescriptorHome home = load_descriptor_home(*ancestor);
+      store_descriptor(home, with_header_value(home.text, "CID", hex8(journal.new_ancestor_cid)));
+    }
+  }
+  // 2. TOP's children point at ANCESTOR. A child that is gone has nothing to re-link.
+  for (const JournalRelink& link : journal.relinks) {
+    if (!file_exists(link.path)) continue;
+    std::unique_ptr<Disk> child = Disk::open(link.path, open);
+    const std::uint32_t parent_cid = child->descriptor().parent_cid();
+    if (parent_cid != link.old_parent_cid && parent_cid != link.new_parent_cid) {
+      throw FormatError(journal_name, "the child " + link.path.string() + " has parentCID " + hex8(parent_cid) +
+                                          ", neither the old " + hex8(link.old_parent_cid) + " nor the new " +
+                                          hex8(link.new_parent_cid) + " recorded here; refusing to re-link it");
+    }
+    DescriptorHome home = load_descriptor_home(*child);
+    std::string text = with_header_value(home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");
+    text = with_header_value(text, "parentCID", hex8(link.new_parent_cid));
+    if (text != home.text) store_descriptor(home, text);
+  }
+  // 3. The merged layers' files; missing ones were deleted by an interrupted run.
+  for (const fs::path& file : journal.removed) {
+    std::error_code error;
+    fs::remove(file, error);
+    if (error) throw IoError(file.string(), "cannot remove the merged file: " + error.message());
+  }
+  sync_folder(journal.ancestor.parent_path());
+  // 4. The journal last: until it is gone a re-run finishes the steps above.
+  remove_journal(journal.file);
+}
+
+}  // namespace vmdk::ops

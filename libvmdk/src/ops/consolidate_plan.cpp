@@ -1,0 +1,326 @@
+// consolidate, planning (see consolidate_plan.hpp; vmdk-format.md 6.4 steps 1-2, 5.4 locks):
+// every check runs here, before the first byte is written.
+#include "ops/consolidate_plan.hpp"
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "disk/path_confine.hpp"
+#include "ops/children.hpp"
+#include "ops/descriptor_store.hpp"
+#include "ops/journal.hpp"
+#include "ops/random.hpp"
+#include "vmdk/create.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::ops {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The merge is walked in the chain's map windows (32 MiB): one Chain::map per window.
+constexpr std::uint64_t kWalkWindow = 32ull << 20;
+// Room kept free beyond the appended grains (tables created on the way, the journal, descriptors).
+constexpr std::uint64_t kSlack = 1ull << 20;
+
+fs::path absolute_normal(const fs::path& path) {
+  std::error_code error;
+  fs::path absolute = fs::absolute(path, error);
+  return (error ? path : absolute).lexically_normal();
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code error;
+  const bool same = fs::equivalent(a, b, error);
+  return !error && same;
+}
+
+SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
+  const std::string name = slot.path.empty() ? disk_name : slot.path.string();
+  if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem);
+  const ExtentDetails details = slot.extent->details();
+  SlotInfo info;
+  if (details.format == "zero") {
+    info.kind = SlotKind::zero;
+    return info;
+  }
+  if (details.format == "stream" || (details.format == "sparse" && !slot.extent->host_source())) {
+    throw UnsupportedError(name, "is streamOptimized (compressed): its grains cannot be rewritten in place, so "
+                                 "nothing can be consolidated into it; convert it first (vmdkit convert " +
+                                     disk_name + " NEW.vmdk --to monolithicSparse)");
+  }
+  if (details.format == "sparse") {
+    info.kind = SlotKind::sparse;
+    info.grain = details.grain_size;
+    for (const auto& [key, value] : details.header) {
+      if (key == "flags") info.zeroed_grains = (value & 0x4) != 0;
+    }
+    if (info.grain == 0 || (info.grain & (info.grain - 1)) != 0) {
+      throw FormatError(name, "sparse extent has grain size " + hex(info.grain) + ", not a power of two");
+    }
+    return info;
+  }
+  if (details.format == "flat") return info;
+  throw UnsupportedError(name, "consolidating into " + details.format + " extents is not supported");
+}
+
+std::string hex8(std::uint32_t value) {
+  char text[12];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
+
+}  // namespace
+
+std::uint64_t free_space(const fs::path& path) {
+  const fs::path folder = paths::folder_of(path);
+  struct statvfs info {};
+  if (::statvfs(folder.c_str(), &info) != 0) {
+    throw IoError(folder.string(), std::string("cannot read the free space: ") + std::strerror(errno));
+  }
+  return static_cast<std::uint64_t>(info.f_bavail) * static_cast<std::uint64_t>(info.f_frsize);
+}
+
+std::string relative_hint(const fs::path& ancestor, const fs::path& child) {
+  return absolute_normal(ancestor).lexically_relative(absolute_normal(child).parent_path()).generic_string();
+}
+
+void walk_merge_grains(const MergePlan& plan, const std::function<void(std::span<const MergeGrain>)>& visit) {
+  const Chain& chain = *plan.chain;
+  const Disk& ancestor = *chain.layers()[plan.ancestor_depth].disk;
+  const std::size_t depth = plan.ancestor_depth;
+  std::vector<MergeGrain> grains;
+  std::vector<DiskRun> own;
+  for (std::size_t s = 0; s < ancestor.extents().size(); ++s) {
+    const ExtentSlot& slot = ancestor.extents()[s];
+    const std::uint64_t g = plan.slots[s].grain;
+    const std::uint64_t slot_end = slot.start + slot.length;
+    const std::uint64_t window = std::max(g, kWalkWindow / g * g);
+    for (std::uint64_t ws = slot.start; ws < slot_end; ws += window) {
+      const std::uint64_t we = std::min(slot_end, ws + window);
+      const std::vector<ChainRun> runs = chain.map(ws, we - ws);
+      grains.clear();
+      // Grains holding any range owned by a layer above ANCESTOR.
+      for (const ChainRun& run : runs) {
+        if (run.depth >= depth || run.length == 0) continue;
+        std::uint64_t first = (run.offset - slot.start) / g;
+        const std::uint64_t last = (run.offset + run.length - slot.start + g - 1) / g;
+        if (!grains.empty() && grains.back().index >= first) first = grains.back().index + 1;
+        for (std::uint64_t i = first; i < last; ++i) {
+          MergeGrain grain;
+          grain.slot = s;
+          grain.index = i;
+          grain.start = slot.start + i * g;
+          grain.length = std::min(g, slot_end - grain.start);
+          grain.zero = true;
+          grains.push_back(grain);
+        }
+      }
+      if (grains.empty()) continue;
+      // Zero grains: no layer holds bytes anywhere in them.
+      std::size_t j = 0;
+      for (MergeGrain& grain : grains) {
+        const std::uint64_t end = grain.start + grain.length;
+        while (j < runs.size() && runs[j].offset + runs[j].length <= grain.start) ++j;
+        for (std::size_t k = j; k < runs.size() && runs[k].offset < end; ++k) {
+          if (runs[k].data) {
+            grain.zero = false;
+            break;
+          }
+        }
+      }
+      // What ANCESTOR's own layer holds for each grain (state at the grain's start).
+      own.clear();
+      ancestor.map(ws, we - ws, own);
+      j = 0;
+      for (MergeGrain& grain : grains) {
+        while (j < own.size() && own[j].offset + own[j].length <= grain.start) ++j;
+        if (j < own.size()) {
+          grain.held = own[j].state == BlockState::data;
+          grain.held_zero = own[j].state == BlockState::zero;
+        }
+      }
+      visit(grains);
+    }
+  }
+}
+
+bool needs_append(const MergePlan& plan, const MergeGrain& g) {
+  const SlotInfo& slot = plan.slots[g.slot];
+  if (slot.kind != SlotKind::sparse || g.held) return false;
+  if (!g.zero) return true;
+  const bool base = plan.ancestor_depth + 1 == plan.chain->layers().size();
+  if (slot.zeroed_grains || g.held_zero || base) return false;
+  return true;
+}
+
+MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
+  MergePlan result;
+  ChainOptions chain_options;
+  chain_options.open = options.open;
+  result.chain = Chain::open(top, chain_options);  // a broken chain is refused (ChainError)
+  const Chain& chain = *result.chain;
+  const std::vector<Layer>& layers = chain.layers();
+  const std::string top_name = layers.front().disk->path().string();
+  if (layers.size() < 2) {
+    throw UsageError(top_name, "has no parent: there is nothing to consolidate");
+  }
+
+  // ANCESTOR: --into (a layer below TOP) or the base.
+  std::size_t depth = layers.size() - 1;
+  if (options.into) {
+    std::error_code error;
+    if (!fs::exists(*options.into, error)) throw UsageError(options.into->string(), "does not exist");
+    depth = 0;
+    for (std::size_t i = 1; i < layers.size(); ++i) {
+      if (same_file(layers[i].disk->path(), *options.into)) depth = i;
+    }
+    if (depth == 0) {
+      std::string names;
+      for (std::size_t i = 1; i < layers.size(); ++i) names += (i > 1 ? ", " : "") + layers[i].disk->path().string();
+      throw UsageError(options.into->string(),
+                       same_file(top, *options.into) ? "is TOP itself; --into names a layer below it (" + names + ")"
+                                                     : "is not a layer below " + top_name + " (its layers: " + names + ")");
+    }
+  }
+  result.ancestor_depth = depth;
+  const Disk& ancestor = *layers[depth].disk;
+  // Paths as the chain found them, without "./" (parents resolve as folder / hint).
+  const fs::path ancestor_path = ancestor.path().lexically_normal();
+  ConsolidatePlan& plan = result.plan;
+  plan.top = top_name;
+  plan.ancestor = ancestor_path.string();
+  for (std::size_t i = 0; i < depth; ++i) {
+    result.merged.push_back(layers[i].disk->path().lexically_normal());
+    plan.merged.push_back(result.merged.back().string());
+  }
+
+  // Files deleted at the end: each merged layer's descriptor and extent files.
+  for (std::size_t i = 0; i < depth; ++i) {
+    const Disk& disk = *layers[i].disk;
+    std::vector<fs::path> files{disk.path().lexically_normal()};
+    for (const ExtentSlot& slot : disk.extents()) {
+      if (!slot.path.empty()) files.push_back(slot.path.lexically_normal());
+    }
+    for (const fs::path& file : files) {
+      const bool known = std::any_of(result.removed.begin(), result.removed.end(),
+                                     [&](const fs::path& p) { return same_file(p, file); });
+      if (known) continue;
+      if (same_file(file, ancestor_path)) {
+        throw UsageError(disk.path().string(), "shares the file " + file.string() + " with the ancestor");
+      }
+      result.removed.push_back(file);
+      plan.removed.push_back(file.string());
+    }
+  }
+
+  // A layer in the merge (other than TOP) or ANCESTOR with a child outside the chain: that child
+  // would silently read different data. Never overridden.
+  for (std::size_t i = 1; i <= depth; ++i) {
+    for (const fs::path& child : find_children(layers[i].disk->path(), options.open)) {
+      if (same_file(child, layers[i - 1].disk->path())) continue;
+      throw UsageError(layers[i].disk->path().string(),
+                       "has another child, " + child.string() + ", outside the merge: consolidating would silently "
+                       "change what that child reads (--force does not override this; consolidate or remove "
+                       "that child first)");
+    }
+  }
+
+  // TOP's children are re-linked to ANCESTOR.
+  result.relinks = find_children(layers.front().disk->path(), options.open);
+
+  // Everything stays in ANCESTOR's folder unless outside paths are allowed (the journal stores
+  // names relative to that folder).
+  if (!options.open.allow_outside_paths) {
+    const fs::path folder = absolute_normal(ancestor_path).parent_path();
+    auto check = [&](const fs::path& p) {
+      if (absolute_normal(p).parent_path() != folder) {
+        throw UsageError(p.string(), "is not in the ancestor's folder " + folder.string() +
+                                         " (use --allow-outside-paths to consolidate across folders)");
+      }
+    };
+    for (const fs::path& p : result.removed) check(p);
+    for (const fs::path& p : result.relinks) check(p);
+  }
+
+  // Locks: VMware has one of the files open.
+  if (!options.force) {
+    std::vector<fs::path> locked = result.merged;
+    locked.push_back(ancestor_path);
+    locked.insert(locked.end(), result.relinks.begin(), result.relinks.end());
+    for (const fs::path& p : locked) {
+      if (std::optional<fs::path> lock = find_lock(p)) {
+        throw UsageError(p.string(), "is locked by " + lock->string() +
+                                         " (a VMware product has it open); use --force if that lock is stale");
+      }
+    }
+  }
+
+  // ANCESTOR must be writable in place and have a descriptor whose CID can change.
+  for (const ExtentSlot& slot : ancestor.extents()) result.slots.push_back(slot_info(slot, plan.ancestor));
+  const std::optional<std::uint32_t> cid = ancestor.descriptor().cid();
+  if (!cid) throw FormatError(plan.ancestor, "descriptor has no CID, so its children cannot be re-linked");
+  DescriptorHome home = load_descriptor_home(ancestor);
+  if (home.synthesized) {
+    throw UnsupportedError(plan.ancestor, "is a bare sparse extent without a descriptor: its CID cannot change");
+  }
+  plan.ancestor_cid = *cid;
+  Random random(options.seed);
+  plan.new_ancestor_cid = random.cid();
+  while (plan.new_ancestor_cid == plan.ancestor_cid) plan.new_ancestor_cid = random.cid();
+  check_fits(home, with_header_value(home.text, "CID", hex8(plan.new_ancestor_cid)));
+
+  for (const fs::path& child : result.relinks) {
+    std::unique_ptr<Disk> disk = Disk::open(child, options.open);
+    Relink link;
+    link.path = child.string();
+    link.old_hint = disk->descriptor().parent_file_name_hint().value_or("");
+    link.new_hint = relative_hint(ancestor_path, child);
+    link.old_parent_cid = disk->descriptor().parent_cid();
+    link.new_parent_cid = plan.new_ancestor_cid;
+    DescriptorHome child_home = load_descriptor_home(*disk);
+    if (child_home.synthesized) throw UnsupportedError(link.path, "has no descriptor, so it cannot be re-linked");
+    std::string text = with_header_value(child_home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");
+    check_fits(child_home, with_header_value(text, "parentCID", hex8(link.new_parent_cid)));
+    plan.relinks.push_back(std::move(link));
+  }
+
+  // Count the grains; refuse ZERO, read-only and inaccessible ANCESTOR extents in the way.
+  const std::uint64_t first = ancestor.extents().empty() ? 0 : ancestor.extents().front().start;
+  result.total_bytes = chain.capacity() - first;
+  walk_merge_grains(result, [&](std::span<const MergeGrain> grains) {
+    for (const MergeGrain& g : grains) {
+      const ExtentSlot& slot = ancestor.extents()[g.slot];
+      const SlotInfo& info = result.slots[g.slot];
+      const std::string name = slot.path.empty() ? plan.ancestor : slot.path.string();
+      if (info.kind == SlotKind::zero) {
+        if (g.zero) continue;  // already reads as zeros
+        throw UnsupportedError(name, "the ZERO extent at " + hex(slot.start) +
+                                         " of the ancestor would have to hold data from above (at " + hex(g.start) + ")");
+      }
+      if (slot.line.access != ExtentAccess::rw) {
+        throw UsageError(name, "cannot consolidate into it: the extent is " + std::string(to_string(slot.line.access)));
+      }
+      ++plan.grains;
+      plan.bytes += g.length;
+      if (g.zero) ++plan.zero_grains;
+      if (needs_append(result, g)) plan.extra_space += info.grain;
+    }
+  });
+
+  plan.free_space = free_space(ancestor_path);
+  if (plan.free_space < plan.extra_space + kSlack) {
+    throw UsageError(plan.ancestor, "not enough free space: the merge needs " + std::to_string(plan.extra_space) +
+                                        " bytes (+" + std::to_string(kSlack) + " slack), " +
+                                        std::to_string(plan.free_space) + " bytes are free");
+  }
+  plan.journal = journal_path(ancestor_path).string();
+  return result;
+}
+
+}  // namespace vmdk::ops
