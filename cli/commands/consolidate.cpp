@@ -1,11 +1,12 @@
 // vmdkit consolidate: folds a snapshot chain (TOP down to ANCESTOR's child) into ANCESTOR, re-links
 // TOP's children, and finishes an interrupted run from its journal (vmdk-format.md 6.4).
+#include "vmdk/consolidate.hpp"
+
 #include <iostream>
 
 #include "commands/command.hpp"
 #include "output/printer.hpp"
 #include "output/progress.hpp"
-#include "vmdk/consolidate.hpp"
 
 namespace vmdkit_cli {
 
@@ -24,12 +25,15 @@ struct ConsolidateArgs {
 
 Command add_consolidate_command(CLI::App& root) {
   auto args = std::make_shared<ConsolidateArgs>();
-  auto* app = root.add_subcommand("consolidate", "Merge snapshots into an ancestor (default: the base) and delete them");
+  auto* app = root.add_subcommand("consolidate",
+                                  "Merge snapshots into an ancestor (default: the base) and delete them");
   app->footer(
       "What happens to your files: the content of TOP, read through its chain, is written into ANCESTOR "
-      "(the base, or --into). ANCESTOR is changed in place: grains it already holds are overwritten, new ones "
+      "(the base, or --into). ANCESTOR is changed in place: grains it already holds are overwritten, new "
+      "ones "
       "are appended (it grows by the 'extra space' of the plan), zero grains become zeroed-grain entries "
-      "where the disk allows them. Then ANCESTOR gets a new CID, every disk whose parent was TOP is re-linked "
+      "where the disk allows them. Then ANCESTOR gets a new CID, every disk whose parent was TOP is "
+      "re-linked "
       "to ANCESTOR (parentFileNameHint and parentCID), and TOP and every layer between TOP and ANCESTOR are "
       "DELETED (their descriptors and extent files). The last line printed is the disk that now holds the "
       "data.\n\n"
@@ -44,7 +48,8 @@ Command add_consolidate_command(CLI::App& root) {
   app->add_option("--into", args->into, "The layer below TOP that receives the data (default: the base)");
   app->add_flag("--dry-run", args->dry_run, "Print the plan only; nothing is written");
   app->add_flag("--json", args->json, "Print the plan and the result as JSON (see docs/json-output.md)");
-  app->add_flag("--force", args->force, "Go on although a .lck folder marks a file in use (never overrides a sibling child)");
+  app->add_flag("--force", args->force,
+                "Go on although a .lck folder marks a file in use (never overrides a sibling child)");
   app->add_option("--seed", args->seed, "Seed for ANCESTOR's new CID (repeatable runs)");
   app->add_flag("-q,--quiet", args->quiet, "No progress bar; print only the disk that holds the data");
   add_outside_paths_flag(*app, args->flags);

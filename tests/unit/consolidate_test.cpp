@@ -107,8 +107,8 @@ TEST_CASE("the merge writes TOP's content into the base and removes the delta") 
 TEST_CASE("zero grains: zeroed-grain entries in the delta are counted and need no space in a base") {
   TempDir dir;
   const fs::path child = make_pair(dir, true);
-  zero(child, 8 * kMiB, kMiB);    // unallocated in the base: nothing to write
-  zero(child, 0, 256 * 1024);     // over base data
+  zero(child, 8 * kMiB, kMiB);  // unallocated in the base: nothing to write
+  zero(child, 0, 256 * 1024);   // over base data
   ConsolidateOptions options;
   options.dry_run = true;
   ConsolidateReport plan = consolidate(child, options);
@@ -214,10 +214,13 @@ TEST_CASE("journal text round-trips and is parsed strictly") {
   fails(replaced("\"stage\": \"switch\"", "\"stage\": \"later\""), "unknown stage");
   fails(replaced("\"ancestor_cid\": \"00000055\"", "\"ancestor_cid\": \"xyz\""), "not a CID");
   fails(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": 5"), "not a string");
-  fails(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": \"../base.vmdk\""), "leaves the journal's folder");
-  fails(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": \"/etc/base.vmdk\""), "leaves the journal's folder");
+  fails(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": \"../base.vmdk\""),
+        "leaves the journal's folder");
+  fails(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": \"/etc/base.vmdk\""),
+        "leaves the journal's folder");
   fails(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": \"base-000001.vmdk\""), "lists the ancestor");
-  fails(replaced("\"new_ancestor_cid\": \"abcdef01\"", "\"new_ancestor_cid\": \"abcdef02\""), "new ancestor CID");
+  fails(replaced("\"new_ancestor_cid\": \"abcdef01\"", "\"new_ancestor_cid\": \"abcdef02\""),
+        "new ancestor CID");
   fails(replaced("\"relinks\": [", "\"relinkz\": ["), "\"relinks\" is missing");
   CHECK_NOTHROW(ops::parse_journal(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": \"../base.vmdk\""),
                                    journal.file, true));

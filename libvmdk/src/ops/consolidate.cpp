@@ -86,7 +86,8 @@ ConsolidateReport resume(const ops::Journal& journal, const ConsolidateOptions& 
   if (merge.plan.ancestor_cid != journal.ancestor_cid) mismatch(journal, "the ancestor's CID changed");
   if (merge.relinks.size() != journal.relinks.size()) mismatch(journal, "TOP's children differ");
   for (std::size_t i = 0; i < merge.relinks.size(); ++i) {
-    if (!ops::same_path(merge.relinks[i], journal.relinks[i].path)) mismatch(journal, "TOP's children differ");
+    if (!ops::same_path(merge.relinks[i], journal.relinks[i].path))
+      mismatch(journal, "TOP's children differ");
   }
   ConsolidatePlan plan = merge.plan;
   plan.new_ancestor_cid = journal.new_ancestor_cid;
@@ -120,8 +121,9 @@ ConsolidateReport consolidate(const fs::path& top, const ConsolidateOptions& opt
   std::error_code error;
   if (fs::exists(merge.plan.journal, error)) {
     ops::Journal other = ops::load_journal(merge.plan.journal, options.open.allow_outside_paths);
-    throw UsageError(merge.plan.ancestor, "an interrupted consolidation into it is recorded in " + merge.plan.journal +
-                                              "; finish it first: vmdkit consolidate " + other.top.string());
+    throw UsageError(merge.plan.ancestor, "an interrupted consolidation into it is recorded in " +
+                                              merge.plan.journal + "; finish it first: vmdkit consolidate " +
+                                              other.top.string());
   }
   ConsolidateReport report;
   report.plan = merge.plan;

@@ -30,7 +30,7 @@ bool all_zero(std::span<const std::uint8_t> bytes) {
 struct Target {
   std::shared_ptr<File> file;
   std::unique_ptr<sparse::SparseUpdater> updater;  // sparse slots
-  std::uint64_t file_base = 0;                      // flat slots: byte of the slot's start
+  std::uint64_t file_base = 0;                     // flat slots: byte of the slot's start
   std::uint64_t staged_bytes = 0;
   bool written = false;
 };
@@ -38,7 +38,9 @@ struct Target {
 class Copier {
  public:
   Copier(const MergePlan& plan, const ProgressCallback& progress)
-      : plan_(plan), progress_(progress), ancestor_(*plan.chain->layers()[plan.ancestor_depth].disk),
+      : plan_(plan),
+        progress_(progress),
+        ancestor_(*plan.chain->layers()[plan.ancestor_depth].disk),
         base_(plan.ancestor_depth + 1 == plan.chain->layers().size()) {
     for (std::size_t s = 0; s < ancestor_.extents().size(); ++s) {
       const ExtentSlot& slot = ancestor_.extents()[s];
@@ -93,7 +95,8 @@ class Copier {
     const std::uint64_t from = grains.front().start;
     const std::uint64_t to = grains.back().start + grains.back().length;
     // Reading only when some grain holds bytes: zero grains need no read.
-    const bool any_data = std::any_of(grains.begin(), grains.end(), [](const MergeGrain& g) { return !g.zero; });
+    const bool any_data =
+        std::any_of(grains.begin(), grains.end(), [](const MergeGrain& g) { return !g.zero; });
     buffer_.resize(static_cast<std::size_t>(to - from));
     if (any_data) {
       plan_.chain->read(from, buffer_);
@@ -102,7 +105,8 @@ class Copier {
     }
     Target& t = targets_[grains.front().slot];
     for (const MergeGrain& g : grains) {
-      std::span<const std::uint8_t> content(buffer_.data() + (g.start - from), static_cast<std::size_t>(g.length));
+      std::span<const std::uint8_t> content(buffer_.data() + (g.start - from),
+                                            static_cast<std::size_t>(g.length));
       const bool zero = g.zero || all_zero(content);
       if (t.updater) {
         sparse_grain(t, g, content, zero);
@@ -165,6 +169,8 @@ class Copier {
 
 }  // namespace
 
-void copy_merge(const MergePlan& plan, const ProgressCallback& progress) { Copier(plan, progress).run(); }
+void copy_merge(const MergePlan& plan, const ProgressCallback& progress) {
+  Copier(plan, progress).run();
+}
 
 }  // namespace vmdk::ops

@@ -35,9 +35,10 @@ void finish_switch(const Journal& journal, const OpenOptions& open) {
     std::unique_ptr<Disk> ancestor = Disk::open(journal.ancestor, open);
     const std::optional<std::uint32_t> cid = ancestor->descriptor().cid();
     if (!cid || (*cid != journal.ancestor_cid && *cid != journal.new_ancestor_cid)) {
-      throw FormatError(journal_name, "the ancestor " + journal.ancestor.string() + " has CID " + format_cid(cid) +
-                                          ", neither the old " + hex8(journal.ancestor_cid) + " nor the new " +
-                                          hex8(journal.new_ancestor_cid) + " recorded here; refusing to go on");
+      throw FormatError(journal_name,
+                        "the ancestor " + journal.ancestor.string() + " has CID " + format_cid(cid) +
+                            ", neither the old " + hex8(journal.ancestor_cid) + " nor the new " +
+                            hex8(journal.new_ancestor_cid) + " recorded here; refusing to go on");
     }
     if (*cid != journal.new_ancestor_cid) {
       DescriptorHome home = load_descriptor_home(*ancestor);
@@ -50,9 +51,10 @@ void finish_switch(const Journal& journal, const OpenOptions& open) {
     std::unique_ptr<Disk> child = Disk::open(link.path, open);
     const std::uint32_t parent_cid = child->descriptor().parent_cid();
     if (parent_cid != link.old_parent_cid && parent_cid != link.new_parent_cid) {
-      throw FormatError(journal_name, "the child " + link.path.string() + " has parentCID " + hex8(parent_cid) +
-                                          ", neither the old " + hex8(link.old_parent_cid) + " nor the new " +
-                                          hex8(link.new_parent_cid) + " recorded here; refusing to re-link it");
+      throw FormatError(journal_name,
+                        "the child " + link.path.string() + " has parentCID " + hex8(parent_cid) +
+                            ", neither the old " + hex8(link.old_parent_cid) + " nor the new " +
+                            hex8(link.new_parent_cid) + " recorded here; refusing to re-link it");
     }
     DescriptorHome home = load_descriptor_home(*child);
     std::string text = with_header_value(home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");

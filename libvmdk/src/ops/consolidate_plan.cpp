@@ -50,9 +50,10 @@ SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
     return info;
   }
   if (details.format == "stream" || (details.format == "sparse" && !slot.extent->host_source())) {
-    throw UnsupportedError(name, "is streamOptimized (compressed): its grains cannot be rewritten in place, so "
-                                 "nothing can be consolidated into it; convert it first (vmdkit convert " +
-                                     disk_name + " NEW.vmdk --to monolithicSparse)");
+    throw UnsupportedError(name,
+                           "is streamOptimized (compressed): its grains cannot be rewritten in place, so "
+                           "nothing can be consolidated into it; convert it first (vmdkit convert " +
+                               disk_name + " NEW.vmdk --to monolithicSparse)");
   }
   if (details.format == "sparse") {
     info.kind = SlotKind::sparse;
@@ -182,10 +183,12 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     }
     if (depth == 0) {
       std::string names;
-      for (std::size_t i = 1; i < layers.size(); ++i) names += (i > 1 ? ", " : "") + layers[i].disk->path().string();
+      for (std::size_t i = 1; i < layers.size(); ++i)
+        names += (i > 1 ? ", " : "") + layers[i].disk->path().string();
       throw UsageError(options.into->string(),
-                       same_file(top, *options.into) ? "is TOP itself; --into names a layer below it (" + names + ")"
-                                                     : "is not a layer below " + top_name + " (its layers: " + names + ")");
+                       same_file(top, *options.into)
+                           ? "is TOP itself; --into names a layer below it (" + names + ")"
+                           : "is not a layer below " + top_name + " (its layers: " + names + ")");
     }
   }
   result.ancestor_depth = depth;
@@ -224,10 +227,12 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   for (std::size_t i = 1; i <= depth; ++i) {
     for (const fs::path& child : find_children(layers[i].disk->path(), options.open)) {
       if (same_file(child, layers[i - 1].disk->path())) continue;
-      throw UsageError(layers[i].disk->path().string(),
-                       "has another child, " + child.string() + ", outside the merge: consolidating would silently "
-                       "change what that child reads (--force does not override this; consolidate or remove "
-                       "that child first)");
+      throw UsageError(
+          layers[i].disk->path().string(),
+          "has another child, " + child.string() +
+              ", outside the merge: consolidating would silently "
+              "change what that child reads (--force does not override this; consolidate or remove "
+              "that child first)");
     }
   }
 
@@ -255,8 +260,9 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     locked.insert(locked.end(), result.relinks.begin(), result.relinks.end());
     for (const fs::path& p : locked) {
       if (std::optional<fs::path> lock = find_lock(p)) {
-        throw UsageError(p.string(), "is locked by " + lock->string() +
-                                         " (a VMware product has it open); use --force if that lock is stale");
+        throw UsageError(p.string(),
+                         "is locked by " + lock->string() +
+                             " (a VMware product has it open); use --force if that lock is stale");
       }
     }
   }
@@ -267,7 +273,8 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   if (!cid) throw FormatError(plan.ancestor, "descriptor has no CID, so its children cannot be re-linked");
   DescriptorHome home = load_descriptor_home(ancestor);
   if (home.synthesized) {
-    throw UnsupportedError(plan.ancestor, "is a bare sparse extent without a descriptor: its CID cannot change");
+    throw UnsupportedError(plan.ancestor,
+                           "is a bare sparse extent without a descriptor: its CID cannot change");
   }
   plan.ancestor_cid = *cid;
   Random random(options.seed);
@@ -284,7 +291,8 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     link.old_parent_cid = disk->descriptor().parent_cid();
     link.new_parent_cid = plan.new_ancestor_cid;
     DescriptorHome child_home = load_descriptor_home(*disk);
-    if (child_home.synthesized) throw UnsupportedError(link.path, "has no descriptor, so it cannot be re-linked");
+    if (child_home.synthesized)
+      throw UnsupportedError(link.path, "has no descriptor, so it cannot be re-linked");
     std::string text = with_header_value(child_home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");
     check_fits(child_home, with_header_value(text, "parentCID", hex8(link.new_parent_cid)));
     plan.relinks.push_back(std::move(link));
@@ -301,10 +309,12 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
       if (info.kind == SlotKind::zero) {
         if (g.zero) continue;  // already reads as zeros
         throw UnsupportedError(name, "the ZERO extent at " + hex(slot.start) +
-                                         " of the ancestor would have to hold data from above (at " + hex(g.start) + ")");
+                                         " of the ancestor would have to hold data from above (at " +
+                                         hex(g.start) + ")");
       }
       if (slot.line.access != ExtentAccess::rw) {
-        throw UsageError(name, "cannot consolidate into it: the extent is " + std::string(to_string(slot.line.access)));
+        throw UsageError(
+            name, "cannot consolidate into it: the extent is " + std::string(to_string(slot.line.access)));
       }
       ++plan.grains;
       plan.bytes += g.length;
@@ -315,8 +325,9 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
 
   plan.free_space = free_space(ancestor_path);
   if (plan.free_space < plan.extra_space + kSlack) {
-    throw UsageError(plan.ancestor, "not enough free space: the merge needs " + std::to_string(plan.extra_space) +
-                                        " bytes (+" + std::to_string(kSlack) + " slack), " +
+    throw UsageError(plan.ancestor, "not enough free space: the merge needs " +
+                                        std::to_string(plan.extra_space) + " bytes (+" +
+                                        std::to_string(kSlack) + " slack), " +
                                         std::to_string(plan.free_space) + " bytes are free");
   }
   plan.journal = journal_path(ancestor_path).string();

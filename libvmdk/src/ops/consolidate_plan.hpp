@@ -23,13 +23,13 @@ enum class SlotKind { sparse, flat, zero };
 
 /// One ANCESTOR grain (or flat block) that holds a range owned above ANCESTOR.
 struct MergeGrain {
-  std::size_t slot = 0;     ///< index into ANCESTOR's extents()
-  std::uint64_t start = 0;  ///< disk offset
-  std::uint64_t length = 0; ///< bytes (the slot's last grain may be short)
-  std::uint64_t index = 0;  ///< grain index in the slot's extent
-  bool zero = false;        ///< no layer holds bytes anywhere in it: it reads as zeros
-  bool held = false;        ///< ANCESTOR's own layer holds bytes for it (an allocated grain)
-  bool held_zero = false;   ///< ANCESTOR's own layer says zeros for it (zeroed-grain entry)
+  std::size_t slot = 0;      ///< index into ANCESTOR's extents()
+  std::uint64_t start = 0;   ///< disk offset
+  std::uint64_t length = 0;  ///< bytes (the slot's last grain may be short)
+  std::uint64_t index = 0;   ///< grain index in the slot's extent
+  bool zero = false;         ///< no layer holds bytes anywhere in it: it reads as zeros
+  bool held = false;         ///< ANCESTOR's own layer holds bytes for it (an allocated grain)
+  bool held_zero = false;    ///< ANCESTOR's own layer says zeros for it (zeroed-grain entry)
 };
 
 struct SlotInfo {
@@ -41,13 +41,13 @@ struct SlotInfo {
 /// A checked plan with the chain it was made from.
 struct MergePlan {
   std::unique_ptr<Chain> chain;
-  std::size_t ancestor_depth = 0;  ///< index of ANCESTOR in chain->layers()
-  std::vector<SlotInfo> slots;     ///< per ANCESTOR extent
-  ConsolidatePlan plan;            ///< the public plan (CIDs, counts, files)
-  std::vector<std::filesystem::path> merged;   ///< TOP first
+  std::size_t ancestor_depth = 0;             ///< index of ANCESTOR in chain->layers()
+  std::vector<SlotInfo> slots;                ///< per ANCESTOR extent
+  ConsolidatePlan plan;                       ///< the public plan (CIDs, counts, files)
+  std::vector<std::filesystem::path> merged;  ///< TOP first
   std::vector<std::filesystem::path> removed;
   std::vector<std::filesystem::path> relinks;  ///< TOP's children
-  std::uint64_t total_bytes = 0;  ///< bytes of the disk range walked (for progress)
+  std::uint64_t total_bytes = 0;               ///< bytes of the disk range walked (for progress)
 };
 
 /// Visits, window by window in ascending disk order, the ANCESTOR grains the merge writes.

@@ -4,9 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <system_error>
-
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "ops/temp_file.hpp"
 #include "vmdk/error.hpp"
@@ -63,7 +62,8 @@ class Reader {
 
   std::uint32_t cid(const Json& object, const char* key) const {
     const std::string value = text(object, key);
-    if (value.empty() || value.size() > 8 || value.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    if (value.empty() || value.size() > 8 ||
+        value.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
       fail(std::string("\"") + key + "\" is not a CID (1 to 8 hex digits): \"" + value + "\"");
     }
     return static_cast<std::uint32_t>(std::stoul(value, nullptr, 16));
@@ -75,7 +75,8 @@ class Reader {
     bool outside = stored.is_absolute() || stored.has_root_name() || stored.has_root_directory();
     for (const auto& part : stored) outside = outside || part == "..";
     if (outside && !allow_outside_) {
-      fail(where + " \"" + name + "\" leaves the journal's folder (use --allow-outside-paths if that is intended)");
+      fail(where + " \"" + name +
+           "\" leaves the journal's folder (use --allow-outside-paths if that is intended)");
     }
     if (stored.filename().empty() || stored.filename() == "." || stored.filename() == "..") {
       fail(where + " \"" + name + "\" is not a file name");
@@ -83,7 +84,9 @@ class Reader {
     return stored.is_absolute() ? stored : file_.parent_path() / stored;
   }
 
-  fs::path path(const Json& object, const char* key) const { return path_value(text(object, key), std::string("\"") + key + "\""); }
+  fs::path path(const Json& object, const char* key) const {
+    return path_value(text(object, key), std::string("\"") + key + "\"");
+  }
 
   std::vector<fs::path> paths(const Json& object, const char* key) const {
     const Json& value = member(object, key);
@@ -144,9 +147,12 @@ Journal parse_journal(const std::string& text, const fs::path& file, bool allow_
   Journal journal;
   journal.file = file;
   const std::string stage = r.text(j, "stage");
-  if (stage == "copy") journal.stage = Journal::Stage::copy;
-  else if (stage == "switch") journal.stage = Journal::Stage::switch_links;
-  else r.fail("unknown stage \"" + stage + "\" (expected \"copy\" or \"switch\")");
+  if (stage == "copy")
+    journal.stage = Journal::Stage::copy;
+  else if (stage == "switch")
+    journal.stage = Journal::Stage::switch_links;
+  else
+    r.fail("unknown stage \"" + stage + "\" (expected \"copy\" or \"switch\")");
   journal.top = r.path(j, "top");
   journal.ancestor = r.path(j, "ancestor");
   journal.merged = r.paths(j, "merged");
@@ -175,10 +181,12 @@ Journal parse_journal(const std::string& text, const fs::path& file, bool allow_
   if (!same_path(journal.merged.front(), journal.top)) r.fail("\"merged\" does not start with \"top\"");
   if (same_path(journal.top, journal.ancestor)) r.fail("\"top\" and \"ancestor\" are the same file");
   for (const fs::path& removed : journal.removed) {
-    if (same_path(removed, journal.ancestor)) r.fail("\"removed\" lists the ancestor " + journal.ancestor.string());
+    if (same_path(removed, journal.ancestor))
+      r.fail("\"removed\" lists the ancestor " + journal.ancestor.string());
     if (same_path(removed, file)) r.fail("\"removed\" lists the journal itself");
     for (const JournalRelink& link : journal.relinks) {
-      if (same_path(removed, link.path)) r.fail("\"removed\" lists the re-linked child " + link.path.string());
+      if (same_path(removed, link.path))
+        r.fail("\"removed\" lists the re-linked child " + link.path.string());
     }
   }
   for (const JournalRelink& link : journal.relinks) {
@@ -194,7 +202,8 @@ Journal load_journal(const fs::path& file, bool allow_outside) {
   std::unique_ptr<File> source = File::open(file);
   const std::uint64_t size = source->size();
   if (size > kMaxJournalBytes) {
-    throw FormatError(file.string(), "consolidation journal is " + hex(size) + " bytes, more than " + hex(kMaxJournalBytes));
+    throw FormatError(file.string(),
+                      "consolidation journal is " + hex(size) + " bytes, more than " + hex(kMaxJournalBytes));
   }
   std::string text(static_cast<std::size_t>(size), '\0');
   read_exact(*source, 0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(text.data()), text.size()),
@@ -207,7 +216,8 @@ void store_journal(const Journal& journal) {
   TempFile temp(journal.file);
   {
     std::unique_ptr<File> file = File::open(temp.temp(), File::Mode::create_truncate);
-    file->write_at(0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    file->write_at(
+        0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
     file->flush();
   }
   temp.rename_into_place();
