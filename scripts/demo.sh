@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: install dependencies, build vmdkit in build/ and show it on a small
 # snapshot chain that vmdkit itself makes in build/demo/: create, write, snapshot, write, snapshot,
-# write, then chain and map (and qemu-img reading the same bytes, as an independent check).
+# write, then chain and map (and qemu-img reading the same bytes, as an independent check), and
+# finally consolidate the chain back into its base and show that the base now reads the same.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -39,3 +40,8 @@ echo
 echo "== an independent reader agrees: qemu-img's raw export compared with the chain"
 qemu-img convert -f vmdk -O raw base-000002.vmdk qemu.raw
 run compare base-000002.vmdk qemu.raw
+echo
+echo "== consolidating the snapshots back into the base"
+run consolidate base-000002.vmdk
+run chain base.vmdk
+run compare base.vmdk qemu.raw
