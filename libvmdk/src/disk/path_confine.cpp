@@ -71,7 +71,8 @@ Resolved resolve_in_folder(const fs::path& folder, const std::string& name, bool
     return result;
   }
   const bool absolute = is_absolute_name(name);
-  result.path = absolute && name[0] == '/' ? fs::path(name) : folder / fs::path(name);
+  // "." / name would show as "./name" in every report; the plain name means the same file.
+  result.path = absolute && name[0] == '/' ? fs::path(name) : folder == "." ? fs::path(name) : folder / fs::path(name);
   if (!allow_outside) {
     if (absolute) {
       result.status = Resolved::Status::refused;
