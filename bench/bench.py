@@ -5,8 +5,11 @@
 #   vmdkit convert --to raw   vs  qemu-img convert -O raw     (depth-9 chain)
 #   vmdkit cat (depth 33)     vs  vmdkit cat (depth 2)
 #   vmdkit convert --to streamOptimized  vs  qemu-img convert -O vmdk -o subformat=streamOptimized
+#   vmdkit consolidate d9-000008.vmdk    vs  qemu-img commit -b base.vmdk d9-000008.vmdk
+#     (each on its own copy of the depth-9 chain, made before every run and not timed)
 # Goals: issue 2: vmdkit >= 2x faster than qemu-img to raw; depth 33 <= 1.2x depth 2.
 #        issue 3: streamOptimized export >= 2.5x faster than qemu-img, output <= 3% larger.
+#        issue 4: consolidate >= 2x faster than qemu-img commit, base file size <= 2% larger.
 import argparse
 import os
 import random
@@ -99,12 +102,45 @@ def drop_caches():
         return False
 
 
-def timed(argv, cold, stdout=subprocess.DEVNULL):
+def timed(argv, cold, stdout=subprocess.DEVNULL, cwd=None):
     if cold:
         drop_caches()
     t0 = time.perf_counter()
-    run(argv, stdout=stdout)
+    run(argv, stdout=stdout, cwd=cwd)
     return time.perf_counter() - t0
+
+
+D9_FILES = ["base.vmdk"] + [f"d9-{i:06d}.vmdk" for i in range(1, 9)]
+
+
+def allocated(path):
+    return int(subprocess.run(["du", "-B1", path], capture_output=True, text=True, check=True).stdout.split()[0])
+
+
+def consolidate_once(vmdkit, work, scratch, cold):
+    """One timed run of each merger of the depth-9 chain into its base, each on a fresh copy of the
+    chain (copying is not timed), then both bases checked against the original leaf. Returns
+    (qemu seconds, vmdkit seconds, {"qemu"|"vmdkit": (file size, allocated bytes) of the base})."""
+    dirs = {"qemu": os.path.join(scratch, "qemu"), "vmdkit": os.path.join(scratch, "vmdkit")}
+    for d in dirs.values():
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for name in D9_FILES:  # real copies: both tools write the base in place
+            run(["cp", "--sparse=always", os.path.join(work, name), os.path.join(d, name)])
+    # qemu-img commit -b BASE: the whole chain down to BASE in one go (-b implies -d: the layers
+    # above are left as they are, not emptied; vmdkit removes them, which is part of its time).
+    t_q = timed(["qemu-img", "commit", "-q", "-f", "vmdk", "-b", "base.vmdk", "d9-000008.vmdk"], cold, cwd=dirs["qemu"])
+    t_v = timed([vmdkit, "consolidate", "d9-000008.vmdk", "-q"], cold, cwd=dirs["vmdkit"])
+    leaf = os.path.join(work, "d9-000008.vmdk")
+    sizes = {}
+    for who, d in dirs.items():
+        base = os.path.join(d, "base.vmdk")
+        run([vmdkit, "compare", base, leaf], stdout=subprocess.DEVNULL)  # exit 1 (different) raises
+        sizes[who] = (os.path.getsize(base), allocated(base))
+    left = sorted(os.listdir(dirs["vmdkit"]))
+    if left != ["base.vmdk"]:
+        raise SystemExit(f"bench: vmdkit consolidate left {left}")
+    return t_q, t_v, sizes
 
 
 def main():
@@ -115,8 +151,12 @@ def main():
                    help="folder for the raw outputs (default /dev/shm: times reading, not the disk)")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--cases", default="raw,depth,stream",
-                   help="comma-separated subset of: raw (convert to raw), depth (cat 33 vs 2), stream")
+    p.add_argument("--scratch", default=f"/tmp/vmdkit-bench-scratch-{os.getpid()}",
+                   help="folder for the copies of the chain that consolidate and qemu-img commit modify "
+                        "(its qemu/ and vmdkit/ subfolders are removed at the end)")
+    p.add_argument("--cases", default="raw,depth,stream,consolidate",
+                   help="comma-separated subset of: raw (convert to raw), depth (cat 33 vs 2), stream, "
+                        "consolidate (vmdkit consolidate vs qemu-img commit)")
     args = p.parse_args()
     cases = set(args.cases.split(","))
     work = os.path.abspath(args.work)
@@ -131,22 +171,26 @@ def main():
 
     # Same bytes first: both converters, and the two same-content chains.
     out_q, out_v = os.path.join(out_dir, "bench-qemu.raw"), os.path.join(out_dir, "bench-vmdkit.raw")
-    run(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q])
-    run([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"])
-    run([args.vmdkit, "compare", out_q, out_v], stdout=subprocess.DEVNULL)
-    run([args.vmdkit, "compare", d33, d2], stdout=subprocess.DEVNULL)
+    if cases & {"raw", "stream"}:
+        run(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q])
+        run([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"])
+        run([args.vmdkit, "compare", out_q, out_v], stdout=subprocess.DEVNULL)
+    if "depth" in cases:
+        run([args.vmdkit, "compare", d33, d2], stdout=subprocess.DEVNULL)
     sq, sv = os.path.join(out_dir, "bench-qemu-stream.vmdk"), os.path.join(out_dir, "bench-vmdkit-stream.vmdk")
     if "stream" in cases:
         run(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o", "subformat=streamOptimized", d9, sq])
         run([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"])
         run([args.vmdkit, "compare", sv, out_q], stdout=subprocess.DEVNULL)
         run(["qemu-img", "compare", "-f", "vmdk", "-F", "raw", sv, out_q], stdout=subprocess.DEVNULL)
-    alloc = int(subprocess.run(["du", "-B1", out_v], capture_output=True, text=True).stdout.split()[0])
-    print(f"bench: outputs identical; depth-9 chain 1 GiB virtual, {alloc / 2**20:.0f} MiB of data in the raw output")
+    if cases & {"raw", "stream"}:
+        print(f"bench: outputs identical; depth-9 chain 1 GiB virtual, "
+              f"{allocated(out_v) / 2**20:.0f} MiB of data in the raw output")
 
     ok = True
     for cold in ([True, False] if can_drop else [False]):
-        conv_q, conv_v, cat33, cat2, str_q, str_v = [], [], [], [], [], []
+        conv_q, conv_v, cat33, cat2, str_q, str_v, com_q, com_v = [], [], [], [], [], [], [], []
+        com_sizes = None
         for _ in range(args.reps):  # interleaved, so drift in the machine's load hits both sides
             for path in (out_q, out_v, sq, sv):
                 if os.path.exists(path):
@@ -161,6 +205,10 @@ def main():
                 str_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o",
                                     "subformat=streamOptimized", d9, sq], cold))
                 str_v.append(timed([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"], cold))
+            if "consolidate" in cases:
+                t_q, t_v, com_sizes = consolidate_once(args.vmdkit, work, args.scratch, cold)
+                com_q.append(t_q)
+                com_v.append(t_v)
         med = statistics.median
         fmt = lambda xs: f"{med(xs):.3f} s (min {min(xs):.3f}, max {max(xs):.3f})"
         print()
@@ -186,9 +234,26 @@ def main():
             print(f"  vmdkit -> streamOptimized          {fmt(str_v)}, {size_v / 2**20:.1f} MiB")
             print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2.5x: {'met' if speedup >= 2.5 else 'MISSED'})")
             print(f"  output size vs qemu-img            {growth * 100:+.1f}%   (goal <= +3%: {'met' if growth <= 0.03 else 'MISSED'})")
+        if "consolidate" in cases:
+            speedup = med(com_q) / med(com_v)
+            (file_q, alloc_q), (file_v, alloc_v) = com_sizes["qemu"], com_sizes["vmdkit"]
+            growth, alloc_growth = file_v / file_q - 1, alloc_v / alloc_q - 1
+            ok = ok and speedup >= 2 and growth <= 0.02
+            print(f"  qemu-img commit -b base (depth 9)  {fmt(com_q)}")
+            print(f"  vmdkit consolidate (depth 9)       {fmt(com_v)}")
+            print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2x: {'met' if speedup >= 2 else 'MISSED'})")
+            print(f"  base after, qemu-img commit        file {file_q / 2**20:.1f} MiB, allocated (du -B1) {alloc_q / 2**20:.1f} MiB")
+            print(f"  base after, vmdkit consolidate     file {file_v / 2**20:.1f} MiB, allocated (du -B1) {alloc_v / 2**20:.1f} MiB")
+            print(f"  base file size vs qemu-img         {growth * 100:+.1f}%   (goal <= +2% on the file size: "
+                  f"{'met' if growth <= 0.02 else 'MISSED'}; allocated {alloc_growth * 100:+.1f}%)")
+            print(f"  both bases read as the original leaf (vmdkit compare)")
     for path in (out_q, out_v, sq, sv):
         if os.path.exists(path):
             os.remove(path)
+    for sub in ("qemu", "vmdkit"):  # only what consolidate_once made: --scratch may be a shared folder
+        shutil.rmtree(os.path.join(args.scratch, sub), ignore_errors=True)
+    if os.path.isdir(args.scratch) and not os.listdir(args.scratch):
+        os.rmdir(args.scratch)
     return 0 if ok else 3
 
 
