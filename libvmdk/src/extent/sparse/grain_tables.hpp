@@ -18,7 +18,9 @@ namespace vmdk::sparse {
 
 class GrainTables {
  public:
-  using Table = std::shared_ptr<const std::vector<std::uint32_t>>;
+  /// The gtes_per_gt entries of one table. Tables read together share one allocation (a deep
+  /// chain loads thousands of tables, and every fresh page costs a fault).
+  using Table = std::shared_ptr<const std::uint32_t[]>;
 
   /// Reads the primary directory entries covering [0, mapped_bytes) and checks that each table
   /// lies inside the file past the header. Throws FormatError naming the entry and its offset.
@@ -41,8 +43,8 @@ class GrainTables {
   /// over a whole disk costs a handful of reads instead of one per table. Returns (index, table)
   /// pairs, gd_index first.
   std::vector<std::pair<std::uint64_t, Table>> load_run(std::uint64_t gd_index) const;
-  /// Decodes and checks one table read from table_at.
-  Table check_table(std::uint64_t gd_index, std::uint64_t table_at, std::span<const std::uint8_t> bytes) const;
+  /// Checks the decoded entries of table gd_index, read from table_at. Throws FormatError.
+  void check_table(std::uint64_t gd_index, std::uint64_t table_at, const std::uint32_t* entries) const;
 
   std::shared_ptr<const ByteSource> file_;
   KdmvLayout layout_;  // a copy: the cache must not depend on its owner's member order
@@ -51,9 +53,6 @@ class GrainTables {
   std::size_t max_tables_;
 
   mutable std::mutex mutex_;
-  // Reused read buffer of load_run (guarded by mutex_): fresh memory for every batch of tables
-  // costs page faults, and a deep chain loads a batch per layer.
-  mutable std::vector<std::uint8_t> scratch_;
   mutable std::list<std::pair<std::uint64_t, Table>> lru_;  // most recent first
   mutable std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, Table>>::iterator> index_;
 };

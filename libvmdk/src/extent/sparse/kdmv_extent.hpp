@@ -88,7 +88,7 @@ void KdmvExtentBase::walk(std::uint64_t offset, std::uint64_t length, F&& f) con
       const std::uint64_t grain_start = offset - offset % grain;
       std::uint64_t entry = (offset - gd_index * coverage) / grain;
       std::uint64_t piece_end = std::min(grain_start + grain, table_end);
-      const std::uint32_t gte = (*table)[static_cast<std::size_t>(entry)];
+      const std::uint32_t gte = table[static_cast<std::size_t>(entry)];
       Piece p{offset, 0, BlockState::data, grain_start, kNoHostOffset, gd_index, entry};
       if (gte == format::kGteUnallocated) {
         p.state = BlockState::unallocated;
@@ -104,7 +104,7 @@ void KdmvExtentBase::walk(std::uint64_t offset, std::uint64_t length, F&& f) con
         std::uint32_t expect = gte;
         while (piece_end < table_end) {
           if (p.state == BlockState::data) expect += static_cast<std::uint32_t>(grain_sectors);
-          if ((*table)[static_cast<std::size_t>(entry + 1)] != expect) break;
+          if (table[static_cast<std::size_t>(entry + 1)] != expect) break;
           ++entry;
           piece_end = std::min(piece_end + grain, table_end);
         }

@@ -86,7 +86,7 @@ class Updater final : public SparseUpdater {
     if (gd_[grain_index / per_table] == 0) return std::nullopt;
     if (!reader_) reader_ = std::make_unique<GrainTables>(file_, layout_, layout_.capacity_bytes);
     auto table = reader_->table(grain_index / per_table);
-    const std::uint32_t entry = (*table)[static_cast<std::size_t>(grain_index % per_table)];
+    const std::uint32_t entry = table[static_cast<std::size_t>(grain_index % per_table)];
     if (entry <= format::kGteZeroed) return std::nullopt;
     return std::uint64_t{entry} * kSectorSize;
   }
@@ -128,7 +128,8 @@ class Updater final : public SparseUpdater {
       t.index = it->first / per_table;
       std::vector<std::uint32_t> entries;
       if (gd_[t.index] != 0) {
-        entries = *tables.table(t.index);
+        auto table = tables.table(t.index);
+        entries.assign(table.get(), table.get() + per_table);
         t.primary = gd_[t.index];
         t.redundant = redundant_ ? rgd_[t.index] : 0;
       } else {
