@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Interop (issue 4, acceptance 1-3): `vmdkit consolidate` on chains made by qemu-img/qemu-io (depth
-# 1 to 8 over a sparse base, a flat base, zeroed-grain deltas, a streamOptimized base) and by vmdkit
-# (sparse, flat, vmfs, split, large-grain and zeroed-grain bases). ANCESTOR then reads exactly what
-# TOP read (vmdkit cat and qemu-img), qemu-img check and vmdkinfo accept it, the merged files are
-# gone. A middle merge re-links the layer above so that qemu-img, python3-libvmdk (both check
+# 1 to 8 over a sparse base, a flat base, zeroed-grain deltas, a streamOptimized base), by vmdkit
+# (sparse, flat, vmfs, split, large-grain and zeroed-grain bases) and over VMware-made bases
+# (samples, when present). ANCESTOR then reads exactly what TOP read (vmdkit cat and qemu-img),
+# qemu-img check and vmdkinfo accept it, the merged files are gone. A middle merge re-links the layer above so that qemu-img, python3-libvmdk (both check
 # parentCID) and `vmdkit chain` accept it. A sibling child anywhere in the merge is refused, by name.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
@@ -236,6 +236,58 @@ for spec in "monolithicSparse:o.vmdk " "monolithicFlat:o-flat.vmdk o.vmdk " "vmf
   merge_and_check "vmdkit $kind" "$T/own-$kind" o-000003.vmdk o.vmdk "${spec#*:}"
   rm -rf "$T/own-$kind"
 done
+
+# --- 1d. bases made by VMware Workstation (samples, when present) ---------------------------------
+# A vmdkit snapshot over each VMware-made base, consolidated back: the base keeps VMware's layout
+# (text or embedded descriptor, redundant grain directory) and reads as the snapshot did.
+if [[ -n ${SAMPLES:-} && -f $SAMPLES/MANIFEST.tsv ]]; then
+  unpack_samples "$T/samples"
+  w=$T/samples/vmware-workstation
+  for kind in monolithicSparse twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentFlat; do
+    mkdir -p "$T/one"
+    for f in "$w/$kind".vmdk "$w/$kind"-flat.vmdk "$w/$kind"-[fs][0-9][0-9][0-9].vmdk; do  # alone in a folder
+      [[ -e $f ]] && mv "$f" "$T/one/"
+    done
+    left=$(files "$T/one")
+    delta=$("$VMDKIT" snapshot -q "$T/one/$kind.vmdk" --seed 31 | tail -n 1)
+    "$VMDKIT" write -q "$delta" --offset 12345 --length 200000 --pattern 0x61
+    "$VMDKIT" write -q "$delta" --offset 3000000 --length 65536 --zero
+    "$VMDKIT" write -q "$delta" --offset $((10 * 1024 * 1024 - 700)) --length 700 --pattern 0x62
+    merge_and_check "VMware $kind" "$T/one" "$(basename "$delta")" "$kind.vmdk" "$left"
+    # The grain directory and its redundant copy still describe the same tables.
+    for extent in "$T/one/$kind.vmdk" "$T/one/$kind-s001.vmdk"; do
+      [[ -f $extent && $(head -c 4 "$extent") == KDMV ]] || continue
+      $PY - "$extent" <<'PYEOF' && echo "ok: VMware $kind: $(basename "$extent"): redundant grain tables match" ||
+import struct, sys
+f = open(sys.argv[1], "rb").read()
+flags, = struct.unpack_from("<I", f, 8)
+cap, grain = struct.unpack_from("<QQ", f, 12)
+ngte, = struct.unpack_from("<I", f, 44)
+rgd, gd = struct.unpack_from("<QQ", f, 48)
+assert flags & 2, "no redundant grain directory"
+for i in range((cap + grain * ngte - 1) // (grain * ngte)):
+    a, = struct.unpack_from("<I", f, gd * 512 + 4 * i)
+    b, = struct.unpack_from("<I", f, rgd * 512 + 4 * i)
+    assert f[a * 512:a * 512 + 4 * ngte] == f[b * 512:b * 512 + 4 * ngte], f"table {i}: GT and RGT differ"
+PYEOF
+        fail "VMware $kind: $(basename "$extent"): grain tables and redundant grain tables differ"
+    done
+    rm -rf "$T/one"
+  done
+  # ESXi's delta whose extent was never published: refused naming the missing file, nothing changed.
+  e=$T/samples/esxi
+  before=$(sums "$e")
+  if out=$(cd "$e" && "$VMDKIT" consolidate vmfs_thick-000001.vmdk 2>&1); then
+    fail "consolidate of a delta without its extent succeeded: $out"
+  else
+    grep -q "vmfs_thick-000001-delta.vmdk" <<<"$out" && echo "ok: missing extent refused: $out" ||
+      fail "missing extent refused without naming it: $out"
+  fi
+  [[ $(sums "$e") == "$before" ]] && echo "ok: the refused run changed nothing" || fail "the refused run changed files"
+  rm -rf "$T/samples"
+else
+  echo "note: samples folder '${SAMPLES:-}' not found, VMware-made bases not checked"
+fi
 
 # --- 2. middle merges: the layer above is re-linked -------------------------------------------------
 # relinked LABEL DIR IMG RAW N PARENTS...: IMG (re-linked) still reads RAW in vmdkit, qemu-img and

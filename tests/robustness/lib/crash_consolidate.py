@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # Kill test of `vmdkit consolidate` (issue 4, acceptance 4): a chain base + d1 + d2 + d3 (TOP) with a
 # child d4 above TOP, copied afresh for every run; `vmdkit consolidate TOP` is killed with SIGKILL at
-# a random moment (then 6 more runs killed at stage copy, at switch, once TOP is deleted). Afterwards
+# a random moment (then 7 more runs killed at stage copy, at switch, once TOP is deleted). Afterwards
 # TOP's chain or ANCESTOR (the base) reads the original content; a re-run on a remaining file (TOP,
 # else ANCESTOR or the re-linked child d4) completes: the base reads the original, d4 reads its own
 # original through the new link, the merged files and the journal are gone, qemu-img check accepts
@@ -212,6 +212,7 @@ def main():
     # uniform kill rarely lands in the short switch stage).
     schedule = [("uniform", None, None)] * args.runs
     schedule += [("at stage", st, tgt) for st in ("copy", "switch", "TOP removed") for tgt in (ANCESTOR, CHILD)]
+    schedule += [("at stage", "copy", MERGED[0])]  # a merged layer is a remaining file of the chain too
     for i, (kind, at_stage, forced_target) in enumerate(schedule):
         prepare()
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
