@@ -3,8 +3,9 @@
 # 1 to 8 over a sparse base, a flat base, zeroed-grain deltas, a streamOptimized base), by vmdkit
 # (sparse, flat, vmfs, split, large-grain and zeroed-grain bases) and over VMware-made bases
 # (samples, when present). ANCESTOR then reads exactly what TOP read (vmdkit cat and qemu-img),
-# qemu-img check and vmdkinfo accept it, the merged files are gone. A middle merge re-links the layer above so that qemu-img, python3-libvmdk (both check
-# parentCID) and `vmdkit chain` accept it. A sibling child anywhere in the merge is refused, by name.
+# qemu-img check and vmdkinfo accept it, the merged files are gone. A middle merge re-links the layer
+# above so that qemu-img, python3-libvmdk (both check parentCID) and `vmdkit chain` accept it. A
+# sibling child anywhere in the merge is refused, by name.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 T=$TEST_TMPDIR
