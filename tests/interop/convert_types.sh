@@ -40,7 +40,9 @@ for type in monolithicSparse twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentF
   if [[ $type != raw ]]; then
     media=$(vmdkinfo "$out" 2>/dev/null | sed -n 's/.*Media size[^(]*(\([0-9]*\) bytes).*/\1/p' | head -n 1)
     [[ $media == "$size" ]] && echo "ok: $type: vmdkinfo size" || fail "$type: vmdkinfo media size '$media', want $size"
-    # Determinism: the same source and seed give the same bytes, file by file.
+    # Determinism: the same source and seed give the same bytes, file by file (plain pass only: the
+    # sanitized pass runs the same code).
+    [[ -n ${VMDKIT_SANITIZED:-} ]] && continue
     mkdir -p again
     "$VMDKIT" convert -q "$leaf" "again/$out" --to "$type" --seed 5 || fail "second convert --to $type"
     for f in $(cd . && ls | grep -E "^out-$type(-|\.)"); do
@@ -52,7 +54,9 @@ done
 
 # Our own spec-built chains too (4 KiB grains, zeroed-grain entries; a stream base with a delta):
 # every type reads the same as the chain in qemu-img.
-for leaf2 in chain/chain-000003.vmdk stream/stream-000001.vmdk flat/esx-000001.vmdk; do
+LEAVES="chain/chain-000003.vmdk stream/stream-000001.vmdk flat/esx-000001.vmdk"
+[[ -n ${VMDKIT_SANITIZED:-} ]] && LEAVES="chain/chain-000003.vmdk"
+for leaf2 in $LEAVES; do
   src="$SOURCE_DIR/fixtures/generated/$leaf2"
   [[ -f $src ]] || { fail "missing fixture $leaf2"; continue; }
   qemu-img convert -f vmdk -O raw "$src" ref2.raw
