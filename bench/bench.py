@@ -160,6 +160,7 @@ def main():
     args = p.parse_args()
     cases = set(args.cases.split(","))
     work = os.path.abspath(args.work)
+    args.vmdkit = os.path.abspath(args.vmdkit)  # some cases run in scratch folders
     out_dir = args.out or work
     build(work, args.seed)
     d9 = os.path.join(work, "d9-000008.vmdk")
