@@ -161,7 +161,7 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 # Every depth in the plain pass; the sanitized pass (same code paths, 3x slower) takes three of them.
 DEPTHS="1 2 3 4 5 6 7 8"
-[[ -n ${VMDKIT_SANITIZED:-} ]] && DEPTHS="1 4 8"
+[[ -n ${VMDKIT_SANITIZED:-} ]] && DEPTHS="1 8"
 for depth in $DEPTHS; do
   d=$T/qd$depth
   mkdir -p "$d"

@@ -8,6 +8,6 @@ interop_init
 # The acceptance count (20 runs, 1 GiB) is met by the plain build; the sanitized pass repeats fewer
 # runs on a smaller chain to find memory errors on the same paths within the CI time budget.
 runs=${VMDKIT_CRASH_RUNS:-20} size=1024
-[[ -n ${VMDKIT_SANITIZED:-} ]] && runs=${VMDKIT_CRASH_RUNS:-6} size=256
+[[ -n ${VMDKIT_SANITIZED:-} ]] && runs=${VMDKIT_CRASH_RUNS:-3} size=256
 exec $PY "$(dirname "${BASH_SOURCE[0]}")/lib/crash_consolidate.py" --vmdkit "$VMDKIT" --work "$TEST_TMPDIR/c" \
   --runs "$runs" --size-mib "$size" --seed "${VMDKIT_CRASH_SEED:-7}"

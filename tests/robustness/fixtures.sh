@@ -14,7 +14,10 @@ for sf in monolithicSparse monolithicFlat twoGbMaxExtentSparse twoGbMaxExtentFla
 done
 make_chain "$TEST_TMPDIR/disk-chain" czeroed zeroed
 $DAMAGE --work "$TEST_TMPDIR/work" "$TEST_TMPDIR/disk-chain" czeroed-000003.vmdk || status=1
-for spec in chain:chain-000003.vmdk stream:stream-000001.vmdk; do
+# Our spec-built chain and stream: plain pass only (the sanitized pass damages the qemu-made ones).
+specs="chain:chain-000003.vmdk stream:stream-000001.vmdk"
+[[ -n ${VMDKIT_SANITIZED:-} ]] && specs=""
+for spec in $specs; do
   $DAMAGE --work "$TEST_TMPDIR/work" "$SOURCE_DIR/fixtures/generated/${spec%%:*}" "${spec#*:}" || status=1
 done
 exit $status
