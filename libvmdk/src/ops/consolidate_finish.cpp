@@ -7,6 +7,7 @@
 
 #include "ops/descriptor_store.hpp"
 #include "ops/temp_file.hpp"
+#include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
@@ -14,12 +15,6 @@ namespace vmdk::ops {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string hex8(std::uint32_t value) {
-  char text[12];
-  std::snprintf(text, sizeof text, "%08x", value);
-  return text;
-}
 
 bool file_exists(const fs::path& path) {
   std::error_code error;
@@ -37,12 +32,12 @@ void finish_switch(const Journal& journal, const OpenOptions& open) {
     if (!cid || (*cid != journal.ancestor_cid && *cid != journal.new_ancestor_cid)) {
       throw FormatError(journal_name,
                         "the ancestor " + journal.ancestor.string() + " has CID " + format_cid(cid) +
-                            ", neither the old " + hex8(journal.ancestor_cid) + " nor the new " +
-                            hex8(journal.new_ancestor_cid) + " recorded here; refusing to go on");
+                            ", neither the old " + format_cid(journal.ancestor_cid) + " nor the new " +
+                            format_cid(journal.new_ancestor_cid) + " recorded here; refusing to go on");
     }
     if (*cid != journal.new_ancestor_cid) {
       DescriptorHome home = load_descriptor_home(*ancestor);
-      store_descriptor(home, with_header_value(home.text, "CID", hex8(journal.new_ancestor_cid)));
+      store_descriptor(home, with_header_value(home.text, "CID", format_cid(journal.new_ancestor_cid)));
     }
   }
   // 2. TOP's children point at ANCESTOR. A child that is gone has nothing to re-link.
@@ -52,13 +47,13 @@ void finish_switch(const Journal& journal, const OpenOptions& open) {
     const std::uint32_t parent_cid = child->descriptor().parent_cid();
     if (parent_cid != link.old_parent_cid && parent_cid != link.new_parent_cid) {
       throw FormatError(journal_name,
-                        "the child " + link.path.string() + " has parentCID " + hex8(parent_cid) +
-                            ", neither the old " + hex8(link.old_parent_cid) + " nor the new " +
-                            hex8(link.new_parent_cid) + " recorded here; refusing to re-link it");
+                        "the child " + link.path.string() + " has parentCID " + format_cid(parent_cid) +
+                            ", neither the old " + format_cid(link.old_parent_cid) + " nor the new " +
+                            format_cid(link.new_parent_cid) + " recorded here; refusing to re-link it");
     }
     DescriptorHome home = load_descriptor_home(*child);
     std::string text = with_header_value(home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");
-    text = with_header_value(text, "parentCID", hex8(link.new_parent_cid));
+    text = with_header_value(text, "parentCID", format_cid(link.new_parent_cid));
     if (text != home.text) store_descriptor(home, text);
   }
   // 3. The merged layers' files; missing ones were deleted by an interrupted run.

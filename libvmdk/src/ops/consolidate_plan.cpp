@@ -15,6 +15,7 @@
 #include "ops/journal.hpp"
 #include "ops/random.hpp"
 #include "vmdk/create.hpp"
+#include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
@@ -68,12 +69,6 @@ SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
   }
   if (details.format == "flat") return info;
   throw UnsupportedError(name, "consolidating into " + details.format + " extents is not supported");
-}
-
-std::string hex8(std::uint32_t value) {
-  char text[12];
-  std::snprintf(text, sizeof text, "%08x", value);
-  return text;
 }
 
 }  // namespace
@@ -280,7 +275,7 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   Random random(options.seed);
   plan.new_ancestor_cid = random.cid();
   while (plan.new_ancestor_cid == plan.ancestor_cid) plan.new_ancestor_cid = random.cid();
-  check_fits(home, with_header_value(home.text, "CID", hex8(plan.new_ancestor_cid)));
+  check_fits(home, with_header_value(home.text, "CID", format_cid(plan.new_ancestor_cid)));
 
   for (const fs::path& child : result.relinks) {
     std::unique_ptr<Disk> disk = Disk::open(child, options.open);
@@ -294,7 +289,7 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     if (child_home.synthesized)
       throw UnsupportedError(link.path, "has no descriptor, so it cannot be re-linked");
     std::string text = with_header_value(child_home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");
-    check_fits(child_home, with_header_value(text, "parentCID", hex8(link.new_parent_cid)));
+    check_fits(child_home, with_header_value(text, "parentCID", format_cid(link.new_parent_cid)));
     plan.relinks.push_back(std::move(link));
   }
 

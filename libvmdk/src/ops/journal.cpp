@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "ops/temp_file.hpp"
+#include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 
@@ -20,12 +21,6 @@ namespace {
 
 constexpr const char* kSuffix = ".vmdkit-consolidate";
 constexpr std::uint64_t kMaxJournalBytes = 1u << 20;
-
-std::string hex8(std::uint32_t value) {
-  char text[12];
-  std::snprintf(text, sizeof text, "%08x", value);
-  return text;
-}
 
 fs::path absolute_normal(const fs::path& path) {
   std::error_code error;
@@ -126,11 +121,11 @@ std::string journal_text(const Journal& journal) {
     j["relinks"].push_back(Json{{"path", stored_name(r.path, journal.file)},
                                 {"old_hint", r.old_hint},
                                 {"new_hint", r.new_hint},
-                                {"old_parent_cid", hex8(r.old_parent_cid)},
-                                {"new_parent_cid", hex8(r.new_parent_cid)}});
+                                {"old_parent_cid", format_cid(r.old_parent_cid)},
+                                {"new_parent_cid", format_cid(r.new_parent_cid)}});
   }
-  j["ancestor_cid"] = hex8(journal.ancestor_cid);
-  j["new_ancestor_cid"] = hex8(journal.new_ancestor_cid);
+  j["ancestor_cid"] = format_cid(journal.ancestor_cid);
+  j["new_ancestor_cid"] = format_cid(journal.new_ancestor_cid);
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

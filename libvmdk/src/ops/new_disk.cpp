@@ -8,6 +8,7 @@
 #include "extent/sparse/sparse_writer.hpp"
 #include "extent/stream/stream_writer.hpp"
 #include "ops/temp_file.hpp"
+#include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
@@ -16,12 +17,6 @@ namespace {
 
 // VMware splits twoGbMaxExtent disks into parts of 2047 MiB (vmdk-format.md 2.10).
 constexpr std::uint64_t kSplitPartBytes = 4192256ull * 512;
-
-std::string hex8(std::uint32_t value) {
-  char text[12];
-  std::snprintf(text, sizeof text, "%08x", value);
-  return text;
-}
 
 bool is_split(DiskType type) { return type == DiskType::two_gb_sparse || type == DiskType::two_gb_flat; }
 bool is_sparse_kind(DiskType type) {
@@ -119,8 +114,8 @@ NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capac
 
   // Descriptor in the canonical shape of vmdk-format.md 0.5.
   std::string text = "# Disk DescriptorFile\nversion=1\n";
-  text += "CID=" + hex8(plan.cid) + "\n";
-  text += "parentCID=" + hex8(parent ? parent->parent_cid : kNoParentCid) + "\n";
+  text += "CID=" + format_cid(plan.cid) + "\n";
+  text += "parentCID=" + format_cid(parent ? parent->parent_cid : kNoParentCid) + "\n";
   text += "createType=\"" + std::string(to_string(options.type)) + "\"\n";
   if (parent) text += "parentFileNameHint=\"" + parent->hint + "\"\n";
   text += "\n# Extent description\n" + extents + "\n# The Disk Data Base\n#DDB\n\n";

@@ -9,6 +9,7 @@
 #include "ops/descriptor_store.hpp"
 #include "ops/random.hpp"
 #include "vmdk/create.hpp"
+#include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {
@@ -20,12 +21,6 @@ namespace {
 constexpr std::uint64_t kCommitBytes = 16ull << 20;
 // Flat extents and sources are handled in pieces of this size.
 constexpr std::size_t kPiece = 4u << 20;
-
-std::string hex8(std::uint32_t value) {
-  char text[12];
-  std::snprintf(text, sizeof text, "%08x", value);
-  return text;
-}
 
 // The bytes to write, addressed by disk offset.
 class Payload {
@@ -236,7 +231,7 @@ WriteReport write(const std::filesystem::path& path, std::uint64_t offset, const
     ops::Random random(options.seed);
     report.new_cid = options.cid ? *options.cid : random.cid();
     while (!options.cid && report.new_cid == report.old_cid) report.new_cid = random.cid();
-    new_text = ops::with_header_value(home.text, "CID", hex8(report.new_cid));
+    new_text = ops::with_header_value(home.text, "CID", format_cid(report.new_cid));
     ops::check_fits(home, new_text);
   }
   if (length == 0) return report;
