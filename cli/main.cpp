@@ -28,7 +28,7 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", "vmdkit " VMDKIT_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'vmdkit <command> --help' for a command's options. Exit codes: 0 success, 1 error "
-             "(compare: 0 identical, 1 different, 2 error).");
+             "(compare: 0 identical, 1 different, 2 error; check: 0 clean, 2 corruption, 3 only leaks).");
 
   std::vector<vmdkit_cli::Command> commands = {
       vmdkit_cli::add_info_command(app),    vmdkit_cli::add_chain_command(app),
@@ -37,7 +37,8 @@ int run(int argc, char** argv) {
       vmdkit_cli::add_write_command(app),
       vmdkit_cli::add_create_command(app),  vmdkit_cli::add_snapshot_command(app),
       vmdkit_cli::add_fixture_command(app),
-      vmdkit_cli::add_consolidate_command(app),
+      vmdkit_cli::add_consolidate_command(app), vmdkit_cli::add_check_command(app),
+      vmdkit_cli::add_repair_command(app),
   };
 
   try {

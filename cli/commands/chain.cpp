@@ -27,7 +27,7 @@ Command add_chain_command(CLI::App& root) {
   add_outside_paths_flag(*app, args->flags);
   return {app, [args] {
             vmdk::ChainReportOptions options;
-            options.open.allow_outside_paths = args->flags.allow_outside_paths;
+            options.open = open_options(args->flags);
             auto report = vmdk::chain_report(args->path, options);
             make_printer(args->json, std::cout)->print(report);
             return report.ok ? 0 : 1;

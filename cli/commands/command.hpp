@@ -31,13 +31,19 @@ Command add_snapshot_command(CLI::App& root);
 Command add_write_command(CLI::App& root);
 Command add_fixture_command(CLI::App& root);
 Command add_consolidate_command(CLI::App& root);
+Command add_check_command(CLI::App& root);
+Command add_repair_command(CLI::App& root);
 
 /// Flags of the commands that open disks.
 struct DiskFlags {
   bool allow_outside_paths = false;
+  bool strict = false;
   bool allow_cid_mismatch = false;
 };
+/// Adds --allow-outside-paths and --strict.
 void add_outside_paths_flag(CLI::App& app, DiskFlags& flags);
+/// The open options these flags ask for.
+vmdk::OpenOptions open_options(const DiskFlags& flags);
 void add_cid_mismatch_flag(CLI::App& app, DiskFlags& flags);
 vmdk::ChainOptions chain_options(const DiskFlags& flags);
 

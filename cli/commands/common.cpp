@@ -11,6 +11,16 @@ void add_outside_paths_flag(CLI::App& app, DiskFlags& flags) {
   app.add_flag("--allow-outside-paths", flags.allow_outside_paths,
                "Accept extent and parent paths outside the descriptor's folder (absolute paths, '..', "
                "device nodes, symlinks pointing elsewhere)");
+  app.add_flag("--strict", flags.strict,
+               "Untrusted input: refuse anything outside one self-contained file (extents in other files, a "
+               "parent disk), for services that take disks from strangers");
+}
+
+vmdk::OpenOptions open_options(const DiskFlags& flags) {
+  vmdk::OpenOptions options;
+  options.allow_outside_paths = flags.allow_outside_paths;
+  options.strict = flags.strict;
+  return options;
 }
 
 void add_cid_mismatch_flag(CLI::App& app, DiskFlags& flags) {
@@ -20,7 +30,7 @@ void add_cid_mismatch_flag(CLI::App& app, DiskFlags& flags) {
 
 vmdk::ChainOptions chain_options(const DiskFlags& flags) {
   vmdk::ChainOptions options;
-  options.open.allow_outside_paths = flags.allow_outside_paths;
+  options.open = open_options(flags);
   options.allow_cid_mismatch = flags.allow_cid_mismatch;
   return options;
 }

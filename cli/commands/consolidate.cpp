@@ -55,7 +55,7 @@ Command add_consolidate_command(CLI::App& root) {
   add_outside_paths_flag(*app, args->flags);
   return {app, [args] {
             vmdk::ConsolidateOptions options;
-            options.open.allow_outside_paths = args->flags.allow_outside_paths;
+            options.open = open_options(args->flags);
             if (!args->into.empty()) options.into = args->into;
             options.dry_run = args->dry_run;
             options.force = args->force;

@@ -27,7 +27,7 @@ Command add_info_command(CLI::App& root) {
   add_outside_paths_flag(*app, args->flags);
   return {app, [args] {
             vmdk::InfoOptions options;
-            options.open.allow_outside_paths = args->flags.allow_outside_paths;
+            options.open = open_options(args->flags);
             auto report = vmdk::info(args->path, options);
             make_printer(args->json, std::cout)->print(report);
             return 0;

@@ -44,7 +44,7 @@ Command add_snapshot_command(CLI::App& root) {
   add_outside_paths_flag(*app, args->flags);
   return {app, [args] {
             vmdk::SnapshotOptions options;
-            options.open.allow_outside_paths = args->flags.allow_outside_paths;
+            options.open = open_options(args->flags);
             options.force = args->force;
             options.zeroed_grains = args->zeroed_grains;
             options.seed = args->seed;

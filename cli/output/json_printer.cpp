@@ -22,6 +22,27 @@ Json pairs(const std::vector<std::pair<std::string, std::string>>& entries) {
   return out;
 }
 
+Json finding_json(const vmdk::Finding& f) {
+  return Json{{"code", f.code},
+              {"severity", std::string(to_string(f.severity))},
+              {"file", f.file},
+              {"offset", f.offset ? Json(*f.offset) : Json(nullptr)},
+              {"message", f.message},
+              {"repairable", f.repairable}};
+}
+
+Json check_json(const vmdk::CheckReport& r) {
+  Json j;
+  j["path"] = r.path;
+  j["files"] = r.files;
+  j["findings"] = Json::array();
+  for (const auto& f : r.findings) j["findings"].push_back(finding_json(f));
+  j["corruptions"] = r.corruptions;
+  j["leaks"] = r.leaks;
+  j["warnings"] = r.warnings;
+  return j;
+}
+
 Json extent_json(const vmdk::InfoExtent& e) {
   Json out;
   out["access"] = e.access;
@@ -219,6 +240,59 @@ class JsonPrinter final : public Printer {
     j["done"] = r.done;
     j["result"] = r.result;
     emit(j);
+  }
+
+  void print(const vmdk::CheckReport& r) override { emit(check_json(r)); }
+
+  void print(const vmdk::RepairReport& r) override {
+    Json j;
+    j["path"] = r.path;
+    j["dry_run"] = r.dry_run;
+    j["actions"] = Json::array();
+    for (const auto& a : r.actions) {
+      j["actions"].push_back(Json{{"code", a.code},
+                                  {"file", a.file},
+                                  {"offset", a.offset ? Json(*a.offset) : Json(nullptr)},
+                                  {"message", a.message}});
+    }
+    j["lost"] = Json::array();
+    for (const auto& l : r.lost) {
+      j["lost"].push_back(Json{{"disk", l.disk}, {"offset", l.offset}, {"length", l.length}, {"reason", l.reason}});
+    }
+    j["unrepaired"] = Json::array();
+    for (const auto& f : r.unrepaired) j["unrepaired"].push_back(finding_json(f));
+    j["undo_log"] = r.undo_log.empty() ? Json(nullptr) : Json(r.undo_log);
+    j["undo_bytes"] = r.undo_bytes;
+    j["before"] = check_json(r.before);
+    j["after"] = r.after ? check_json(*r.after) : Json(nullptr);
+    emit(j);
+  }
+
+  void print(const vmdk::UndoReport& r) override {
+    emit(Json{{"log", r.log}, {"files", r.files}, {"bytes", r.bytes}, {"dry_run", r.dry_run}});
+  }
+
+  void print(const vmdk::RebuildReport& r) override {
+    Json extents = Json::array();
+    for (const auto& e : r.extents) {
+      extents.push_back(Json{{"path", e.path}, {"file", e.file}, {"type", e.type}, {"size", e.size}});
+    }
+    emit(Json{{"path", r.path},
+              {"written", r.written},
+              {"replaced", r.replaced},
+              {"create_type", r.create_type},
+              {"capacity", r.capacity},
+              {"extents", extents},
+              {"cid", cid_hex(r.cid)},
+              {"cid_source", r.cid_source},
+              {"cid_reason", r.cid_reason},
+              {"parent", r.parent.empty() ? Json(nullptr) : Json(r.parent)},
+              {"parent_cid", r.parent.empty() ? Json(nullptr) : Json(cid_hex(r.parent_cid))},
+              {"parent_hint", r.parent.empty() ? Json(nullptr) : Json(r.parent_hint)},
+              {"parent_source", r.parent_source},
+              {"parent_reason", r.parent_reason},
+              {"text", r.text},
+              {"warnings", r.warnings}});
   }
 
  private:

@@ -5,11 +5,14 @@
 #include <memory>
 #include <ostream>
 
+#include "vmdk/check.hpp"
 #include "vmdk/consolidate.hpp"
 #include "vmdk/convert.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/fixture.hpp"
 #include "vmdk/ops.hpp"
+#include "vmdk/rebuild.hpp"
+#include "vmdk/repair.hpp"
 
 namespace vmdkit_cli {
 
@@ -26,6 +29,10 @@ class Printer {
   virtual void print(const vmdk::WriteReport& report) = 0;
   virtual void print(const vmdk::FixtureReport& report) = 0;
   virtual void print(const vmdk::ConsolidateReport& report) = 0;
+  virtual void print(const vmdk::CheckReport& report) = 0;
+  virtual void print(const vmdk::RepairReport& report) = 0;
+  virtual void print(const vmdk::UndoReport& report) = 0;
+  virtual void print(const vmdk::RebuildReport& report) = 0;
 };
 
 std::unique_ptr<Printer> make_text_printer(std::ostream& out);

@@ -177,6 +177,61 @@ class TextPrinter final : public Printer {
     out_ << r.result << '\n';
   }
 
+  void print(const vmdk::CheckReport& r) override {
+    for (const auto& f : r.findings) {
+      out_ << to_string(f.severity) << ": " << f.file;
+      if (f.offset) out_ << " at " << vmdk::hex(*f.offset);
+      out_ << ": " << f.message << " [" << f.code << (f.repairable ? ", repairable" : "") << "]\n";
+    }
+    out_ << r.path << ": " << r.files.size() << (r.files.size() == 1 ? " file" : " files") << " checked, "
+         << r.corruptions << " corruptions, " << r.leaks << " leaks, " << r.warnings << " warnings: "
+         << (r.corruptions != 0 ? "damaged" : r.leaks != 0 ? "leaks only" : "clean") << '\n';
+  }
+
+  void print(const vmdk::RepairReport& r) override {
+    const char* verb = r.dry_run ? "would " : "";
+    if (r.actions.empty()) out_ << r.path << ": nothing to repair\n";
+    for (const auto& a : r.actions) {
+      out_ << verb << (r.dry_run ? "fix: " : "fixed: ") << a.file;
+      if (a.offset) out_ << " at " << vmdk::hex(*a.offset);
+      out_ << ": " << a.message << " [" << a.code << "]\n";
+    }
+    for (const auto& l : r.lost) {
+      out_ << "lost: " << l.disk << " bytes " << vmdk::hex(l.offset) << "+" << vmdk::hex(l.length) << ": " << l.reason
+           << '\n';
+    }
+    for (const auto& f : r.unrepaired) {
+      out_ << "left: " << to_string(f.severity) << ": " << f.file;
+      if (f.offset) out_ << " at " << vmdk::hex(*f.offset);
+      out_ << ": " << f.message << " [" << f.code << "]\n";
+    }
+    if (!r.undo_log.empty()) {
+      out_ << "undo log: " << r.undo_log << " (" << human_size(r.undo_bytes) << " saved; 'vmdkit repair --undo "
+           << r.path << "' puts it back)\n";
+    }
+    if (r.after) {
+      out_ << r.path << ": after repair " << r.after->corruptions << " corruptions, " << r.after->leaks << " leaks, "
+           << r.after->warnings << " warnings: " << (r.after->corruptions != 0 ? "damage left" : "clean") << '\n';
+    }
+  }
+
+  void print(const vmdk::UndoReport& r) override {
+    out_ << (r.dry_run ? "would put back " : "put back ") << human_size(r.bytes) << " from " << r.log << '\n';
+    for (const auto& f : r.files) out_ << "  " << f << '\n';
+  }
+
+  void print(const vmdk::RebuildReport& r) override {
+    out_ << (r.written ? (r.replaced ? "replaced: " : "wrote: ") : "would write: ") << r.path << " (" << r.create_type
+         << ", " << human_size(r.capacity) << ")\n";
+    for (const auto& e : r.extents) out_ << "  extent: " << e.type << " \"" << e.file << "\" " << human_size(e.size) << '\n';
+    out_ << "  CID: " << cid_hex(r.cid) << " (" << r.cid_reason << ")\n";
+    if (!r.parent.empty()) {
+      out_ << "  parent: " << r.parent << " (hint \"" << r.parent_hint << "\", parentCID " << cid_hex(r.parent_cid)
+           << "; " << r.parent_reason << ")\n";
+    }
+    for (const auto& w : r.warnings) out_ << "  warning: " << w << '\n';
+  }
+
  private:
   void field(const std::string& name, const std::string& value) {
     out_ << std::left << std::setw(13) << (name + ":") << value << '\n';

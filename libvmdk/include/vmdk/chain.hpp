@@ -5,16 +5,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "vmdk/disk.hpp"
+#include "vmdk/error.hpp"
 
 namespace vmdk {
 
 /// How a layer links to the one below it.
-enum class LinkState { ok, base, cid_mismatch, missing_parent, capacity_mismatch, cycle };
+enum class LinkState { ok, base, cid_mismatch, missing_parent, capacity_mismatch, cycle, unreadable_parent };
 std::string_view to_string(LinkState state);  ///< "ok", "base", "cid_mismatch", ...
 
 struct ChainOptions {
@@ -31,6 +33,8 @@ struct Layer {
   LinkState link = LinkState::base;  ///< link from this layer to its parent
   std::filesystem::path parent_path;  ///< resolved parent path (empty for a base or a missing parent)
   std::vector<std::string> tried;     ///< paths tried for the parent, in order
+  /// With report_broken: why the parent found at parent_path could not be opened (unreadable_parent).
+  std::optional<Error> parent_error;
 };
 
 /// One range of the chain's map: the topmost layer that answers for it.

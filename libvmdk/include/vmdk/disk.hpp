@@ -21,6 +21,12 @@ struct OpenOptions {
   /// Open even when extent files are missing or of a kind not yet readable (for `info`); such
   /// slots have a null extent and a problem text, and reading them throws.
   bool allow_missing_extents = false;
+  /// With allow_missing_extents: an extent whose header or tables are damaged also leaves a null
+  /// slot with a "damaged: ..." problem instead of failing the open (for `check` and `repair`).
+  bool allow_damaged_extents = false;
+  /// Untrusted input: refuse anything outside one self-contained file (an extent in another file,
+  /// a parent). Wins over allow_outside_paths.
+  bool strict = false;
 };
 
 /// One extent line of the disk with the extent opened from it.

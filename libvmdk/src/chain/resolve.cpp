@@ -20,6 +20,7 @@ std::string_view to_string(LinkState state) {
     case LinkState::missing_parent: return "missing_parent";
     case LinkState::capacity_mismatch: return "capacity_mismatch";
     case LinkState::cycle: return "cycle";
+    case LinkState::unreadable_parent: return "unreadable_parent";
   }
   return "unknown";
 }
@@ -102,6 +103,10 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
       child.link = LinkState::base;
       break;
     }
+    if (options.open.strict) {
+      throw UsageError(child_name, "is a delta with a parent disk (parentCID " + format_cid(parent_cid) +
+                                       "), refused by --strict (only self-contained single-file disks)");
+    }
     std::optional<std::string> hint = child_disk.descriptor().parent_file_name_hint();
     if (!hint) {
       broken(child, LinkState::missing_parent, child_name,
@@ -148,7 +153,15 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
     if (impl->layers.size() >= options.max_depth) {
       throw ChainError(child_name, "chain is deeper than " + std::to_string(options.max_depth) + " links");
     }
-    std::unique_ptr<Disk> parent = Disk::open(found, options.open);
+    std::unique_ptr<Disk> parent;
+    try {
+      parent = Disk::open(found, options.open);
+    } catch (const Error& error) {
+      if (!options.report_broken) throw;
+      child.parent_error = error;
+      broken(child, LinkState::unreadable_parent, child_name, "parent " + found.string() + " cannot be opened: " + error.what());
+      break;
+    }
     const std::optional<std::uint32_t> actual_cid = parent->descriptor().cid();
     if (!actual_cid || *actual_cid != parent_cid) {
       const std::string message = "CID mismatch: " + child_name + " has parentCID " + format_cid(parent_cid) +

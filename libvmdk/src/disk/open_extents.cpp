@@ -74,6 +74,9 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
         // A monolithic KDMV file: its only extent is the file itself (vmdk-format.md 1.6).
         slot.path = descriptor_path;
         slot.extent = sparse::open_sparse_extent(self, slot.length);
+      } else if (options.strict && needs_file(line.type)) {
+        throw UsageError(descriptor_name, what + ": refers to the external file \"" + line.file +
+                                              "\", refused by --strict (only self-contained single-file disks)");
       } else if (!needs_file(line.type)) {
         slot.extent = zero::open_zero_extent(slot.length);
       } else {
@@ -132,6 +135,10 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       // Sparse kinds this version cannot read (a header flag, a version) are also reportable.
       if (!options.allow_missing_extents) throw;
       slot.problem = std::string("unsupported: ") + error.what();
+    } catch (const FormatError& error) {
+      // check and repair look at a damaged extent themselves, structure by structure.
+      if (!options.allow_missing_extents || !options.allow_damaged_extents) throw;
+      slot.problem = std::string("damaged: ") + error.what();
     }
     slots.push_back(std::move(slot));
   }

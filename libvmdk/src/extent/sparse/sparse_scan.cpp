@@ -1,0 +1,492 @@
+// Scan of a hosted sparse / stream file for check and repair (vmdk-format.md 2.4-2.7, 3.5, 6.5):
+// header, embedded descriptor area, both directories, every table entry, shared grains, leaks.
+#include "extent/sparse/sparse_scan.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "format/checked_math.hpp"
+#include "format/grain_directory.hpp"
+#include "format/marker.hpp"
+#include "format/sparse_header.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::sparse {
+
+namespace {
+
+using format::kSectorSize;
+
+struct Interval {
+  std::uint64_t start;
+  std::uint64_t end;
+};
+
+class Scanner {
+ public:
+  Scanner(const ByteSource& file, SparseScan& out) : file_(file), out_(out), size_(file.size()) {}
+
+  void run(std::uint64_t size_bytes);
+
+ private:
+  void add(std::string code, Severity severity, std::optional<std::uint64_t> offset, std::string message,
+           bool repairable) {
+    if (out_.findings.size() >= kMaxFindingsPerFile) {
+      ++dropped_;
+      return;
+    }
+    out_.findings.push_back({std::move(code), severity, out_.file, offset, std::move(message), repairable});
+  }
+  void finish() {
+    if (dropped_ == 0) return;
+    out_.findings.push_back({"more_findings", Severity::corruption, out_.file, std::nullopt,
+                             std::to_string(dropped_) + " more findings of this file are not listed", false});
+  }
+
+  bool load_layout();
+  void check_header(std::uint64_t size_bytes);
+  void check_descriptor_area();
+  void scan_stream_tables();
+  void scan_plain_tables();
+  std::vector<TableCopy> read_copies(std::uint64_t dir_at, const char* which);
+  void check_entries(TableCopy& copy, std::uint64_t index, const char* which);
+  void combine();
+  void find_shared_grains();
+  void find_leaks();
+
+  std::uint64_t grain_start(std::uint64_t index, std::uint64_t entry) const {
+    return index * layout().gt_coverage_bytes + entry * layout().grain_bytes;
+  }
+  const KdmvLayout& layout() const { return *out_.layout; }
+  std::string table_name(const char* which, std::uint64_t index) const {
+    return std::string(which) + " grain table " + std::to_string(index);
+  }
+  void lose(std::uint64_t index, std::uint64_t entry, const std::string& reason) {
+    const std::uint64_t start = grain_start(index, entry);
+    out_.lost.push_back({start, std::min(layout().grain_bytes, mapped_ - start), reason});
+  }
+
+  const ByteSource& file_;
+  SparseScan& out_;
+  std::uint64_t size_;
+  std::uint64_t mapped_ = 0;  // virtual bytes the tables answer for
+  std::uint64_t count_ = 0;   // directory entries in use
+  std::size_t dropped_ = 0;
+  std::vector<Interval> metadata_;  // header, descriptor, directories, tables
+};
+
+bool Scanner::load_layout() {
+  if (size_ < kSectorSize) {
+    add("header_truncated", Severity::corruption, 0,
+        "sparse header is cut short: the file has only " + hex(size_) + " bytes", false);
+    return false;
+  }
+  std::array<std::uint8_t, format::kSparseHeaderSize> bytes{};
+  read_exact(file_, 0, bytes, "sparse header");
+  const format::SparseHeader header = format::decode_sparse_header(bytes);
+  const bool stream = header.gd_offset == format::kGdAtEnd && (header.flags & format::kFlagCompressed) != 0;
+  try {
+    out_.layout = load_kdmv_layout(file_);
+    return true;
+  } catch (const FormatError& error) {
+    const std::uint64_t at = error.offset().value_or(0);
+    // The last three sectors of a directory-at-end stream: footer marker, footer, end of stream.
+    if (stream && header.magic == format::kSparseMagic && (size_ < 4 * kSectorSize || at + 3 * kSectorSize >= size_)) {
+      out_.footer_damaged = true;
+      add("stream_footer_invalid", Severity::corruption, at,
+          error.message() + " (the stream was probably cut short; repair salvages its grains)", true);
+    } else {
+      add("header_invalid", Severity::corruption, at, error.message(), false);
+    }
+  } catch (const UnsupportedError& error) {
+    add("header_unsupported", Severity::corruption, error.offset(), error.message(), false);
+  }
+  return false;
+}
+
+void Scanner::check_header(std::uint64_t size_bytes) {
+  const format::SparseHeader& h = layout().header;
+  if (size_bytes != 0 && layout().capacity_bytes != size_bytes) {
+    add("header_capacity_mismatch", Severity::corruption, format::sparse_header_field("capacity").offset,
+        "sparse header capacity " + hex(layout().capacity_bytes) + " bytes disagrees with the descriptor's " +
+            hex(size_bytes) + " bytes for this extent",
+        false);
+  }
+  if (h.unclean_shutdown != 0) {
+    add("unclean_shutdown", Severity::warning, format::sparse_header_field("unclean_shutdown").offset,
+        "sparse header says the disk was not closed cleanly (uncleanShutdown " + std::to_string(h.unclean_shutdown) +
+            ")",
+        true);
+  }
+}
+
+void Scanner::check_descriptor_area() {
+  const format::SparseHeader& h = layout().header;
+  if (h.descriptor_offset == 0 || h.descriptor_size == 0) return;
+  // load_kdmv_layout bounded the area (at most 10 MiB, inside the file).
+  std::vector<std::uint8_t> area(static_cast<std::size_t>(h.descriptor_size * kSectorSize));
+  read_exact(file_, h.descriptor_offset * kSectorSize, area, "embedded descriptor");
+  if (area.front() == 0 || std::find(area.begin(), area.end(), 0) != area.end()) return;
+  if (area.back() == '\n') return;  // filled exactly, but it ends with a whole line
+  add("embedded_descriptor_overflow", Severity::corruption, h.descriptor_offset * kSectorSize,
+      "embedded descriptor fills all " + hex(area.size()) +
+          " bytes of its space without an end: it was written past its reserved sectors and cut off",
+      false);
+}
+
+// Streams: every table entry must lead to a grain marker of the right LBA inside the file.
+void Scanner::scan_stream_tables() {
+  const KdmvLayout& l = layout();
+  std::vector<std::uint8_t> dir(static_cast<std::size_t>(count_ * 4));
+  read_exact(file_, l.gd_byte_offset, dir, "grain directory");
+  const auto gd = format::decode_u32_table(dir, static_cast<std::size_t>(count_));
+  const std::uint64_t gtes = l.geometry.gtes_per_gt;
+  std::vector<std::uint8_t> table_bytes(static_cast<std::size_t>(gtes * 4));
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    if (gd[i] == 0) continue;
+    const std::uint64_t entry_at = l.gd_byte_offset + i * 4;
+    const std::uint64_t at = std::uint64_t{gd[i]} * kSectorSize;
+    if (gd[i] < l.table_floor_sector || at + table_bytes.size() > size_) {
+      add(gd[i] < l.table_floor_sector ? "gd_entry_into_metadata" : "gd_entry_past_eof", Severity::corruption,
+          entry_at, "grain directory entry " + std::to_string(i) + " points at sector " + hex(gd[i]) +
+                        ", outside the file's tables (file size " + hex(size_) + ")",
+          false);
+      continue;
+    }
+    read_exact(file_, at, table_bytes, "grain table");
+    const auto entries = format::decode_u32_table(table_bytes, static_cast<std::size_t>(gtes));
+    for (std::uint64_t e = 0; e < gtes && grain_start(i, e) < mapped_; ++e) {
+      const std::uint64_t sector = entries[e];
+      if (sector <= format::kGteZeroed) continue;
+      const std::uint64_t where = at + e * 4;
+      const std::string name = "grain table " + std::to_string(i) + " entry " + std::to_string(e);
+      if (sector < l.grain_floor_sector || sector * kSectorSize + format::kGrainMarkerHeaderSize > size_) {
+        add(sector < l.grain_floor_sector ? "gt_entry_into_metadata" : "gt_entry_past_eof", Severity::corruption,
+            where, name + " points at sector " + hex(sector) + ", outside the grain area", false);
+        continue;
+      }
+      if (!l.markers) continue;
+      std::array<std::uint8_t, format::kGrainMarkerHeaderSize> head{};
+      read_exact(file_, sector * kSectorSize, head, "grain marker");
+      const format::Marker marker = format::decode_marker(head);
+      const std::uint64_t lba = grain_start(i, e) / kSectorSize;
+      if (marker.value != lba || marker.size == 0 ||
+          sector * kSectorSize + format::kGrainMarkerHeaderSize + marker.size > size_) {
+        add("grain_marker_invalid", Severity::corruption, sector * kSectorSize,
+            "grain marker of " + name + " is damaged (lba " + hex(marker.value) + ", expected " + hex(lba) +
+                ", size " + hex(marker.size) + ")",
+            false);
+      }
+    }
+  }
+}
+
+std::vector<TableCopy> Scanner::read_copies(std::uint64_t dir_at, const char* which) {
+  const KdmvLayout& l = layout();
+  std::vector<std::uint8_t> dir(static_cast<std::size_t>(count_ * 4));
+  read_exact(file_, dir_at, dir, std::string(which) + " grain directory");
+  const auto sectors = format::decode_u32_table(dir, static_cast<std::size_t>(count_));
+  const std::uint64_t gt_bytes = l.geometry.gtes_per_gt * 4;
+  std::vector<TableCopy> copies(static_cast<std::size_t>(count_));
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    TableCopy& copy = copies[i];
+    copy.sector = sectors[i];
+    copy.entry_at = dir_at + i * 4;
+    if (copy.sector == 0) continue;
+    const std::uint64_t at = std::uint64_t{copy.sector} * kSectorSize;
+    const std::string name = std::string(which) + " grain directory entry " + std::to_string(i);
+    bool overlaps = false;
+    for (const Interval& m : metadata_) overlaps = overlaps || (at < m.end && at + gt_bytes > m.start);
+    if (copy.sector < l.table_floor_sector || overlaps) {
+      add("gd_entry_into_metadata", Severity::corruption, copy.entry_at,
+          name + " points into the header or a directory (sector " + hex(copy.sector) + ")", true);
+      continue;
+    }
+    if (at + gt_bytes > size_) {
+      add("gd_entry_past_eof", Severity::corruption, copy.entry_at,
+          name + " points past end of file (" + hex(at + gt_bytes) + " > " + hex(size_) + ")", true);
+      continue;
+    }
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(gt_bytes));
+    read_exact(file_, at, bytes, table_name(which, i));
+    copy.entries = format::decode_u32_table(bytes, static_cast<std::size_t>(l.geometry.gtes_per_gt));
+    copy.bad.assign(copy.entries.size(), false);
+    copy.usable = true;
+  }
+  // Two entries of one directory naming the same table: neither can be trusted.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> used;
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    if (copies[i].usable) used.emplace_back(copies[i].sector, i);
+  }
+  std::sort(used.begin(), used.end());
+  for (std::size_t k = 1; k < used.size(); ++k) {
+    if (used[k].first != used[k - 1].first) continue;
+    for (std::uint64_t i : {used[k - 1].second, used[k].second}) {
+      if (!copies[i].usable) continue;
+      copies[i].usable = false;
+      add("gd_entries_share_table", Severity::corruption, copies[i].entry_at,
+          std::string(which) + " grain directory entry " + std::to_string(i) + " shares table sector " +
+              hex(copies[i].sector) + " with another entry",
+          true);
+    }
+  }
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    if (copies[i].usable) check_entries(copies[i], i, which);
+  }
+  return copies;
+}
+
+void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* which) {
+  const KdmvLayout& l = layout();
+  const std::uint64_t table_at = std::uint64_t{copy.sector} * kSectorSize;
+  for (std::uint64_t e = 0; e < copy.entries.size() && grain_start(index, e) < mapped_; ++e) {
+    const std::uint64_t sector = copy.entries[e];
+    if (sector <= format::kGteZeroed) continue;
+    const std::uint64_t start = sector * kSectorSize;
+    const std::uint64_t needed = std::min(l.grain_bytes, mapped_ - grain_start(index, e));
+    const std::string name = table_name(which, index) + " entry " + std::to_string(e);
+    const std::uint64_t at = table_at + e * 4;
+    bool into_metadata = sector < l.grain_floor_sector;
+    for (const Interval& m : metadata_) into_metadata = into_metadata || (start < m.end && start + needed > m.start);
+    if (into_metadata) {
+      add("gt_entry_into_metadata", Severity::corruption, at,
+          name + " points into the metadata (sector " + hex(sector) + ")", true);
+    } else if (start >= size_) {
+      add("gt_entry_past_eof", Severity::corruption, at,
+          name + " points past end of file (" + hex(start) + " >= " + hex(size_) + ")", true);
+    } else if (start + needed > size_) {
+      add("grain_truncated", Severity::corruption, at,
+          name + ": its grain at " + hex(start) + " is cut short by the end of the file (" + hex(start + needed) +
+              " > " + hex(size_) + ")",
+          true);
+    } else {
+      continue;
+    }
+    copy.bad[e] = true;
+  }
+}
+
+// Decides, table by table, which copy a repair keeps (vmdk-format.md 2.6, 6.5): a copy whose
+// directory entry and entries are sound wins; bad entries are taken from the other copy when it
+// has them right, else cleared and listed as lost.
+void Scanner::combine() {
+  out_.repaired.assign(static_cast<std::size_t>(count_), {});
+  auto bad_count = [](const TableCopy& c) { return std::count(c.bad.begin(), c.bad.end(), true); };
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    const TableCopy& p = out_.primary[i];
+    const TableCopy* r = out_.has_redundant ? &out_.redundant[i] : nullptr;
+    const TableCopy* base = nullptr;
+    const TableCopy* other = nullptr;
+    if (p.usable && (!r || !r->usable || bad_count(p) <= bad_count(*r))) {
+      base = &p;
+      other = r && r->usable ? r : nullptr;
+    } else if (r && r->usable) {
+      base = r;
+      other = p.usable ? &p : nullptr;
+    }
+    if (r && (p.sector == 0) != (r->sector == 0)) {
+      const TableCopy& zero = p.sector == 0 ? p : *r;
+      add("gd_copies_differ", Severity::corruption, zero.entry_at,
+          std::string(p.sector == 0 ? "primary" : "redundant") + " grain directory entry " + std::to_string(i) +
+              " is 0 while the other copy has a table",
+          true);
+    }
+    if (!base) {
+      // No readable copy although a directory names a table: its whole range is lost.
+      if (p.sector != 0 || (r && r->sector != 0)) {
+        const std::uint64_t start = i * layout().gt_coverage_bytes;
+        out_.lost.push_back({start, std::min(layout().gt_coverage_bytes, mapped_ - start),
+                             "no readable copy of grain table " + std::to_string(i)});
+        out_.tables_need_writing = true;
+      }
+      continue;
+    }
+    std::vector<std::uint32_t> table = base->entries;
+    for (std::uint64_t e = 0; e < table.size(); ++e) {
+      if (!base->bad[e]) continue;
+      if (other && !other->bad[e] && other->entries[e] != base->entries[e]) {
+        table[e] = other->entries[e];
+      } else {
+        table[e] = format::kGteUnallocated;
+        lose(i, e, "grain table " + std::to_string(i) + " entry " + std::to_string(e) + " was damaged in every copy");
+      }
+    }
+    if (other) {
+      bool reported = false;
+      for (std::uint64_t e = 0; e < table.size() && !reported; ++e) {
+        if (base->bad[e] || other->bad[e] || base->entries[e] == other->entries[e]) continue;
+        reported = true;
+        add("gt_copies_differ", Severity::corruption, std::uint64_t{other->sector} * kSectorSize + e * 4,
+            "grain table " + std::to_string(i) + " entry " + std::to_string(e) + " differs between the copies (" +
+                hex(base->entries[e]) + " kept, " + hex(other->entries[e]) + " in the other copy)",
+            true);
+      }
+    }
+    out_.repaired[i] = std::move(table);
+    if (!p.usable || p.entries != out_.repaired[i] || (r && (!r->usable || r->entries != out_.repaired[i]))) {
+      out_.tables_need_writing = true;
+    }
+  }
+}
+
+// Two entries naming one grain (or overlapping grains): neither can be trusted, both are cleared.
+void Scanner::find_shared_grains() {
+  struct Use {
+    std::uint64_t start;
+    std::uint64_t index;
+    std::uint64_t entry;
+  };
+  std::vector<Use> uses;
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    for (std::uint64_t e = 0; e < out_.repaired[i].size(); ++e) {
+      if (out_.repaired[i][e] > format::kGteZeroed) uses.push_back({out_.repaired[i][e] * kSectorSize, i, e});
+    }
+  }
+  std::sort(uses.begin(), uses.end(), [](const Use& a, const Use& b) { return a.start < b.start; });
+  std::vector<bool> shared(uses.size(), false);
+  for (std::size_t k = 1; k < uses.size(); ++k) {
+    if (uses[k].start < uses[k - 1].start + layout().grain_bytes) shared[k] = shared[k - 1] = true;
+  }
+  for (std::size_t k = 0; k < uses.size(); ++k) {
+    if (!shared[k]) continue;
+    const Use& u = uses[k];
+    const TableCopy& p = out_.primary[u.index];
+    const std::uint64_t at = (p.usable ? std::uint64_t{p.sector} : std::uint64_t{out_.redundant[u.index].sector}) *
+                                 kSectorSize + u.entry * 4;
+    add("gt_entries_share_grain", Severity::corruption, at,
+        "grain table " + std::to_string(u.index) + " entry " + std::to_string(u.entry) + " points at sector " +
+            hex(u.start / kSectorSize) + ", a grain another entry also uses",
+        true);
+    out_.repaired[u.index][u.entry] = format::kGteUnallocated;
+    lose(u.index, u.entry, "grain shared with another entry");
+    out_.tables_need_writing = true;
+  }
+}
+
+void Scanner::find_leaks() {
+  std::vector<Interval> used = metadata_;
+  used.push_back({0, layout().grain_floor_sector * kSectorSize});
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    for (const std::vector<TableCopy>* copies : {&out_.primary, &out_.redundant}) {
+      if (i < copies->size() && (*copies)[i].usable) {
+        const std::uint64_t at = std::uint64_t{(*copies)[i].sector} * kSectorSize;
+        used.push_back({at, at + layout().geometry.gtes_per_gt * 4});
+      }
+    }
+    for (std::uint32_t sector : out_.repaired[i]) {
+      if (sector > format::kGteZeroed) {
+        used.push_back({sector * kSectorSize, std::min(size_, sector * kSectorSize + layout().grain_bytes)});
+      }
+    }
+  }
+  std::sort(used.begin(), used.end(), [](const Interval& a, const Interval& b) { return a.start < b.start; });
+  std::uint64_t end_of_use = 0;
+  auto report = [&](std::uint64_t from, std::uint64_t to) {
+    if (to - from < layout().grain_bytes) return;  // padding, not a grain
+    out_.leaks.push_back({from, to - from});
+    add("leaked_grains", Severity::leak, from,
+        hex(to - from) + " bytes at " + hex(from) + " (" + std::to_string((to - from) / layout().grain_bytes) +
+            " grains) are used by no grain table entry",
+        true);
+  };
+  for (const Interval& u : used) {
+    if (u.start > end_of_use) report(end_of_use, u.start);
+    end_of_use = std::max(end_of_use, u.end);
+  }
+  if (end_of_use < size_) report(end_of_use, size_);
+}
+
+void Scanner::scan_plain_tables() {
+  const KdmvLayout& l = layout();
+  const format::SparseHeader& h = l.effective;
+  const std::uint64_t dir_bytes = l.geometry.gd_sectors * kSectorSize;
+  metadata_.push_back({0, kSectorSize});
+  if (l.header.descriptor_offset != 0) {
+    metadata_.push_back({l.header.descriptor_offset * kSectorSize,
+                         (l.header.descriptor_offset + l.header.descriptor_size) * kSectorSize});
+  }
+  metadata_.push_back({l.gd_byte_offset, l.gd_byte_offset + dir_bytes});
+  const bool wants_redundant = (h.flags & format::kFlagRedundantGd) != 0;
+  if (wants_redundant) {
+    const std::uint64_t at = h.rgd_offset * kSectorSize;
+    if (h.rgd_offset < l.table_floor_sector || h.rgd_offset >= (1ull << 32) || at + count_ * 4 > size_ ||
+        (at < l.gd_byte_offset + dir_bytes && at + dir_bytes > l.gd_byte_offset)) {
+      add("rgd_offset_invalid", Severity::corruption, format::sparse_header_field("rgd_offset").offset,
+          "sparse header redundant grain directory offset " + hex(h.rgd_offset) +
+              " is out of range or overlaps the grain directory",
+          false);
+    } else {
+      out_.has_redundant = true;
+      metadata_.push_back({at, at + dir_bytes});
+    }
+  }
+  out_.primary = read_copies(l.gd_byte_offset, "primary");
+  if (out_.has_redundant) {
+    out_.redundant = read_copies(h.rgd_offset * kSectorSize, "redundant");
+    for (std::uint64_t i = 0; i < count_; ++i) {
+      TableCopy& r = out_.redundant[i];
+      if (r.usable && out_.primary[i].usable && r.sector == out_.primary[i].sector) {
+        r.usable = false;
+        add("gd_rgd_share_table", Severity::corruption, r.entry_at,
+            "redundant grain directory entry " + std::to_string(i) + " points at the primary table (sector " +
+                hex(r.sector) + ") instead of a copy",
+            true);
+      }
+    }
+  }
+  // Tables are metadata too: a grain must not overlap one.
+  for (const std::vector<TableCopy>* copies : {&out_.primary, &out_.redundant}) {
+    for (const TableCopy& c : *copies) {
+      if (c.usable) {
+        const std::uint64_t at = std::uint64_t{c.sector} * kSectorSize;
+        metadata_.push_back({at, at + l.geometry.gtes_per_gt * 4});
+      }
+    }
+  }
+  combine();
+  find_shared_grains();
+  // A cut-short grain that ends the file is dropped together with the tail.
+  std::uint64_t highest = 0;
+  std::optional<std::uint64_t> cut;
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    for (std::uint64_t e = 0; e < out_.primary[i].entries.size(); ++e) {
+      const std::uint64_t start = std::uint64_t{out_.primary[i].entries[e]} * kSectorSize;
+      if (out_.primary[i].entries[e] <= format::kGteZeroed || start >= size_) continue;
+      highest = std::max(highest, start);
+      if (out_.primary[i].bad[e] && start + l.grain_bytes > size_ && start >= l.grain_floor_sector * kSectorSize) {
+        cut = start;
+      }
+    }
+  }
+  if (cut && *cut == highest) out_.truncate_to = cut;
+  find_leaks();
+}
+
+void Scanner::run(std::uint64_t size_bytes) {
+  if (!load_layout()) {
+    finish();
+    return;
+  }
+  const KdmvLayout& l = layout();
+  check_header(size_bytes);
+  check_descriptor_area();
+  mapped_ = l.capacity_bytes;
+  count_ = std::min(l.geometry.num_gd_entries, format::div_round_up(mapped_, l.gt_coverage_bytes));
+  if (l.compressed) {
+    scan_stream_tables();
+  } else {
+    scan_plain_tables();
+  }
+  finish();
+}
+
+}  // namespace
+
+SparseScan scan_sparse(const ByteSource& file, std::uint64_t size_bytes) {
+  SparseScan scan;
+  scan.file = file.name();
+  Scanner(file, scan).run(size_bytes);
+  return scan;
+}
+
+}  // namespace vmdk::sparse

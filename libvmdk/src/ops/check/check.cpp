@@ -1,0 +1,197 @@
+// check: the whole chain of a disk, file by file (vmdk-format.md 6.2, 6.5, 7.1). Links and
+// descriptors here; sparse structures through sparse::scan_sparse. Nothing is written.
+#include "vmdk/check.hpp"
+
+#include <set>
+
+#include "disk/path_confine.hpp"
+#include "extent/sparse/sparse_scan.hpp"
+#include "ops/check/descriptor_lines.hpp"
+#include "ops/journal.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk {
+
+std::string_view to_string(Severity severity) {
+  switch (severity) {
+    case Severity::corruption: return "corruption";
+    case Severity::leak: return "leak";
+    case Severity::warning: return "warning";
+  }
+  return "unknown";
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Finding from_error(std::string code, const Error& error, bool repairable = false) {
+  return {std::move(code), Severity::corruption, error.file(), error.offset(), error.message(), repairable};
+}
+
+class Checker {
+ public:
+  Checker(const fs::path& path, const CheckOptions& options) : options_(options) { report_.path = path.string(); }
+
+  CheckReport run() {
+    ChainOptions chain_options;
+    chain_options.open = options_.open;
+    chain_options.open.allow_missing_extents = true;
+    chain_options.open.allow_damaged_extents = true;
+    chain_options.report_broken = true;
+    chain_options.allow_cid_mismatch = true;
+    std::unique_ptr<Chain> chain;
+    try {
+      chain = Chain::open(report_.path, chain_options);
+    } catch (const FormatError& error) {
+      add_file(report_.path);
+      add(from_error("descriptor_invalid", error));
+      return finish();
+    } catch (const UnsupportedError& error) {
+      add_file(report_.path);
+      add(from_error("unsupported", error));
+      return finish();
+    }
+    for (std::size_t depth = 0; depth < chain->layers().size(); ++depth) {
+      const Layer& layer = chain->layers()[depth];
+      check_layer(*layer.disk);
+      check_link(layer);
+    }
+    check_journals(*chain);
+    return finish();
+  }
+
+ private:
+  void add(Finding finding) { report_.findings.push_back(std::move(finding)); }
+  void add_file(const std::string& file) {
+    if (std::find(report_.files.begin(), report_.files.end(), file) == report_.files.end()) {
+      report_.files.push_back(file);
+    }
+  }
+
+  CheckReport finish() {
+    for (const Finding& f : report_.findings) {
+      switch (f.severity) {
+        case Severity::corruption: ++report_.corruptions; break;
+        case Severity::leak: ++report_.leaks; break;
+        case Severity::warning: ++report_.warnings; break;
+      }
+    }
+    return std::move(report_);
+  }
+
+  void check_layer(const Disk& disk) {
+    const std::string name = disk.path().string();
+    add_file(name);
+    DescriptorLines lines(disk);
+    for (std::size_t index = 0; index < disk.extents().size(); ++index) {
+      const ExtentSlot& slot = disk.extents()[index];
+      const std::optional<std::uint64_t> line_at = lines.extent_line(index);
+      const std::string what = "extent " + std::to_string(index + 1) + " (\"" + slot.line.file + "\")";
+      if (!slot.path.empty() && slot.path != disk.path()) add_file(slot.path.string());
+      if (slot.problem == "missing") {
+        add({"extent_missing", Severity::corruption, name, line_at,
+             what + ": extent file " + slot.path.string() + " is missing", false});
+        continue;
+      }
+      if (slot.problem.rfind("short:", 0) == 0) {
+        add({"extent_short", Severity::corruption, name, line_at, slot.problem.substr(7), false});
+        continue;
+      }
+      if (slot.problem.rfind("refused:", 0) == 0) {
+        add({"extent_path_refused", Severity::corruption, name, line_at, slot.problem.substr(9), false});
+        continue;
+      }
+      if (slot.problem.rfind("unsupported:", 0) == 0) {
+        add({"extent_unsupported", Severity::warning, name, line_at,
+             slot.problem.substr(13) + " (not checked)", false});
+        continue;
+      }
+      if (slot.line.type == ExtentType::sparse) {
+        std::shared_ptr<File> file = File::open(slot.path);
+        sparse::SparseScan scan = sparse::scan_sparse(*file, slot.length);
+        for (Finding& f : scan.findings) add(std::move(f));
+      }
+    }
+  }
+
+  void check_link(const Layer& layer) {
+    const Disk& disk = *layer.disk;
+    const std::string name = disk.path().string();
+    DescriptorLines lines(disk);
+    const std::optional<std::string> hint = disk.descriptor().parent_file_name_hint();
+    const std::optional<std::uint64_t> hint_at = lines.key("parentFileNameHint");
+    if (hint && paths::is_absolute_name(paths::normalize_separators(*hint)) && layer.link != LinkState::base) {
+      add({"parent_hint_absolute", Severity::warning, name, hint_at,
+           "parentFileNameHint \"" + *hint + "\" is an absolute path; it only works where that path exists",
+           true});
+    }
+    switch (layer.link) {
+      case LinkState::ok:
+      case LinkState::base: return;
+      case LinkState::cid_mismatch:
+        add({"cid_mismatch", Severity::corruption, name, lines.key("parentCID"),
+             "parentCID " + format_cid(disk.descriptor().parent_cid()) + " does not match the CID of its parent " +
+                 layer.parent_path.string() + " (the parent changed after this delta was made; repair with "
+                 "--accept-cid-mismatch only if you know it is the right parent)",
+             true});
+        return;
+      case LinkState::missing_parent: {
+        std::string tried;
+        for (const std::string& path : layer.tried) tried += (tried.empty() ? "" : ", ") + path;
+        add({"parent_missing", Severity::corruption, name, hint_at,
+             "parent \"" + hint.value_or("") + "\" not found" + (tried.empty() ? "" : " (tried: " + tried + ")") +
+                 "; repair looks for it by CID " + format_cid(disk.descriptor().parent_cid()),
+             true});
+        return;
+      }
+      case LinkState::capacity_mismatch:
+        add({"capacity_mismatch", Severity::corruption, name, hint_at,
+             "capacity " + hex(disk.capacity()) + " bytes differs from that of its parent " +
+                 layer.parent_path.string(),
+             false});
+        return;
+      case LinkState::cycle:
+        add({"chain_cycle", Severity::corruption, name, hint_at,
+             "parent " + layer.parent_path.string() + " is already a layer of this chain (a cycle)", false});
+        return;
+      case LinkState::unreadable_parent:
+        add_file(layer.parent_path.string());
+        if (layer.parent_error) add(from_error("descriptor_invalid", *layer.parent_error));
+        return;
+    }
+  }
+
+  // A consolidation journal beside any layer that names one of the chain's files.
+  void check_journals(const Chain& chain) {
+    std::set<fs::path> folders;
+    for (const Layer& layer : chain.layers()) folders.insert(paths::folder_of(layer.disk->path()));
+    for (const fs::path& folder : folders) {
+      for (const fs::path& file : ops::find_journals(folder)) {
+        try {
+          const ops::Journal journal = ops::load_journal(file, options_.open.allow_outside_paths);
+          bool ours = false;
+          for (const Layer& layer : chain.layers()) ours = ours || ops::journal_names(journal, layer.disk->path());
+          if (!ours) continue;
+          add({"consolidation_interrupted", Severity::corruption, file.string(), std::nullopt,
+               "a consolidation of " + journal.top.string() + " into " + journal.ancestor.string() +
+                   " was interrupted; repair finishes it",
+               true});
+        } catch (const Error& error) {
+          add(from_error("consolidation_journal_invalid", error));
+        }
+      }
+    }
+  }
+
+  const CheckOptions& options_;
+  CheckReport report_;
+};
+
+}  // namespace
+
+CheckReport check(const std::filesystem::path& path, const CheckOptions& options) {
+  return Checker(path, options).run();
+}
+
+}  // namespace vmdk

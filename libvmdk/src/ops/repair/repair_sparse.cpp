@@ -1,0 +1,206 @@
+// Repair plan of one hosted sparse file from its scan (vmdk-format.md 2.6, 2.7, 6.5): tables
+// restored from the sound copy or cleared, leaked grains reclaimed by moving the last grains into
+// the holes, a cut-short last grain dropped, the unclean-shutdown flag cleared.
+#include "ops/repair/repair_sparse.hpp"
+
+#include <algorithm>
+
+#include "format/grain_directory.hpp"
+#include "format/sparse_header.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::ops {
+
+namespace {
+
+using format::kSectorSize;
+
+struct Interval {
+  std::uint64_t start;
+  std::uint64_t end;
+};
+
+class SparsePlanner {
+ public:
+  SparsePlanner(const std::filesystem::path& path, const ByteSource& file, sparse::SparseScan& scan,
+                RepairPlan& plan)
+      : path_(path), file_(file), scan_(scan), l_(*scan.layout), plan_(plan), size_(file.size()) {}
+
+  void run(const std::string& disk, std::uint64_t slot_start) {
+    count_ = scan_.primary.size();
+    for (const sparse::LostRange& lost : scan_.lost) {
+      plan_.lost.push_back({disk, slot_start + lost.offset, lost.length, lost.reason});
+    }
+    repaired_ = scan_.repaired;
+    changed_.assign(count_, false);
+    end_ = scan_.truncate_to.value_or(size_);
+    if (scan_.truncate_to) {
+      act("grain_truncated", *scan_.truncate_to,
+          "dropped the cut-short last grain at " + hex(*scan_.truncate_to) + " (its range is listed as lost)");
+    }
+    compact();
+    place_tables();
+    if (end_ != size_) plan_.truncations.emplace_back(path_, end_);
+    if (l_.header.unclean_shutdown != 0) {
+      plan_.headers.push_back({path_, format::sparse_header_field("unclean_shutdown").offset, {0}});
+      act("unclean_shutdown", format::sparse_header_field("unclean_shutdown").offset,
+          "cleared the unclean-shutdown flag");
+    }
+  }
+
+ private:
+  void act(std::string code, std::optional<std::uint64_t> offset, std::string message) {
+    plan_.actions.push_back({std::move(code), path_.string(), offset, std::move(message)});
+  }
+
+  std::uint64_t table_bytes() const { return l_.geometry.gtes_per_gt * 4; }
+
+  // Everything that stays where it is: header, descriptor, directories, usable tables, grains.
+  std::vector<Interval> occupied() const {
+    std::vector<Interval> used{{0, kSectorSize}};
+    const format::SparseHeader& h = l_.header;
+    if (h.descriptor_offset != 0) {
+      used.push_back({h.descriptor_offset * kSectorSize, (h.descriptor_offset + h.descriptor_size) * kSectorSize});
+    }
+    const std::uint64_t dir_bytes = l_.geometry.gd_sectors * kSectorSize;
+    used.push_back({l_.gd_byte_offset, l_.gd_byte_offset + dir_bytes});
+    if (scan_.has_redundant) {
+      const std::uint64_t at = l_.effective.rgd_offset * kSectorSize;
+      used.push_back({at, at + dir_bytes});
+    }
+    for (const auto* copies : {&scan_.primary, &scan_.redundant}) {
+      for (const sparse::TableCopy& c : *copies) {
+        if (c.usable) used.push_back({c.sector * kSectorSize, c.sector * kSectorSize + table_bytes()});
+      }
+    }
+    for (const auto& table : repaired_) {
+      for (std::uint32_t s : table) {
+        if (s > format::kGteZeroed) used.push_back({s * kSectorSize, s * kSectorSize + l_.grain_bytes});
+      }
+    }
+    return used;
+  }
+
+  // Leaked space is filled with the grains that lie furthest back, then the file is cut after the
+  // last thing still in use. The copies go to unused space and the tables are switched only after
+  // the data is on disk, so a crash at any point leaves a disk that reads the same.
+  void compact() {
+    if (scan_.leaks.empty()) return;
+    struct Grain {
+      std::uint64_t start;
+      std::size_t index;
+      std::size_t entry;
+    };
+    std::vector<Grain> grains;
+    for (std::size_t i = 0; i < count_; ++i) {
+      for (std::size_t e = 0; e < repaired_[i].size(); ++e) {
+        if (repaired_[i][e] > format::kGteZeroed) grains.push_back({repaired_[i][e] * kSectorSize, i, e});
+      }
+    }
+    std::sort(grains.begin(), grains.end(), [](const Grain& a, const Grain& b) { return a.start > b.start; });
+    std::size_t next = 0;
+    std::uint64_t moved = 0;
+    for (const sparse::HostRange& leak : scan_.leaks) {
+      for (std::uint64_t slot = leak.offset; slot + l_.grain_bytes <= leak.offset + leak.length;
+           slot += l_.grain_bytes) {
+        if (next == grains.size() || grains[next].start <= slot || slot % kSectorSize != 0) break;
+        const Grain& g = grains[next++];
+        PlannedWrite copy{path_, slot, std::vector<std::uint8_t>(static_cast<std::size_t>(l_.grain_bytes))};
+        const std::size_t got = file_.read_at(g.start, copy.bytes);
+        copy.bytes.resize(got);
+        plan_.data.push_back(std::move(copy));
+        repaired_[g.index][g.entry] = static_cast<std::uint32_t>(slot / kSectorSize);
+        changed_[g.index] = true;
+        ++moved;
+      }
+    }
+    std::uint64_t leaked = 0;
+    for (const sparse::HostRange& leak : scan_.leaks) leaked += leak.length;
+    std::uint64_t last = 0;
+    for (const Interval& u : occupied()) last = std::max(last, std::min(u.end, end_));
+    if (last < end_) end_ = last;
+    act("leaked_grains", scan_.leaks.front().offset,
+        "reclaimed " + hex(leaked) + " leaked bytes: " + std::to_string(moved) +
+            " grains moved into the holes, file cut to " + hex(end_));
+  }
+
+  bool is_free(std::uint64_t at, const std::vector<Interval>& used) const {
+    if (at < l_.table_floor_sector * kSectorSize || at + table_bytes() > end_) return false;
+    for (const Interval& u : used) {
+      if (at < u.end && at + table_bytes() > u.start) return false;
+    }
+    return true;
+  }
+
+  // Writes every table whose kept copy differs from what is on disk; a copy whose directory entry
+  // is unusable gets its usual place after its directory when that is free, else the end of file.
+  void place_tables() {
+    std::vector<Interval> used = occupied();
+    std::vector<PlannedWrite> directory_writes;
+    for (std::size_t i = 0; i < count_; ++i) {
+      write_copy(i, scan_.primary[i], l_.gd_byte_offset, "primary", used, directory_writes);
+      if (scan_.has_redundant) {
+        write_copy(i, scan_.redundant[i], l_.effective.rgd_offset * kSectorSize, "redundant", used,
+                   directory_writes);
+      }
+    }
+    // Directories only after the tables they point at.
+    for (PlannedWrite& w : directory_writes) plan_.metadata.push_back(std::move(w));
+  }
+
+  void write_copy(std::size_t i, const sparse::TableCopy& copy, std::uint64_t dir_at, const char* which,
+                  std::vector<Interval>& used, std::vector<PlannedWrite>& directory_writes) {
+    const std::vector<std::uint32_t>& table = repaired_[i];
+    const std::string name = std::string(which) + " grain table " + std::to_string(i);
+    auto set_directory = [&](std::uint32_t sector) {
+      std::vector<std::uint8_t> bytes(4);
+      format::encode_u32_table(std::span<const std::uint32_t>(&sector, 1), bytes);
+      directory_writes.push_back({path_, dir_at + i * 4, std::move(bytes)});
+    };
+    if (table.empty()) {
+      if (copy.sector != 0) {
+        set_directory(0);
+        act("gd_entry_cleared", dir_at + i * 4,
+            std::string(which) + " grain directory entry " + std::to_string(i) +
+                " cleared: no copy of its table could be read (its range is listed as lost)");
+      }
+      return;
+    }
+    if (copy.usable && copy.entries == table) return;
+    std::uint64_t at = copy.usable ? std::uint64_t{copy.sector} * kSectorSize : 0;
+    if (!copy.usable) {
+      const std::uint64_t usual = dir_at + l_.geometry.gd_sectors * kSectorSize + i * table_bytes();
+      at = is_free(usual, used) ? usual : (end_ + kSectorSize - 1) / kSectorSize * kSectorSize;
+      if (at >= end_) end_ = at + table_bytes();
+      used.push_back({at, at + table_bytes()});
+      set_directory(static_cast<std::uint32_t>(at / kSectorSize));
+    }
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(table_bytes()));
+    format::encode_u32_table(table, bytes);
+    plan_.metadata.push_back({path_, at, std::move(bytes)});
+    act(copy.usable ? "grain_table_rewritten" : "grain_table_restored", at,
+        (copy.usable ? "rewrote " : "restored ") + name + " at " + hex(at) +
+            (copy.usable ? " with its repaired entries" : " from the sound copy"));
+  }
+
+  const std::filesystem::path& path_;
+  const ByteSource& file_;
+  sparse::SparseScan& scan_;
+  const sparse::KdmvLayout& l_;
+  RepairPlan& plan_;
+  std::uint64_t size_;
+  std::uint64_t end_ = 0;
+  std::size_t count_ = 0;
+  std::vector<std::vector<std::uint32_t>> repaired_;
+  std::vector<bool> changed_;
+};
+
+}  // namespace
+
+void plan_sparse_repair(const std::filesystem::path& path, const ByteSource& file, sparse::SparseScan& scan,
+                        const std::string& disk, std::uint64_t slot_start, RepairPlan& plan) {
+  if (!scan.layout || scan.layout->compressed) return;
+  SparsePlanner(path, file, scan, plan).run(disk, slot_start);
+}
+
+}  // namespace vmdk::ops
