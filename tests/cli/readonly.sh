@@ -1,6 +1,6 @@
 #!/bin/bash
 # Read-only commands never write: every file of a chain (and of a broken one) is byte-identical
-# and keeps its modification time after info, chain, map, cat and compare.
+# and keeps its modification time after info, chain, map, cat, compare, check and repair --dry-run.
 source "$(dirname "$0")/common.bash"
 need qemu-img qemu-io sha256sum
 make_chain c
@@ -21,6 +21,10 @@ for d in c x; do
     "$VMDKIT" cat --allow-cid-mismatch --offset 1M --length 1M "$disk" >/dev/null 2>&1
     "$VMDKIT" compare "$disk" top.raw >/dev/null 2>&1
     "$VMDKIT" compare --allow-cid-mismatch top.raw "$disk" >/dev/null 2>&1
+    "$VMDKIT" check "$disk" >/dev/null 2>&1
+    "$VMDKIT" check --json "$disk" >/dev/null 2>&1
+    "$VMDKIT" repair --dry-run "$disk" >/dev/null 2>&1
+    "$VMDKIT" repair --dry-run --json --accept-cid-mismatch "$disk" >/dev/null 2>&1
   done
 done
 # convert reads its source read-only too.

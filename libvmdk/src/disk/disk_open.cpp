@@ -32,6 +32,14 @@ std::string synthesized_descriptor(std::uint64_t capacity_bytes, const std::stri
          std::to_string(capacity_bytes / 512) + " SPARSE \"" + file_name + "\"\n";
 }
 
+// --strict: a delta depends on another file, which untrusted input must not make us open.
+void refuse_parent_when_strict(const Descriptor& descriptor, const std::string& name, const OpenOptions& options) {
+  if (options.strict && descriptor.parent_cid() != kNoParentCid) {
+    throw UsageError(name, "is a delta with a parent disk (parentCID " + format_cid(descriptor.parent_cid()) +
+                               "), refused by --strict (only self-contained single-file disks)");
+  }
+}
+
 class OpenedDisk final : public Disk {
  public:
   OpenedDisk(std::filesystem::path path, Descriptor descriptor, bool embedded, std::vector<ExtentSlot> slots) {
@@ -59,6 +67,7 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
       text = synthesized_descriptor(capacity, path.filename().string());
     }
     Descriptor descriptor = Descriptor::parse(*text, name);
+    refuse_parent_when_strict(descriptor, name, options);
     auto slots = disk::open_extent_slots(descriptor, path, file, options);
     return std::make_unique<OpenedDisk>(path, std::move(descriptor), embedded, std::move(slots));
   }
@@ -93,6 +102,7 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
       file->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(text.data()), text.size()));
   text.resize(text_len);
   Descriptor descriptor = Descriptor::parse(text, name);
+  refuse_parent_when_strict(descriptor, name, options);
   auto slots = disk::open_extent_slots(descriptor, path, nullptr, options);
   return std::make_unique<OpenedDisk>(path, std::move(descriptor), false, std::move(slots));
 }

@@ -1,0 +1,69 @@
+#!/bin/bash
+# check and repair from the command line: exit codes, JSON shape, --strict on every command that
+# opens disks, the CID-mismatch refusal that changes nothing, undo without a log.
+source "$(dirname "$0")/common.bash"
+need qemu-img qemu-io sha256sum
+make_chain c
+
+# qemu-io's `write -z` over a written grain of a zeroed-grain image sets the entry to 1 and leaks
+# the old grain (vmdk-format.md 2.5): mid.vmdk of make_chain has one leaked grain at 0x30000.
+expect_exit 3 "check finds qemu's leaked grain (exit 3: only leaks)" -- "$VMDKIT" check --json c/top.vmdk
+"$PY" - "$TEST_TMPDIR/out" <<'PYEOF' && pass "check JSON keys and the leak" || fail "check JSON keys and the leak"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) == {"path", "files", "findings", "corruptions", "leaks", "warnings"}, d.keys()
+assert d["files"][0] == "c/top.vmdk" and len(d["files"]) == 3, d["files"]
+assert d["corruptions"] == 0 and d["leaks"] == 1, d
+f = d["findings"][0]
+assert (f["code"], f["severity"], f["file"], f["offset"], f["repairable"]) == \
+    ("leaked_grains", "leak", "c/mid.vmdk", 0x30000, True), f
+PYEOF
+qemu-img convert -O raw c/top.vmdk before.raw
+leaky=$(sha256sum c/mid.vmdk)
+expect_exit 0 "repair reclaims the leak" -- "$VMDKIT" repair c/top.vmdk
+contains out "reclaimed 0x10000 leaked bytes" "repair says what it reclaimed"
+expect_exit 0 "clean afterwards" -- "$VMDKIT" check c/top.vmdk
+[ "$(stat -c %s c/mid.vmdk)" -lt 393216 ] && pass "mid.vmdk shrank" || fail "mid.vmdk did not shrink"
+qemu-img check -q c/mid.vmdk && pass "qemu-img check" || fail "qemu-img check after reclaiming"
+expect_exit 0 "same content" -- "$VMDKIT" compare c/top.vmdk before.raw
+expect_exit 0 "repair of a clean chain" -- "$VMDKIT" repair c/top.vmdk
+contains out "nothing to repair" "repair says so"
+[ "$(ls -A c | grep -c vmdkit-undo)" = 1 ] && pass "no second undo log when nothing was written" || fail "undo logs: $(ls -A c)"
+expect_exit 0 "undo" -- "$VMDKIT" repair --undo c/top.vmdk
+[ "$leaky" = "$(sha256sum c/mid.vmdk)" ] && pass "undo put the leaky file back byte for byte" || fail "undo"
+expect_exit 1 "undo without a log" -- "$VMDKIT" repair --undo c/top.vmdk
+contains err "no undo log" "undo names the missing log"
+
+# A CID mismatch: refused without --accept-cid-mismatch, nothing changes.
+mkdir -p m && cp c/* m/
+"$PY" - m/mid.vmdk <<'PYEOF'
+import sys
+p = sys.argv[1]
+data = bytearray(open(p, "rb").read())
+i = data.index(b"CID=")
+data[i + 4:i + 12] = b"0badc0de"
+open(p, "wb").write(data)
+PYEOF
+"$VMDKIT" repair m/top.vmdk >/dev/null  # the leak first: the test is about the CID
+rm -f m/.*vmdkit-undo*
+before=$(sha256sum m/*)
+expect_exit 2 "check finds the CID mismatch" -- "$VMDKIT" check --json m/top.vmdk
+contains out '"code": "cid_mismatch"' "cid_mismatch finding"
+expect_exit 2 "repair without --accept-cid-mismatch leaves it" -- "$VMDKIT" repair m/top.vmdk
+[ "$before" = "$(sha256sum m/*)" ] && pass "no file changed" || fail "files changed without --accept-cid-mismatch"
+expect_exit 0 "repair --accept-cid-mismatch" -- "$VMDKIT" repair --accept-cid-mismatch m/top.vmdk
+expect_exit 0 "the chain is clean afterwards" -- "$VMDKIT" check m/top.vmdk
+expect_exit 0 "undo of that repair" -- "$VMDKIT" repair --undo m/top.vmdk
+[ "$before" = "$(sha256sum m/*)" ] && pass "undo restored every file" || fail "undo did not restore the files"
+
+# --strict: a self-contained sparse file opens; a delta or an external extent does not.
+qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M
+expect_exit 0 "--strict accepts a single-file disk" -- "$VMDKIT" info --strict c/base.vmdk
+for cmd in info chain map cat check; do
+  expect_exit 1 "$cmd --strict refuses a delta" -- "$VMDKIT" $cmd --strict c/top.vmdk
+  contains err "refused by --strict" "$cmd names --strict"
+done
+expect_exit 1 "cat --strict refuses an external extent" -- "$VMDKIT" cat --strict flat.vmdk
+expect_exit 2 "compare --strict refuses a delta (compare's error status)" -- "$VMDKIT" compare --strict c/top.vmdk c/top.vmdk
+expect_exit 1 "repair with two paths" -- "$VMDKIT" repair c/top.vmdk c/mid.vmdk
+finish
