@@ -56,6 +56,31 @@ expect_exit 0 "the chain is clean afterwards" -- "$VMDKIT" check m/top.vmdk
 expect_exit 0 "undo of that repair" -- "$VMDKIT" repair --undo m/top.vmdk
 [ "$before" = "$(sha256sum m/*)" ] && pass "undo restored every file" || fail "undo did not restore the files"
 
+# An interrupted consolidation (a journal at stage "copy", as a kill right after it was stored
+# leaves it): check reports it, repair finishes it and goes on with ANCESTOR.
+mkdir -p j && cd j
+"$VMDKIT" create -q --type monolithicSparse --seed 1 --size 8M base.vmdk >/dev/null
+"$VMDKIT" write -q --seed 2 --offset 0 --length 1M --pattern 0x11 base.vmdk
+d1=$("$VMDKIT" snapshot -q --seed 3 base.vmdk)
+"$VMDKIT" write -q --offset 512K --length 1M --pattern 0x22 "$d1" >/dev/null
+d2=$("$VMDKIT" snapshot -q --seed 4 "$d1")
+"$VMDKIT" write -q --offset 3M --length 100K --pattern 0x33 "$d2" >/dev/null
+qemu-img convert -O raw "$d2" want.raw
+base_cid=$("$VMDKIT" info --json base.vmdk | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
+cat >.base.vmdk.vmdkit-consolidate <<JEOF
+{"version": 1, "stage": "copy", "top": "$(basename "$d2")", "ancestor": "base.vmdk",
+ "merged": ["$(basename "$d2")", "$(basename "$d1")"], "removed": ["$(basename "$d2")", "$(basename "$d1")"],
+ "relinks": [], "ancestor_cid": "$base_cid", "new_ancestor_cid": "0000abcd"}
+JEOF
+cd ..
+expect_exit 2 "check reports the interrupted consolidation" -- "$VMDKIT" check --json "j/$(basename "$d2")"
+contains out '"code": "consolidation_interrupted"' "consolidation_interrupted finding"
+expect_exit 0 "repair finishes it" -- "$VMDKIT" repair "j/$(basename "$d2")"
+contains out "finished the interrupted consolidation" "repair says so"
+[ ! -e "j/$(basename "$d2")" ] && [ ! -e "j/$(basename "$d1")" ] && [ ! -e j/.base.vmdk.vmdkit-consolidate ] &&
+  pass "merged layers and journal gone" || fail "left: $(ls -A j)"
+expect_exit 0 "the base reads what the top read" -- "$VMDKIT" compare j/base.vmdk j/want.raw
+
 # --strict: a self-contained sparse file opens; a delta or an external extent does not.
 qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M
 expect_exit 0 "--strict accepts a single-file disk" -- "$VMDKIT" info --strict c/base.vmdk
