@@ -459,7 +459,8 @@ void Scanner::scan_plain_tables() {
     }
   }
   if (cut && *cut == highest) out_.truncate_to = cut;
-  find_leaks();
+  // Without the redundant directory the redundant tables cannot be told from unused space.
+  if (!wants_redundant || out_.has_redundant) find_leaks();
 }
 
 void Scanner::run(std::uint64_t size_bytes) {
