@@ -41,7 +41,27 @@ echo "== an independent reader agrees: qemu-img's raw export compared with the c
 qemu-img convert -f vmdk -O raw base-000002.vmdk qemu.raw
 run compare base-000002.vmdk qemu.raw
 echo
+echo "== checking the chain: every header, grain directory, table entry and link"
+run check base-000002.vmdk
+echo
 echo "== consolidating the snapshots back into the base"
 run consolidate base-000002.vmdk
 run chain base.vmdk
+run compare base.vmdk qemu.raw
+echo
+echo "== a storage fault: one grain table entry of the base points past the end of its file"
+run check base.vmdk
+python3 - base.vmdk <<'PYEOF'
+import struct, sys
+p = sys.argv[1]
+with open(p, "r+b") as f:
+    header = f.read(512)
+    gd_offset = struct.unpack_from("<Q", header, 56)[0]
+    f.seek(gd_offset * 512)
+    table = struct.unpack("<I", f.read(4))[0]
+    f.seek(table * 512 + 4)  # primary table 0, entry 1 (the redundant copy stays sound)
+    f.write(struct.pack("<I", 0x7fffffff))
+PYEOF
+run check base.vmdk || true
+run repair base.vmdk
 run compare base.vmdk qemu.raw
