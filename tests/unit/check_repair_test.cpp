@@ -218,7 +218,7 @@ TEST_CASE("a cut-short stream is salvaged up to its last whole grain", "[repair]
   CHECK(std::all_of(after.begin() + 2 * kGrain, after.end(), [](std::uint8_t b) { return b == 0; }));
 }
 
-TEST_CASE("--strict refuses external extents and parents", "[check]") {
+TEST_CASE("strict opening refuses external extents and parents", "[check]") {
   vmdk_test::TempDir dir;
   write_file(dir / "flat-flat.vmdk", std::vector<std::uint8_t>(1024 * 1024));
   const std::string text =
