@@ -190,7 +190,12 @@ class TextPrinter final : public Printer {
 
   void print(const vmdk::RepairReport& r) override {
     const char* verb = r.dry_run ? "would " : "";
-    if (r.actions.empty()) out_ << r.path << ": nothing to repair\n";
+    if (r.actions.empty()) {
+      const bool left = !r.unrepaired.empty() && std::any_of(r.unrepaired.begin(), r.unrepaired.end(), [](const auto& f) {
+        return f.severity != vmdk::Severity::warning;
+      });
+      out_ << r.path << (left ? ": nothing repair can fix without more options or by itself\n" : ": nothing to repair\n");
+    }
     for (const auto& a : r.actions) {
       out_ << verb << (r.dry_run ? "fix: " : "fixed: ") << a.file;
       if (a.offset) out_ << " at " << vmdk::hex(*a.offset);

@@ -46,10 +46,11 @@ class Scanner {
   bool load_layout();
   void check_header(std::uint64_t size_bytes);
   void check_descriptor_area();
-  void scan_stream_tables();
-  void scan_plain_tables();
+  void scan_tables();
   std::vector<TableCopy> read_copies(std::uint64_t dir_at, const char* which);
+  void find_shared_tables();
   void check_entries(TableCopy& copy, std::uint64_t index, const char* which);
+  bool record_sound(std::uint64_t start, std::uint64_t grain_offset) const;
   void combine();
   void find_shared_grains();
   void find_leaks();
@@ -112,6 +113,12 @@ void Scanner::check_header(std::uint64_t size_bytes) {
             hex(size_bytes) + " bytes for this extent",
         false);
   }
+  if (!layout().compressed && size_ < layout().grain_floor_sector * kSectorSize) {
+    add("file_shorter_than_overhead", Severity::corruption, format::sparse_header_field("overhead").offset,
+        "the file (" + hex(size_) + " bytes) ends before the first grain at " +
+            hex(layout().grain_floor_sector * kSectorSize) + " (overHead): it was cut short",
+        true);
+  }
   if (h.unclean_shutdown != 0) {
     add("unclean_shutdown", Severity::warning, format::sparse_header_field("unclean_shutdown").offset,
         "sparse header says the disk was not closed cleanly (uncleanShutdown " + std::to_string(h.unclean_shutdown) +
@@ -132,53 +139,6 @@ void Scanner::check_descriptor_area() {
       "embedded descriptor fills all " + hex(area.size()) +
           " bytes of its space without an end: it was written past its reserved sectors and cut off",
       false);
-}
-
-// Streams: every table entry must lead to a grain marker of the right LBA inside the file.
-void Scanner::scan_stream_tables() {
-  const KdmvLayout& l = layout();
-  std::vector<std::uint8_t> dir(static_cast<std::size_t>(count_ * 4));
-  read_exact(file_, l.gd_byte_offset, dir, "grain directory");
-  const auto gd = format::decode_u32_table(dir, static_cast<std::size_t>(count_));
-  const std::uint64_t gtes = l.geometry.gtes_per_gt;
-  std::vector<std::uint8_t> table_bytes(static_cast<std::size_t>(gtes * 4));
-  for (std::uint64_t i = 0; i < count_; ++i) {
-    if (gd[i] == 0) continue;
-    const std::uint64_t entry_at = l.gd_byte_offset + i * 4;
-    const std::uint64_t at = std::uint64_t{gd[i]} * kSectorSize;
-    if (gd[i] < l.table_floor_sector || at + table_bytes.size() > size_) {
-      add(gd[i] < l.table_floor_sector ? "gd_entry_into_metadata" : "gd_entry_past_eof", Severity::corruption,
-          entry_at, "grain directory entry " + std::to_string(i) + " points at sector " + hex(gd[i]) +
-                        ", outside the file's tables (file size " + hex(size_) + ")",
-          false);
-      continue;
-    }
-    read_exact(file_, at, table_bytes, "grain table");
-    const auto entries = format::decode_u32_table(table_bytes, static_cast<std::size_t>(gtes));
-    for (std::uint64_t e = 0; e < gtes && grain_start(i, e) < mapped_; ++e) {
-      const std::uint64_t sector = entries[e];
-      if (sector <= format::kGteZeroed) continue;
-      const std::uint64_t where = at + e * 4;
-      const std::string name = "grain table " + std::to_string(i) + " entry " + std::to_string(e);
-      if (sector < l.grain_floor_sector || sector * kSectorSize + format::kGrainMarkerHeaderSize > size_) {
-        add(sector < l.grain_floor_sector ? "gt_entry_into_metadata" : "gt_entry_past_eof", Severity::corruption,
-            where, name + " points at sector " + hex(sector) + ", outside the grain area", false);
-        continue;
-      }
-      if (!l.markers) continue;
-      std::array<std::uint8_t, format::kGrainMarkerHeaderSize> head{};
-      read_exact(file_, sector * kSectorSize, head, "grain marker");
-      const format::Marker marker = format::decode_marker(head);
-      const std::uint64_t lba = grain_start(i, e) / kSectorSize;
-      if (marker.value != lba || marker.size == 0 ||
-          sector * kSectorSize + format::kGrainMarkerHeaderSize + marker.size > size_) {
-        add("grain_marker_invalid", Severity::corruption, sector * kSectorSize,
-            "grain marker of " + name + " is damaged (lba " + hex(marker.value) + ", expected " + hex(lba) +
-                ", size " + hex(marker.size) + ")",
-            false);
-      }
-    }
-  }
 }
 
 std::vector<TableCopy> Scanner::read_copies(std::uint64_t dir_at, const char* which) {
@@ -213,27 +173,47 @@ std::vector<TableCopy> Scanner::read_copies(std::uint64_t dir_at, const char* wh
     copy.bad.assign(copy.entries.size(), false);
     copy.usable = true;
   }
-  // Two entries of one directory naming the same table: neither can be trusted.
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> used;
-  for (std::uint64_t i = 0; i < count_; ++i) {
-    if (copies[i].usable) used.emplace_back(copies[i].sector, i);
-  }
-  std::sort(used.begin(), used.end());
-  for (std::size_t k = 1; k < used.size(); ++k) {
-    if (used[k].first != used[k - 1].first) continue;
-    for (std::uint64_t i : {used[k - 1].second, used[k].second}) {
-      if (!copies[i].usable) continue;
-      copies[i].usable = false;
-      add("gd_entries_share_table", Severity::corruption, copies[i].entry_at,
-          std::string(which) + " grain directory entry " + std::to_string(i) + " shares table sector " +
-              hex(copies[i].sector) + " with another entry",
-          true);
-    }
-  }
-  for (std::uint64_t i = 0; i < count_; ++i) {
-    if (copies[i].usable) check_entries(copies[i], i, which);
-  }
   return copies;
+}
+
+// A table named by more than one directory entry, in either directory: none of them can be
+// trusted, each is restored from its other copy. The one exception is a redundant entry naming
+// the primary table of the same index, which leaves the primary sound.
+void Scanner::find_shared_tables() {
+  struct Claim {
+    std::uint32_t sector;
+    bool redundant;
+    std::uint64_t index;
+  };
+  std::vector<Claim> claims;
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    if (out_.primary[i].usable) claims.push_back({out_.primary[i].sector, false, i});
+    if (out_.has_redundant && out_.redundant[i].usable) claims.push_back({out_.redundant[i].sector, true, i});
+  }
+  std::sort(claims.begin(), claims.end(), [](const Claim& a, const Claim& b) { return a.sector < b.sector; });
+  for (std::size_t k = 0; k < claims.size();) {
+    std::size_t n = 1;
+    while (k + n < claims.size() && claims[k + n].sector == claims[k].sector) ++n;
+    if (n == 2 && claims[k].index == claims[k + 1].index) {
+      TableCopy& r = out_.redundant[claims[k].index];
+      r.usable = false;
+      add("gd_rgd_share_table", Severity::corruption, r.entry_at,
+          "redundant grain directory entry " + std::to_string(claims[k].index) +
+              " points at the primary table (sector " + hex(r.sector) + ") instead of a copy",
+          true);
+    } else if (n > 1) {
+      for (std::size_t j = k; j < k + n; ++j) {
+        TableCopy& c = claims[j].redundant ? out_.redundant[claims[j].index] : out_.primary[claims[j].index];
+        c.usable = false;
+        add("gd_entries_share_table", Severity::corruption, c.entry_at,
+            std::string(claims[j].redundant ? "redundant" : "primary") + " grain directory entry " +
+                std::to_string(claims[j].index) + " names table sector " + hex(c.sector) +
+                ", which another directory entry names too",
+            true);
+      }
+    }
+    k += n;
+  }
 }
 
 void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* which) {
@@ -243,7 +223,10 @@ void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* wh
     const std::uint64_t sector = copy.entries[e];
     if (sector <= format::kGteZeroed) continue;
     const std::uint64_t start = sector * kSectorSize;
-    const std::uint64_t needed = std::min(l.grain_bytes, mapped_ - grain_start(index, e));
+    // A compressed grain is a record whose length its marker gives; a plain one a whole grain.
+    const std::uint64_t needed = l.compressed ? (l.markers ? format::kGrainMarkerHeaderSize
+                                                           : format::kNoMarkerLengthSize)
+                                              : std::min(l.grain_bytes, mapped_ - grain_start(index, e));
     const std::string name = table_name(which, index) + " entry " + std::to_string(e);
     const std::uint64_t at = table_at + e * 4;
     bool into_metadata = sector < l.grain_floor_sector;
@@ -251,7 +234,7 @@ void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* wh
     if (into_metadata) {
       add("gt_entry_into_metadata", Severity::corruption, at,
           name + " points into the metadata (sector " + hex(sector) + ")", true);
-    } else if (start >= size_) {
+    } else if (start >= size_ || (l.compressed && start + needed > size_)) {
       add("gt_entry_past_eof", Severity::corruption, at,
           name + " points past end of file (" + hex(start) + " >= " + hex(size_) + ")", true);
     } else if (start + needed > size_) {
@@ -259,11 +242,31 @@ void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* wh
           name + ": its grain at " + hex(start) + " is cut short by the end of the file (" + hex(start + needed) +
               " > " + hex(size_) + ")",
           true);
+    } else if (l.compressed && !record_sound(start, grain_start(index, e))) {
+      add("grain_marker_invalid", Severity::corruption, start,
+          "grain record of " + name + " at " + hex(start) +
+              " is damaged or cut short (wrong LBA, zero size, or it ends past end of file)",
+          true);
     } else {
       continue;
     }
     copy.bad[e] = true;
   }
+}
+
+// A compressed grain's record: the marker's LBA is the grain's, and the data fits in the file.
+bool Scanner::record_sound(std::uint64_t start, std::uint64_t grain_offset) const {
+  const KdmvLayout& l = layout();
+  std::array<std::uint8_t, format::kGrainMarkerHeaderSize> head{};
+  read_exact(file_, start, std::span(head).first(l.markers ? head.size() : format::kNoMarkerLengthSize),
+             "grain record");
+  if (!l.markers) {
+    const std::uint64_t length = format::decode_marker(head).value & 0xffffffffu;
+    return length != 0 && start + format::kNoMarkerLengthSize + length <= size_;
+  }
+  const format::Marker marker = format::decode_marker(head);
+  return marker.value == grain_offset / kSectorSize && marker.size != 0 &&
+         start + format::kGrainMarkerHeaderSize + marker.size <= size_;
 }
 
 // Decides, table by table, which copy a repair keeps (vmdk-format.md 2.6, 6.5): a copy whose
@@ -292,11 +295,13 @@ void Scanner::combine() {
           true);
     }
     if (!base) {
-      // No readable copy although a directory names a table: its whole range is lost.
+      // No readable copy although a directory names a table: its whole range is lost, and an
+      // empty table takes its place (VMware and VirtualBox expect every table pre-allocated).
       if (p.sector != 0 || (r && r->sector != 0)) {
         const std::uint64_t start = i * layout().gt_coverage_bytes;
         out_.lost.push_back({start, std::min(layout().gt_coverage_bytes, mapped_ - start),
                              "no readable copy of grain table " + std::to_string(i)});
+        out_.repaired[i].assign(static_cast<std::size_t>(layout().geometry.gtes_per_gt), 0);
         out_.tables_need_writing = true;
       }
       continue;
@@ -343,9 +348,11 @@ void Scanner::find_shared_grains() {
     }
   }
   std::sort(uses.begin(), uses.end(), [](const Use& a, const Use& b) { return a.start < b.start; });
+  // A compressed record's length is not known here: records collide when they start together.
+  const std::uint64_t span = layout().compressed ? kSectorSize : layout().grain_bytes;
   std::vector<bool> shared(uses.size(), false);
   for (std::size_t k = 1; k < uses.size(); ++k) {
-    if (uses[k].start < uses[k - 1].start + layout().grain_bytes) shared[k] = shared[k - 1] = true;
+    if (uses[k].start < uses[k - 1].start + span) shared[k] = shared[k - 1] = true;
   }
   for (std::size_t k = 0; k < uses.size(); ++k) {
     if (!shared[k]) continue;
@@ -396,7 +403,7 @@ void Scanner::find_leaks() {
   if (end_of_use < size_) report(end_of_use, size_);
 }
 
-void Scanner::scan_plain_tables() {
+void Scanner::scan_tables() {
   const KdmvLayout& l = layout();
   const format::SparseHeader& h = l.effective;
   const std::uint64_t dir_bytes = l.geometry.gd_sectors * kSectorSize;
@@ -406,7 +413,9 @@ void Scanner::scan_plain_tables() {
                          (l.header.descriptor_offset + l.header.descriptor_size) * kSectorSize});
   }
   metadata_.push_back({l.gd_byte_offset, l.gd_byte_offset + dir_bytes});
-  const bool wants_redundant = (h.flags & format::kFlagRedundantGd) != 0;
+  // Streams with the directory at the end keep no redundant copy (the technote says to ignore
+  // rgdOffset there); QEMU's streams, with the directory in front, do.
+  const bool wants_redundant = (h.flags & format::kFlagRedundantGd) != 0 && !l.footer;
   if (wants_redundant) {
     const std::uint64_t at = h.rgd_offset * kSectorSize;
     if (h.rgd_offset < l.table_floor_sector || h.rgd_offset >= (1ull << 32) || at + count_ * 4 > size_ ||
@@ -421,20 +430,9 @@ void Scanner::scan_plain_tables() {
     }
   }
   out_.primary = read_copies(l.gd_byte_offset, "primary");
-  if (out_.has_redundant) {
-    out_.redundant = read_copies(h.rgd_offset * kSectorSize, "redundant");
-    for (std::uint64_t i = 0; i < count_; ++i) {
-      TableCopy& r = out_.redundant[i];
-      if (r.usable && out_.primary[i].usable && r.sector == out_.primary[i].sector) {
-        r.usable = false;
-        add("gd_rgd_share_table", Severity::corruption, r.entry_at,
-            "redundant grain directory entry " + std::to_string(i) + " points at the primary table (sector " +
-                hex(r.sector) + ") instead of a copy",
-            true);
-      }
-    }
-  }
-  // Tables are metadata too: a grain must not overlap one.
+  if (out_.has_redundant) out_.redundant = read_copies(h.rgd_offset * kSectorSize, "redundant");
+  // Every table a directory names is metadata (a grain must not overlap one), even a table two
+  // entries claim: it is somebody's.
   for (const std::vector<TableCopy>* copies : {&out_.primary, &out_.redundant}) {
     for (const TableCopy& c : *copies) {
       if (c.usable) {
@@ -443,8 +441,14 @@ void Scanner::scan_plain_tables() {
       }
     }
   }
+  find_shared_tables();
+  for (std::uint64_t i = 0; i < count_; ++i) {
+    if (out_.primary[i].usable) check_entries(out_.primary[i], i, "primary");
+    if (out_.has_redundant && out_.redundant[i].usable) check_entries(out_.redundant[i], i, "redundant");
+  }
   combine();
   find_shared_grains();
+  if (l.compressed) return;  // records have no fixed size: no cut grain to drop, no leak search
   // A cut-short grain that ends the file is dropped together with the tail.
   std::uint64_t highest = 0;
   std::optional<std::uint64_t> cut;
@@ -473,11 +477,7 @@ void Scanner::run(std::uint64_t size_bytes) {
   check_descriptor_area();
   mapped_ = l.capacity_bytes;
   count_ = std::min(l.geometry.num_gd_entries, format::div_round_up(mapped_, l.gt_coverage_bytes));
-  if (l.compressed) {
-    scan_stream_tables();
-  } else {
-    scan_plain_tables();
-  }
+  scan_tables();
   finish();
 }
 

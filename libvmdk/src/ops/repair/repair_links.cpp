@@ -89,6 +89,14 @@ void plan_link_repair(const Chain& chain, std::size_t depth, const RepairOptions
       new_parent_cid = parent.cid;
     }
     new_hint = relative_hint(disk.path(), parent.path);
+    if (new_hint->find("..") != std::string::npos && !options.open.allow_outside_paths) {
+      // Such a hint would be refused on the next open: do not write what cannot be read.
+      left.push_back(unrepaired(disk, "parent_missing",
+                                "the parent is " + parent.path.string() +
+                                    ", outside the delta's folder; add --allow-outside-paths to link it with the "
+                                    "hint \"" + *new_hint + "\""));
+      return;
+    }
   } else if (layer.link == LinkState::cid_mismatch) {
     if (!options.accept_cid_mismatch) {
       left.push_back(unrepaired(disk, "cid_mismatch",
@@ -122,7 +130,7 @@ void plan_link_repair(const Chain& chain, std::size_t depth, const RepairOptions
                             std::nullopt,
                             "parentFileNameHint \"" + hint.value_or("") + "\" -> \"" + *new_hint + "\"" +
                                 (new_hint->find("..") != std::string::npos
-                                     ? " (outside the delta's folder: read it with --allow-outside-paths)"
+                                     ? " (outside the delta's folder: read the chain with --allow-outside-paths)"
                                      : "")});
   }
   if (new_parent_cid) {

@@ -4,6 +4,7 @@
 #include "ops/repair/repair_sparse.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "format/grain_directory.hpp"
 #include "format/sparse_header.hpp"
@@ -33,6 +34,8 @@ class SparsePlanner {
     }
     repaired_ = scan_.repaired;
     changed_.assign(count_, false);
+    moved_primary_.assign(count_, std::nullopt);
+    moved_redundant_.assign(count_, std::nullopt);
     end_ = scan_.truncate_to.value_or(size_);
     if (scan_.truncate_to) {
       act("grain_truncated", *scan_.truncate_to,
@@ -40,6 +43,14 @@ class SparsePlanner {
     }
     compact();
     place_tables();
+    // Never shorter than overHead: readers refuse such a file (QEMU: "File truncated").
+    const std::uint64_t floor = l_.compressed ? 0 : l_.grain_floor_sector * kSectorSize;
+    if (end_ < floor) {
+      if (size_ < floor) {
+        act("file_shorter_than_overhead", size_, "extended the file with zeros to overHead at " + hex(floor));
+      }
+      end_ = floor;
+    }
     if (end_ != size_) plan_.truncations.emplace_back(path_, end_);
     if (l_.header.unclean_shutdown != 0) {
       plan_.headers.push_back({path_, format::sparse_header_field("unclean_shutdown").offset, {0}});
@@ -68,9 +79,12 @@ class SparsePlanner {
       const std::uint64_t at = l_.effective.rgd_offset * kSectorSize;
       used.push_back({at, at + dir_bytes});
     }
-    for (const auto* copies : {&scan_.primary, &scan_.redundant}) {
-      for (const sparse::TableCopy& c : *copies) {
-        if (c.usable) used.push_back({c.sector * kSectorSize, c.sector * kSectorSize + table_bytes()});
+    for (int copy = 0; copy < 2; ++copy) {
+      const auto& copies = copy == 0 ? scan_.primary : scan_.redundant;
+      for (std::size_t i = 0; i < copies.size(); ++i) {
+        if (!copies[i].usable) continue;
+        const std::uint64_t at = table_at(copy, i);
+        used.push_back({at, at + table_bytes()});
       }
     }
     for (const auto& table : repaired_) {
@@ -81,36 +95,57 @@ class SparsePlanner {
     return used;
   }
 
-  // Leaked space is filled with the grains that lie furthest back, then the file is cut after the
-  // last thing still in use. The copies go to unused space and the tables are switched only after
-  // the data is on disk, so a crash at any point leaves a disk that reads the same.
+  // Where copy (0 primary, 1 redundant) of table i will be: moved by compact(), or where it is.
+  std::uint64_t table_at(int copy, std::size_t i) const {
+    const auto& moved = copy == 0 ? moved_primary_ : moved_redundant_;
+    if (moved[i]) return *moved[i];
+    return std::uint64_t{(copy == 0 ? scan_.primary : scan_.redundant)[i].sector} * kSectorSize;
+  }
+
+  // Leaked space is filled with what lies furthest back in the file (grains, and tables that lie
+  // among the grains), then the file is cut after the last thing still in use. The copies go to
+  // unused space and the tables are switched only after the data is on disk, so a crash at any
+  // point leaves a disk that reads the same.
   void compact() {
     if (scan_.leaks.empty()) return;
-    struct Grain {
+    struct Item {
       std::uint64_t start;
+      int table_copy;  // -1: a grain; 0/1: a primary/redundant table
       std::size_t index;
       std::size_t entry;
     };
-    std::vector<Grain> grains;
+    std::vector<Item> items;
     for (std::size_t i = 0; i < count_; ++i) {
       for (std::size_t e = 0; e < repaired_[i].size(); ++e) {
-        if (repaired_[i][e] > format::kGteZeroed) grains.push_back({repaired_[i][e] * kSectorSize, i, e});
+        if (repaired_[i][e] > format::kGteZeroed) items.push_back({repaired_[i][e] * kSectorSize, -1, i, e});
+      }
+      for (int copy = 0; copy < 2; ++copy) {
+        const auto& copies = copy == 0 ? scan_.primary : scan_.redundant;
+        if (i < copies.size() && copies[i].usable && table_at(copy, i) >= l_.grain_floor_sector * kSectorSize) {
+          items.push_back({table_at(copy, i), copy, i, 0});
+        }
       }
     }
-    std::sort(grains.begin(), grains.end(), [](const Grain& a, const Grain& b) { return a.start > b.start; });
+    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.start > b.start; });
     std::size_t next = 0;
     std::uint64_t moved = 0;
     for (const sparse::HostRange& leak : scan_.leaks) {
       for (std::uint64_t slot = leak.offset; slot + l_.grain_bytes <= leak.offset + leak.length;
            slot += l_.grain_bytes) {
-        if (next == grains.size() || grains[next].start <= slot || slot % kSectorSize != 0) break;
-        const Grain& g = grains[next++];
+        if (next == items.size() || items[next].start <= slot || slot % kSectorSize != 0) break;
+        const Item& item = items[next++];
+        if (item.table_copy >= 0) {
+          // The table itself is written at its new place with the other tables (place_tables).
+          (item.table_copy == 0 ? moved_primary_ : moved_redundant_)[item.index] = slot;
+          ++moved;
+          continue;
+        }
         PlannedWrite copy{path_, slot, std::vector<std::uint8_t>(static_cast<std::size_t>(l_.grain_bytes))};
-        const std::size_t got = file_.read_at(g.start, copy.bytes);
+        const std::size_t got = file_.read_at(item.start, copy.bytes);
         copy.bytes.resize(got);
         plan_.data.push_back(std::move(copy));
-        repaired_[g.index][g.entry] = static_cast<std::uint32_t>(slot / kSectorSize);
-        changed_[g.index] = true;
+        repaired_[item.index][item.entry] = static_cast<std::uint32_t>(slot / kSectorSize);
+        changed_[item.index] = true;
         ++moved;
       }
     }
@@ -121,7 +156,7 @@ class SparsePlanner {
     if (last < end_) end_ = last;
     act("leaked_grains", scan_.leaks.front().offset,
         "reclaimed " + hex(leaked) + " leaked bytes: " + std::to_string(moved) +
-            " grains moved into the holes, file cut to " + hex(end_));
+            " grains or tables moved into the holes, file cut to " + hex(end_));
   }
 
   bool is_free(std::uint64_t at, const std::vector<Interval>& used) const {
@@ -166,8 +201,11 @@ class SparsePlanner {
       }
       return;
     }
-    if (copy.usable && copy.entries == table) return;
-    std::uint64_t at = copy.usable ? std::uint64_t{copy.sector} * kSectorSize : 0;
+    const int which_copy = &copy == &scan_.primary[i] ? 0 : 1;
+    const bool moved = copy.usable && (which_copy == 0 ? moved_primary_ : moved_redundant_)[i].has_value();
+    if (copy.usable && !moved && copy.entries == table) return;
+    std::uint64_t at = copy.usable ? table_at(which_copy, i) : 0;
+    if (moved) set_directory(static_cast<std::uint32_t>(at / kSectorSize));
     if (!copy.usable) {
       const std::uint64_t usual = dir_at + l_.geometry.gd_sectors * kSectorSize + i * table_bytes();
       at = is_free(usual, used) ? usual : (end_ + kSectorSize - 1) / kSectorSize * kSectorSize;
@@ -178,9 +216,9 @@ class SparsePlanner {
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(table_bytes()));
     format::encode_u32_table(table, bytes);
     plan_.metadata.push_back({path_, at, std::move(bytes)});
-    act(copy.usable ? "grain_table_rewritten" : "grain_table_restored", at,
-        (copy.usable ? "rewrote " : "restored ") + name + " at " + hex(at) +
-            (copy.usable ? " with its repaired entries" : " from the sound copy"));
+    act(moved ? "grain_table_moved" : copy.usable ? "grain_table_rewritten" : "grain_table_restored", at,
+        (moved ? "moved " : copy.usable ? "rewrote " : "restored ") + name + " to " + hex(at) +
+            (moved ? " (into leaked space)" : copy.usable ? " with its repaired entries" : " from the sound copy"));
   }
 
   const std::filesystem::path& path_;
@@ -193,13 +231,15 @@ class SparsePlanner {
   std::size_t count_ = 0;
   std::vector<std::vector<std::uint32_t>> repaired_;
   std::vector<bool> changed_;
+  std::vector<std::optional<std::uint64_t>> moved_primary_;
+  std::vector<std::optional<std::uint64_t>> moved_redundant_;
 };
 
 }  // namespace
 
 void plan_sparse_repair(const std::filesystem::path& path, const ByteSource& file, sparse::SparseScan& scan,
                         const std::string& disk, std::uint64_t slot_start, RepairPlan& plan) {
-  if (!scan.layout || scan.layout->compressed) return;
+  if (!scan.layout) return;
   SparsePlanner(path, file, scan, plan).run(disk, slot_start);
 }
 
