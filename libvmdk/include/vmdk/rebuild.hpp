@@ -14,7 +14,7 @@
 namespace vmdk {
 
 struct RebuildOptions {
-  bool dry_run = false;  ///< plan and report, write nothing
+  bool dry_run = false;  ///< plan and report (refusals included), write nothing
   bool force = false;    ///< replace an existing descriptor (never a file that holds disk data)
   /// The parent of a delta, instead of searching for it; also makes a split sparse set without a
   /// -NNNNNN snapshot number a delta.

@@ -6,9 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <set>
 
 #include "disk/path_confine.hpp"
 #include "format/checked_math.hpp"
@@ -16,9 +14,9 @@
 #include "format/sesparse_header.hpp"
 #include "ops/children.hpp"
 #include "ops/new_disk.hpp"
-#include "ops/parent_search.hpp"
 #include "ops/random.hpp"
 #include "ops/rebuild_extents.hpp"
+#include "ops/rebuild_parent.hpp"
 #include "ops/temp_file.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
@@ -75,139 +73,6 @@ bool check_destination(const fs::path& dest, bool force) {
   return true;
 }
 
-std::string cid_list(const std::vector<const ParentCandidate*>& disks) {
-  std::string text;
-  for (const ParentCandidate* d : disks) {
-    text += (text.empty() ? "" : ", ") + d->path.string() + " (CID " + format_cid(d->cid) + ")";
-  }
-  return text;
-}
-
-// What the steps below share.
-struct Context {
-  Context(const RebuildOptions& o, fs::path d, ExtentName n)
-      : options(o), dest(std::move(d)), name(std::move(n)) {}
-  const RebuildOptions& options;
-  fs::path dest;
-  ExtentName name;
-  std::uint64_t capacity = 0;
-  std::vector<fs::path> folders;   // scanned for parents and children
-  ops::DiskScan scan;              // without dest itself
-  std::set<fs::path> descendants;  // disks whose chain runs through dest (never its parent)
-  std::vector<const ParentCandidate*> children;
-};
-
-struct ParentChoice {
-  fs::path path;
-  std::uint32_t cid = 0;
-  std::string source;
-  std::string reason;
-};
-
-[[noreturn]] void ambiguous(const Context& c, const std::vector<const ParentCandidate*>& disks,
-                            const std::string& why) {
-  throw ChainError(c.dest.string(), std::to_string(disks.size()) + " disks could be the parent (" + why +
-                                        "): " + cid_list(disks) + "; name the parent (--parent)");
-}
-
-ParentChoice given_parent(const Context& c, const fs::path& parent) {
-  OpenOptions open = c.options.open;
-  open.allow_missing_extents = true;
-  std::unique_ptr<Disk> disk = Disk::open(parent, open);
-  const std::optional<std::uint32_t> cid = disk->descriptor().cid();
-  if (!cid) throw FormatError(parent.string(), "the parent's descriptor has no CID");
-  if (ops::same_file_location(parent, c.dest) ||
-      std::any_of(c.descendants.begin(), c.descendants.end(),
-                  [&](const fs::path& d) { return ops::same_file_location(d, parent); })) {
-    throw ChainError(parent.string(),
-                     "cannot be the parent of " + c.dest.string() + ": its chain runs through it");
-  }
-  if (disk->capacity() != c.capacity) {
-    throw ChainError(parent.string(), "capacity " + hex(disk->capacity()) + " differs from the delta's " +
-                                          hex(c.capacity) + " (" + c.dest.string() + ")");
-  }
-  if (c.options.parent_cid && *c.options.parent_cid != *cid) {
-    throw ChainError(parent.string(), "has CID " + format_cid(cid) + ", not the parent CID " +
-                                          format_cid(c.options.parent_cid) + " given");
-  }
-  return {parent, *cid, "option", "given as the parent"};
-}
-
-// Among disks of the delta's capacity: by CID when given, then by name (NAME-(N-1), then NAME),
-// then the only one. Two equally good candidates are an error, never a guess.
-ParentChoice search_parent(const Context& c) {
-  std::vector<const ParentCandidate*> candidates;
-  for (const ParentCandidate& d : c.scan.disks) {
-    if (d.capacity == c.capacity && d.cid && c.descendants.count(d.path) == 0) candidates.push_back(&d);
-  }
-  std::string folders;
-  for (const fs::path& f : c.folders) folders += (folders.empty() ? "" : ", ") + f.string();
-  const std::string capacity = "capacity " + hex(c.capacity);
-  std::string source = "capacity";
-  if (c.options.parent_cid) {
-    std::erase_if(candidates, [&](const ParentCandidate* d) { return d->cid != c.options.parent_cid; });
-    if (candidates.empty()) {
-      throw ChainError(c.dest.string(), "no disk with CID " + format_cid(c.options.parent_cid) + " and " +
-                                            capacity + " in " + folders + "; name the parent (--parent)");
-    }
-    if (candidates.size() == 1)
-      return {candidates[0]->path, *candidates[0]->cid, "cid", "the disk with that CID"};
-    source = "cid";
-  }
-  const ExtentName& n = c.name;
-  std::vector<std::string> preferred;  // the names a snapshot's parent has, best first
-  if (n.snapshot_number > 1) {
-    char digits[16];
-    std::snprintf(digits, sizeof digits, "-%06u", n.snapshot_number - 1);
-    preferred.push_back(n.snapshot_root + digits + n.extension);
-  }
-  if (n.snapshot_number >= 1) preferred.push_back(n.snapshot_root + n.extension);
-  for (const std::string& wanted : preferred) {
-    std::vector<const ParentCandidate*> named;
-    for (const ParentCandidate* d : candidates) {
-      if (d->path.filename() == wanted) named.push_back(d);
-    }
-    if (named.size() > 1) ambiguous(c, named, "named " + wanted);
-    if (named.size() == 1) {
-      return {named[0]->path, *named[0]->cid, source == "cid" ? "cid" : "name",
-              "named like the previous link (" + wanted + "); disks of " + capacity + ": " +
-                  std::to_string(candidates.size())};
-    }
-  }
-  if (candidates.size() > 1) ambiguous(c, candidates, capacity + ", none named like the previous link");
-  if (candidates.empty()) {
-    throw ChainError(c.dest.string(), "no parent found: no disk of " + capacity + " in " + folders +
-                                          "; name the parent (--parent) or search more folders");
-  }
-  return {candidates[0]->path, *candidates[0]->cid, source,
-          "the only disk of " + capacity + " in " + folders};
-}
-
-// Disks whose parent hint names dest, and everything below them.
-void find_descendants(Context& c) {
-  const bool outside = c.options.open.allow_outside_paths;
-  for (const ParentCandidate& d : c.scan.disks) {
-    if (d.parent_cid != kNoParentCid && d.parent_hint &&
-        ops::hint_names(*d.parent_hint, paths::folder_of(d.path), c.dest, outside)) {
-      c.children.push_back(&d);
-      c.descendants.insert(d.path);
-    }
-  }
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (const ParentCandidate& d : c.scan.disks) {
-      if (c.descendants.count(d.path) != 0 || !d.parent_hint) continue;
-      for (const fs::path& above : c.descendants) {
-        if (ops::hint_names(*d.parent_hint, paths::folder_of(d.path), above, outside)) {
-          c.descendants.insert(d.path);
-          grew = true;
-          break;
-        }
-      }
-    }
-  }
-}
-
 // DDB of a delta: the parent's adapter and geometry (what DDB lookups towards the base would
 // find), else the values a new base of this capacity gets.
 void add_delta_ddb(Descriptor& descriptor, const Descriptor& base_like,
@@ -249,6 +114,53 @@ void write_descriptor(const fs::path& dest, const std::string& text, bool replac
   ops::sync_folder(paths::folder_of(dest));
 }
 
+// The one disk the given files are extents of. Throws UsageError for other names or a mix.
+ExtentName disk_name(const std::vector<fs::path>& given) {
+  std::optional<ExtentName> name;
+  for (const fs::path& path : given) {
+    std::optional<ExtentName> parsed = ops::rebuild::parse_extent_name(path.filename());
+    if (!parsed) {
+      throw UsageError(path.string(),
+                       "is not named like an extent file (NAME-flat.vmdk, NAME-s001.vmdk, "
+                       "NAME-f001.vmdk, NAME-000001-delta.vmdk, NAME-000001-sesparse.vmdk)");
+    }
+    if (name && (!parsed->same_disk(*name) ||
+                 !ops::same_file_location(paths::folder_of(path), paths::folder_of(given.front())))) {
+      throw UsageError(path.string(), "is not an extent of the same disk as " + given.front().string() +
+                                          "; rebuild one descriptor at a time");
+    }
+    if (!name) name = parsed;
+  }
+  return *name;
+}
+
+// The parentCID of the first child naming the descriptor (its link holds only if the rebuilt disk
+// keeps the CID the child was made against); nullopt for a new CID. Notes both in report.
+std::optional<std::uint32_t> cid_from_children(const ops::rebuild::Neighbourhood& around,
+                                               std::uint64_t capacity, bool seeded, RebuildReport& report) {
+  if (around.children.empty()) {
+    report.cid_source = seeded ? "seed" : "random";
+    report.cid_reason = "no disk names this one as its parent: a new CID";
+    return std::nullopt;
+  }
+  const ParentCandidate& child = around.children.front();
+  report.cid_source = "child";
+  report.cid_reason =
+      child.path.string() + " names this disk as its parent with parentCID " + format_cid(child.parent_cid);
+  for (const ParentCandidate& other : around.children) {
+    if (other.parent_cid != child.parent_cid) {
+      report.warnings.push_back(other.path.string() + " expects parentCID " + format_cid(other.parent_cid) +
+                                ", not " + format_cid(child.parent_cid) +
+                                ": its link will show a CID mismatch");
+    }
+    if (other.capacity != capacity) {
+      report.warnings.push_back(other.path.string() + " names this disk as its parent but its capacity " +
+                                hex(other.capacity) + " differs from " + hex(capacity));
+    }
+  }
+  return child.parent_cid;
+}
+
 DiskType plan_type(ExtentKind kind) {
   switch (kind) {
     case ExtentKind::split_flat:
@@ -265,43 +177,29 @@ DiskType plan_type(ExtentKind kind) {
 RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const RebuildOptions& options) {
   if (given.empty()) throw UsageError("", "no extent file given");
   RebuildReport report;
-  std::optional<ExtentName> name;
-  for (const fs::path& path : given) {
-    std::optional<ExtentName> parsed = ops::rebuild::parse_extent_name(path.filename());
-    if (!parsed) {
-      throw UsageError(path.string(),
-                       "is not named like an extent file (NAME-flat.vmdk, NAME-s001.vmdk, "
-                       "NAME-f001.vmdk, NAME-000001-delta.vmdk, NAME-000001-sesparse.vmdk)");
-    }
-    if (name && (!parsed->same_disk(*name) ||
-                 !ops::same_file_location(paths::folder_of(path), paths::folder_of(given.front())))) {
-      throw UsageError(path.string(), "is not an extent of the same disk as " + given.front().string() +
-                                          "; rebuild one descriptor at a time");
-    }
-    if (!name) name = parsed;
-  }
-  const bool split = name->kind == ExtentKind::split_flat || name->kind == ExtentKind::split_sparse;
-  std::vector<fs::path> members =
-      split ? ops::rebuild::split_members(given.front(), *name) : std::vector<fs::path>{given.front()};
+  const ExtentName name = disk_name(given);
+  const bool split = name.kind == ExtentKind::split_flat || name.kind == ExtentKind::split_sparse;
+  const std::vector<fs::path> members =
+      split ? ops::rebuild::split_members(given.front(), name) : std::vector<fs::path>{given.front()};
+  const fs::path dest =
+      options.out ? *options.out : given.front().parent_path() / (name.base + name.extension);
+  const fs::path folder = paths::folder_of(dest);
 
-  Context c(options,
-            options.out ? *options.out : given.front().parent_path() / (name->base + name->extension), *name);
   std::vector<ops::rebuild::MeasuredExtent> measured;
+  std::uint64_t capacity = 0;
   for (const fs::path& member : members) {
-    measured.push_back(ops::rebuild::measure_extent(member, name->kind, report.warnings));
-    if (ops::same_file_location(member, c.dest)) {
-      throw UsageError(c.dest.string(), "is an extent of the disk; the descriptor must be another file");
+    measured.push_back(ops::rebuild::measure_extent(member, name.kind, report.warnings));
+    if (ops::same_file_location(member, dest)) {
+      throw UsageError(dest.string(), "is an extent of the disk; the descriptor must be another file");
     }
-    std::optional<std::uint64_t> sum = format::checked_add(c.capacity, measured.back().bytes);
+    std::optional<std::uint64_t> sum = format::checked_add(capacity, measured.back().bytes);
     if (!sum) throw FormatError(member.string(), "extent sizes add up to more than 2^64 bytes");
-    c.capacity = *sum;
+    capacity = *sum;
   }
-  report.replaced = check_destination(c.dest, options.force);
-  const fs::path folder = paths::folder_of(c.dest);
+  report.replaced = check_destination(dest, options.force);
 
-  const bool delta =
-      name->kind == ExtentKind::cowd || name->kind == ExtentKind::sesparse ||
-      (name->kind == ExtentKind::split_sparse && (name->snapshot_number != 0 || options.parent));
+  const bool delta = name.kind == ExtentKind::cowd || name.kind == ExtentKind::sesparse ||
+                     (name.kind == ExtentKind::split_sparse && (name.snapshot_number != 0 || options.parent));
   if (!delta && options.parent) {
     throw UsageError(options.parent->string(),
                      "a flat disk has no parent; a parent applies to sparse deltas only");
@@ -309,24 +207,24 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
   if (!delta && options.parent_cid)
     report.warnings.push_back("a parent CID was given for a base disk; ignored");
 
-  // Disks around the new descriptor: its children (they know its CID) and, for a delta, its parent.
-  c.folders = {folder, paths::folder_of(given.front())};
-  c.folders.insert(c.folders.end(), options.search.begin(), options.search.end());
-  c.scan = ops::scan_disks(c.folders, {}, options.open);
-  std::erase_if(c.scan.disks,
-                [&](const ParentCandidate& d) { return ops::same_file_location(d.path, c.dest); });
-  for (const ops::SkippedFile& s : c.scan.skipped) {
+  // The disks around the new descriptor: its children (they know its CID) and a delta's parent.
+  std::vector<fs::path> folders{folder, paths::folder_of(given.front())};
+  folders.insert(folders.end(), options.search.begin(), options.search.end());
+  const ops::rebuild::Neighbourhood around = ops::rebuild::scan_neighbourhood(dest, folders, options.open);
+  for (const ops::SkippedFile& s : around.scan.skipped) {
     if (s.reason != "extent file name" && s.reason != "bare sparse extent without a descriptor" &&
-        !ops::same_file_location(s.path, c.dest)) {
+        !ops::same_file_location(s.path, dest)) {
       report.warnings.push_back("not considered: " + s.reason);
     }
   }
-  find_descendants(c);
 
   std::optional<ops::ParentLink> link;
   std::optional<Descriptor> parent_descriptor;
   if (delta) {
-    ParentChoice parent = options.parent ? given_parent(c, *options.parent) : search_parent(c);
+    const ops::rebuild::ParentChoice parent =
+        options.parent
+            ? ops::rebuild::given_parent(around, *options.parent, capacity, options.parent_cid, options.open)
+            : ops::rebuild::search_parent(around, name, capacity, options.parent_cid);
     report.parent = parent.path.string();
     report.parent_cid = parent.cid;
     report.parent_source = parent.source;
@@ -342,35 +240,13 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
   }
 
   NewDiskOptions o;
-  o.type = plan_type(name->kind);
+  o.type = plan_type(name.kind);
   o.adapter = options.adapter;
   o.hw_version = options.hw_version;
   o.seed = options.seed;
-  if (!c.children.empty()) {
-    // The child's link holds only if this disk keeps the CID the child was made against.
-    const ParentCandidate& child = *c.children.front();
-    o.cid = child.parent_cid;
-    report.cid_source = "child";
-    report.cid_reason =
-        child.path.string() + " names this disk as its parent with parentCID " + format_cid(o.cid);
-    for (const ParentCandidate* other : c.children) {
-      if (other->parent_cid != child.parent_cid) {
-        report.warnings.push_back(other->path.string() + " expects parentCID " +
-                                  format_cid(other->parent_cid) + ", not " + format_cid(o.cid) +
-                                  ": its link will show a CID mismatch");
-      }
-      if (other->capacity != c.capacity) {
-        report.warnings.push_back(other->path.string() + " names this disk as its parent but its capacity " +
-                                  hex(other->capacity) + " differs from " + hex(c.capacity));
-      }
-    }
-  } else {
-    report.cid_source = options.seed ? "seed" : "random";
-    report.cid_reason = "no disk names this one as its parent: a new CID";
-  }
-
-  ops::NewDiskPlan plan = ops::plan_new_disk(c.dest, c.capacity, o, link);
-  if (link && c.children.empty() && plan.cid == link->parent_cid) {
+  o.cid = cid_from_children(around, capacity, options.seed.has_value(), report);
+  ops::NewDiskPlan plan = ops::plan_new_disk(dest, capacity, o, link);
+  if (link && !o.cid && plan.cid == link->parent_cid) {
     // Legal (ESXi children start so) but confusing, and what rebuilding a whole chain with one seed
     // would give every link: take the generator's next CID instead.
     ops::Random random(options.seed);
@@ -378,19 +254,20 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
     do {
       o.cid = random.cid();
     } while (*o.cid == link->parent_cid);
-    plan = ops::plan_new_disk(c.dest, c.capacity, o, link);
+    plan = ops::plan_new_disk(dest, capacity, o, link);
     report.cid_reason += " (the first drawn equalled the parent's CID)";
   }
+
   Descriptor& descriptor = plan.descriptor;
-  if (name->kind == ExtentKind::cowd) descriptor.set_header("createType", "vmfsSparse", true);
-  if (name->kind == ExtentKind::sesparse) descriptor.set_header("createType", "seSparse", true);
+  if (name.kind == ExtentKind::cowd) descriptor.set_header("createType", "vmfsSparse", true);
+  if (name.kind == ExtentKind::sesparse) descriptor.set_header("createType", "seSparse", true);
   std::vector<ExtentLine> lines;
   for (const auto& m : measured) {
     ExtentLine line;
     line.sectors = m.bytes / format::kSectorSize;
     line.type = m.type;
     line.file = relative_name(m.path, folder);
-    if (m.type == ExtentType::flat) line.offset = 0;
+    if (m.type == ExtentType::flat) line.offset = 0;  // FLAT lines need it, VMFS* lines must not have it
     if (leaves_folder(line.file)) {
       report.warnings.push_back(
           "extent name \"" + line.file +
@@ -400,16 +277,15 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
     lines.push_back(std::move(line));
   }
   descriptor.set_extents(std::move(lines));
-  if (delta)
-    add_delta_ddb(descriptor, ops::plan_new_disk(c.dest, c.capacity, o).descriptor, parent_descriptor);
+  if (delta) add_delta_ddb(descriptor, ops::plan_new_disk(dest, capacity, o).descriptor, parent_descriptor);
 
-  report.path = c.dest.string();
+  report.path = dest.string();
   report.create_type = descriptor.create_type();
-  report.capacity = c.capacity;
+  report.capacity = capacity;
   report.cid = plan.cid;
   report.text = descriptor.print();
   if (!options.dry_run) {
-    write_descriptor(c.dest, report.text, report.replaced);
+    write_descriptor(dest, report.text, report.replaced);
     report.written = true;
   }
   return report;

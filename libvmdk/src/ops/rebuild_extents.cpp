@@ -59,9 +59,10 @@ std::string part_name(const ExtentName& name, unsigned part) {
 
 std::uint64_t sectors_to_bytes(std::uint64_t sectors, const fs::path& path, const std::string& field,
                                std::uint64_t offset) {
-  if (sectors == 0) throw FormatError(path.string(), field + " is 0: the extent has no capacity", offset);
+  const std::string at = field + " at " + hex(offset);
+  if (sectors == 0) throw FormatError(path.string(), at + " is 0: the extent has no capacity", offset);
   if (sectors > kMaxCapacitySectors) {
-    throw FormatError(path.string(), field + " " + hex(sectors) + " sectors is too large", offset);
+    throw FormatError(path.string(), at + " is " + hex(sectors) + " sectors, too large", offset);
   }
   return sectors * format::kSectorSize;
 }
