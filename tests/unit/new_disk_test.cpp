@@ -90,7 +90,7 @@ TEST_CASE("descriptor: canonical shape, DDB of bases and deltas, geometry by ada
   CHECK(delta.descriptor.ddb("ddb.longContentID").value().size() == 32);
 }
 
-TEST_CASE("the same seed plans the same disk; fixed values win over the seed") {
+TEST_CASE("the same seed plans the same disk, and fixed values win over the seed") {
   auto a = ops::plan_new_disk("x.vmdk", 1 << 20, with_type(DiskType::monolithic_sparse, 5));
   auto b = ops::plan_new_disk("x.vmdk", 1 << 20, with_type(DiskType::monolithic_sparse, 5));
   auto c = ops::plan_new_disk("x.vmdk", 1 << 20, with_type(DiskType::monolithic_sparse, 6));
