@@ -158,18 +158,24 @@ TEST_CASE("a missing extent file is named, with the descriptor, before its kind 
   text = error_text([&] { Disk::open(dir / "d.vmdk"); });
   CHECK_THAT(text, Catch::Contains("missing") && Catch::Contains("d-delta.vmdk"));
 
-  // Present but not readable yet: unsupported, naming the kind.
+  // Present but not a COWD file: a format error naming the file.
   write_file(dir / "d-delta.vmdk", pattern(4096, 7));
-  CHECK_THROWS_AS(Disk::open(dir / "d.vmdk"), UnsupportedError);
+  CHECK_THROWS_AS(Disk::open(dir / "d.vmdk"), FormatError);
   text = error_text([&] { Disk::open(dir / "d.vmdk"); });
-  CHECK_THAT(text, Catch::Contains("extent 1 (VMFSSPARSE") && Catch::Contains("not supported yet"));
+  CHECK_THAT(text, Catch::Contains("d-delta.vmdk") && Catch::Contains("no COWD magic"));
+
+  // Present but not readable: unsupported, naming the kind.
+  write_text(dir / "r.vmdk", descriptor("RW 8 VMFSRDM \"d-delta.vmdk\"\n", "vmfsRawDeviceMap"));
+  CHECK_THROWS_AS(Disk::open(dir / "r.vmdk"), UnsupportedError);
+  text = error_text([&] { Disk::open(dir / "r.vmdk"); });
+  CHECK_THAT(text, Catch::Contains("extent 1 (VMFSRDM") && Catch::Contains("cannot be read"));
 }
 
 TEST_CASE("allow_missing_extents opens with problem slots that refuse reads", "[disk]") {
   TempDir dir;
   write_file(dir / "short.bin", pattern(512, 8));
   write_file(dir / "d-delta.vmdk", pattern(4096, 7));
-  write_text(dir / "x.vmdk", descriptor("RW 8 FLAT \"gone.bin\" 0\nRW 8 VMFSSPARSE \"d-delta.vmdk\"\n"
+  write_text(dir / "x.vmdk", descriptor("RW 8 FLAT \"gone.bin\" 0\nRW 8 VMFSRDM \"d-delta.vmdk\"\n"
                                         "RW 8 FLAT \"short.bin\" 0\nRW 8 ZERO\n"));
   OpenOptions options;
   options.allow_missing_extents = true;
@@ -277,7 +283,7 @@ TEST_CASE("files that are not VMDKs are told apart by their first bytes", "[disk
   CHECK_THROWS_AS(Disk::open(dir / "nothing-here.vmdk"), IoError);
 }
 
-TEST_CASE("single-file sparse disks open under any name; bare extents get a descriptor", "[disk][qemu]") {
+TEST_CASE("single-file sparse disks open under any name, and bare extents get a descriptor", "[disk][qemu]") {
   if (std::system("qemu-img --version >/dev/null 2>&1") != 0) {
     WARN("qemu-img not found: skipped");
     return;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,7 +37,9 @@ struct ExtentSlot {
   std::uint64_t length = 0;       ///< line.sectors * 512
   std::filesystem::path path;     ///< resolved host file; empty for ZERO
   std::shared_ptr<Extent> extent; ///< null when the file is missing or the kind unsupported
-  std::string problem;            ///< why extent is null ("missing", "unsupported: ...")
+  std::string problem;            ///< why extent is null ("missing", "unsupported: ...", "damaged: ...")
+  std::string problem_file;       ///< damaged slots: the file the damage is in
+  std::optional<std::uint64_t> problem_offset;  ///< damaged slots: the damaged structure's offset
 };
 
 /// A run of the disk's own layer, in disk coordinates, with the slot that answered.

@@ -1,5 +1,6 @@
 // Disk::open: what a file is by its first bytes (vmdk-format.md 0.4) and how one link is opened
-// from it (6.1): text descriptor, KDMV with an embedded descriptor, or a bare KDMV extent.
+// from it (6.1): text descriptor, KDMV with an embedded descriptor, or a bare KDMV extent; a bare
+// COWD or SESparse extent is refused with the name of its likely descriptor.
 #include <array>
 #include <cstring>
 #include <string>
@@ -30,6 +31,20 @@ std::string synthesized_descriptor(std::uint64_t capacity_bytes, const std::stri
          "# Extent description\n"
          "RW " +
          std::to_string(capacity_bytes / 512) + " SPARSE \"" + file_name + "\"\n";
+}
+
+// A bare COWD or SESparse extent does not name its parent, so it is only read through its
+// descriptor: usually the extent's name without the -delta / -sesparse suffix (vmdk-format.md 6.1).
+[[noreturn]] void refuse_bare_esxi_extent(const std::filesystem::path& path, std::string_view kind,
+                                          std::string_view suffix) {
+  const std::string stem = path.stem().string();
+  std::string hint;
+  if (stem.size() > suffix.size() && stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    hint = " (" + stem.substr(0, stem.size() - suffix.size()) + path.extension().string() + ")";
+  }
+  throw UnsupportedError(path.string(), "this is a bare ESXi " + std::string(kind) +
+                                            " extent, which does not name its parent: open its descriptor" +
+                                            hint + " instead");
 }
 
 // --strict: a delta depends on another file, which untrusted input must not make us open.
@@ -76,13 +91,11 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
                             "was never written");
   }
   if (got >= 4 && std::memcmp(magic.data(), "COWD", 4) == 0) {
-    throw UnsupportedError(name, "this is a bare ESXi vmfsSparse (COWD) extent: open its descriptor instead; "
-                                 "vmfsSparse extents are not readable yet");
+    refuse_bare_esxi_extent(path, "vmfsSparse (COWD)", "-delta");
   }
   static constexpr std::uint8_t kSesparseMagic[8] = {0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0};
   if (got == 8 && std::memcmp(magic.data(), kSesparseMagic, 8) == 0) {
-    throw UnsupportedError(name, "this is a bare ESXi SESparse extent: open its descriptor instead; "
-                                 "SESparse extents are not readable yet");
+    refuse_bare_esxi_extent(path, "SESparse", "-sesparse");
   }
 
   std::string head(kHeadBytes, '\0');

@@ -1,11 +1,14 @@
 // Extent slots of one link: each descriptor line placed after the previous ones and opened by kind
-// (FLAT/VMFS -> flat, ZERO -> zero, SPARSE -> KDMV; the ESXi kinds are refused for now).
+// (FLAT/VMFS -> flat, ZERO -> zero, SPARSE -> KDMV, VMFSSPARSE -> COWD, SESPARSE -> SESparse;
+// raw device mappings are refused).
 #include "disk/open_extents.hpp"
 
 #include <string>
 
 #include "disk/path_confine.hpp"
+#include "extent/cowd/cowd_extent.hpp"
 #include "extent/flat/flat_extent.hpp"
+#include "extent/sesparse/sesparse_extent.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "extent/zero/zero_extent.hpp"
 #include "vmdk/error.hpp"
@@ -33,8 +36,6 @@ bool needs_file(ExtentType type) { return type != ExtentType::zero; }
 
 std::string unsupported_reason(ExtentType type) {
   switch (type) {
-    case ExtentType::vmfssparse: return "ESXi vmfsSparse deltas are not supported yet";
-    case ExtentType::sesparse: return "ESXi SESparse extents are not supported yet";
     case ExtentType::vmfsrdm: return "raw device mappings point at a VMFS device, which cannot be read from here";
     case ExtentType::vmfsraw: return "raw VMFS devices cannot be read from here";
     default: return "";
@@ -99,6 +100,10 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
         std::shared_ptr<const ByteSource> file = File::open(resolved.path);
         if (line.type == ExtentType::sparse) {
           slot.extent = sparse::open_sparse_extent(file, slot.length);
+        } else if (line.type == ExtentType::vmfssparse) {
+          slot.extent = cowd::open_cowd_extent(file, slot.length);
+        } else if (line.type == ExtentType::sesparse) {
+          slot.extent = sesparse::open_sesparse_extent(file, slot.length);
         } else {
           // FLAT offsets are sectors; VMFS lines carry none (vmdk-format.md 1.6, 4.1).
           const std::uint64_t offset_sectors = line.offset.value_or(0);
@@ -139,6 +144,8 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       // check and repair look at a damaged extent themselves, structure by structure.
       if (!options.allow_missing_extents || !options.allow_damaged_extents) throw;
       slot.problem = std::string("damaged: ") + error.what();
+      slot.problem_file = error.file();
+      slot.problem_offset = error.offset();
     }
     slots.push_back(std::move(slot));
   }

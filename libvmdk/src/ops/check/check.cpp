@@ -2,6 +2,7 @@
 // descriptors here; sparse structures through sparse::scan_sparse. Nothing is written.
 #include "vmdk/check.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "disk/path_confine.hpp"
@@ -111,7 +112,27 @@ class Checker {
         std::shared_ptr<File> file = File::open(slot.path);
         sparse::SparseScan scan = sparse::scan_sparse(*file, slot.length);
         for (Finding& f : scan.findings) add(std::move(f));
+      } else if (slot.problem.rfind("damaged:", 0) == 0) {
+        add({"extent_damaged", Severity::corruption, slot.problem_file.empty() ? slot.path.string() : slot.problem_file,
+             slot.problem_offset, slot.problem.substr(9), false});
+      } else if (slot.extent) {
+        walk_extent(slot);
       }
+    }
+  }
+
+  // Extents without a scanner of their own (COWD, SESparse) check every table as their map loads
+  // it: the first damage is reported, with its offset.
+  void walk_extent(const ExtentSlot& slot) {
+    constexpr std::uint64_t kStep = 256u << 20;
+    std::vector<Run> runs;
+    try {
+      for (std::uint64_t at = 0; at < slot.length; at += kStep) {
+        runs.clear();
+        slot.extent->map(at, std::min(kStep, slot.length - at), runs);
+      }
+    } catch (const Error& error) {
+      add(from_error("extent_damaged", error));
     }
   }
 

@@ -1,0 +1,134 @@
+// COWD grain directory loading and the grain-table LRU cache (vmdk-format.md 4.2.2, 7.1).
+#include "extent/cowd/cowd_tables.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string>
+
+#include "format/checked_math.hpp"
+#include "format/endian.hpp"
+#include "format/grain_directory.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::cowd {
+
+namespace {
+
+constexpr std::uint64_t kSector = 512;
+constexpr std::uint64_t kTableBytes = format::kCowdGtes * 4;  // 16 KiB
+constexpr std::uint64_t kTableSectors = kTableBytes / kSector;
+// Cached tables take at most this many bytes (256 tables: 512 MiB of disk with 1-sector grains).
+constexpr std::size_t kCacheTables = (4u << 20) / kTableBytes;
+
+}  // namespace
+
+CowdTables::CowdTables(std::shared_ptr<const ByteSource> file, const CowdLayout& layout,
+                       std::uint64_t mapped_bytes)
+    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
+  const std::uint64_t count =
+      std::min(format::div_round_up(mapped_bytes_, layout_.gt_coverage_bytes), layout_.gd_entries_used);
+  // load_cowd_layout checked that the whole directory lies inside the file: the allocation is
+  // bounded by the file size.
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 4));
+  read_exact(*file_, layout_.gd_byte_offset, bytes, "grain directory");
+  directory_ = format::decode_u32_table(bytes, static_cast<std::size_t>(count));
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t sector = directory_[i];
+    if (sector == 0) continue;
+    const std::uint64_t at = layout_.gd_byte_offset + i * 4;
+    if (sector < layout_.metadata_end_sector) {
+      throw FormatError(layout_.name,
+                        "grain directory entry " + std::to_string(i) + " points into the metadata (sector " +
+                            hex(sector) + " is before " + hex(layout_.metadata_end_sector) + ")",
+                        at);
+    }
+    const std::uint64_t end = sector * kSector + kTableBytes;
+    if (end > layout_.file_size) {
+      throw FormatError(layout_.name,
+                        "grain directory entry " + std::to_string(i) + " points past end of file (" +
+                            hex(end) + " > " + hex(layout_.file_size) + ")",
+                        at);
+    }
+    tables_by_sector_.emplace_back(directory_[i], static_cast<std::uint32_t>(i));
+  }
+  std::sort(tables_by_sector_.begin(), tables_by_sector_.end());
+  for (std::size_t k = 1; k < tables_by_sector_.size(); ++k) {
+    const auto& [prev_sector, prev_index] = tables_by_sector_[k - 1];
+    const auto& [sector, index] = tables_by_sector_[k];
+    if (sector < std::uint64_t{prev_sector} + kTableSectors) {
+      // Two entries sharing a table would make one range's writes show up in another.
+      const std::uint32_t later = std::max(prev_index, index);
+      throw FormatError(layout_.name,
+                        "grain directory entries " + std::to_string(std::min(prev_index, index)) + " and " +
+                            std::to_string(later) + " point to overlapping grain tables (sectors " +
+                            hex(prev_sector) + " and " + hex(sector) + ")",
+                        layout_.gd_byte_offset + std::uint64_t{later} * 4);
+    }
+  }
+}
+
+CowdTables::Table CowdTables::table(std::uint64_t gd_index) const {
+  if (gd_index >= directory_.size() || directory_[gd_index] == 0) return nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = index_.find(gd_index); it != index_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+  Table loaded = load(gd_index);
+  lru_.emplace_front(gd_index, loaded);
+  index_[gd_index] = lru_.begin();
+  while (lru_.size() > kCacheTables) {
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return loaded;
+}
+
+CowdTables::Table CowdTables::load(std::uint64_t gd_index) const {
+  // GTs are appended on demand between data sectors (4.2.2), so neighbours are never read together.
+  std::array<std::uint8_t, kTableBytes> bytes{};
+  read_exact(*file_, std::uint64_t{directory_[gd_index]} * kSector, bytes,
+             "grain table " + std::to_string(gd_index));
+  auto entries = std::make_shared_for_overwrite<std::uint32_t[]>(format::kCowdGtes);
+  for (std::size_t e = 0; e < format::kCowdGtes; ++e) entries[e] = format::load_le32(bytes, e * 4);
+  check_table(gd_index, entries.get());
+  return entries;
+}
+
+void CowdTables::check_table(std::uint64_t gd_index, const std::uint32_t* entries) const {
+  const std::uint64_t table_start = gd_index * layout_.gt_coverage_bytes;
+  for (std::uint64_t e = 0; e < format::kCowdGtes; ++e) {
+    const std::uint64_t grain_start = table_start + e * layout_.grain_bytes;
+    if (grain_start >= mapped_bytes_) break;  // entries past the capacity are not used
+    const std::uint64_t sector = entries[e];
+    if (sector == format::kGteUnallocated || sector == kGteZeroGrain) continue;
+    // Built only on failure: this loop runs for every allocated grain of the disk.
+    auto where = [&] { return "grain table " + std::to_string(gd_index) + " entry " + std::to_string(e); };
+    const std::uint64_t at = entry_offset(gd_index, e);
+    if (sector < layout_.metadata_end_sector) {
+      throw FormatError(layout_.name,
+                        where() + " points into the metadata (sector " + hex(sector) + " is before " +
+                            hex(layout_.metadata_end_sector) + ")",
+                        at);
+    }
+    const std::uint64_t needed = std::min(layout_.grain_bytes, mapped_bytes_ - grain_start);
+    const std::uint64_t end = sector * kSector + needed;
+    if (end > layout_.file_size) {
+      throw FormatError(
+          layout_.name,
+          where() + " points past end of file (" + hex(end) + " > " + hex(layout_.file_size) + ")", at);
+    }
+    // The last table starting before the grain's end must end before the grain starts.
+    const std::uint64_t end_sector = format::div_round_up(end, kSector);
+    auto it = std::lower_bound(tables_by_sector_.begin(), tables_by_sector_.end(), end_sector,
+                               [](const auto& t, std::uint64_t s) { return t.first < s; });
+    if (it != tables_by_sector_.begin() && std::uint64_t{std::prev(it)->first} + kTableSectors > sector) {
+      throw FormatError(layout_.name,
+                        where() + " points into grain table " + std::to_string(std::prev(it)->second) +
+                            " (sector " + hex(sector) + ")",
+                        at);
+    }
+  }
+}
+
+}  // namespace vmdk::cowd

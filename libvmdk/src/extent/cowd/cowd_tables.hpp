@@ -1,0 +1,61 @@
+// Grain directory and a bounded, thread-safe LRU cache of grain tables of a COWD extent
+// (vmdk-format.md 4.2.2). Every directory entry and table entry is bounds-checked before use.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "extent/cowd/cowd_layout.hpp"
+#include "vmdk/io.hpp"
+
+namespace vmdk::cowd {
+
+/// A grain table entry of 1. VMware's documentation does not mention it; xen-orchestra, the one
+/// reader that handles it, reads a zeroed grain (vmdk-format.md 4.2.2, 9.6). Sector 1 lies inside
+/// the 4-sector header, so 1 never locates data: it reads as zeros that hide the parent, as the
+/// KDMV zeroed-grain entry does, instead of failing every read of an image a tool wrote that way.
+inline constexpr std::uint32_t kGteZeroGrain = 1;
+
+class CowdTables {
+ public:
+  /// The 4096 entries of one table.
+  using Table = std::shared_ptr<const std::uint32_t[]>;
+
+  /// Reads the directory entries covering [0, mapped_bytes) and checks that each table lies inside
+  /// the file past the header and directory, and that no two tables overlap. Throws FormatError
+  /// naming the entry and its offset.
+  CowdTables(std::shared_ptr<const ByteSource> file, const CowdLayout& layout, std::uint64_t mapped_bytes);
+
+  /// The table of directory entry gd_index, nullptr when the entry is 0 (or past the used ones).
+  /// Entries of grains inside the mapped range are checked when the table is loaded: 0, 1 (zero
+  /// grain), or a grain past the metadata, outside every table and ending inside the file.
+  /// Throws FormatError / IoError.
+  Table table(std::uint64_t gd_index) const;
+
+  /// Byte offset in the file of entry `entry` of table gd_index (which must be non-zero).
+  std::uint64_t entry_offset(std::uint64_t gd_index, std::uint64_t entry) const {
+    return std::uint64_t{directory_[gd_index]} * 512 + entry * 4;
+  }
+
+ private:
+  Table load(std::uint64_t gd_index) const;
+  void check_table(std::uint64_t gd_index, const std::uint32_t* entries) const;
+
+  std::shared_ptr<const ByteSource> file_;
+  CowdLayout layout_;
+  std::uint64_t mapped_bytes_;
+  std::vector<std::uint32_t> directory_;
+  /// (sector, directory index) of every table, sorted by sector: grains must not fall inside one.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> tables_by_sector_;
+
+  mutable std::mutex mutex_;
+  mutable std::list<std::pair<std::uint64_t, Table>> lru_;  // most recent first
+  mutable std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, Table>>::iterator> index_;
+};
+
+}  // namespace vmdk::cowd

@@ -1,0 +1,140 @@
+// SESparse grain directory loading, grain table decoding and the table LRU cache
+// (vmdk-format.md 4.3.3: directory entry encoding, entry types, split grain index).
+#include "extent/sesparse/sesparse_tables.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "format/checked_math.hpp"
+#include "format/endian.hpp"
+#include "vmdk/error.hpp"
+
+namespace vmdk::sesparse {
+
+namespace {
+
+constexpr std::uint64_t kGdAllocatedHigh = 0x10000000;  // high half of an allocated directory entry
+// Cached tables take at most this many bytes (128 tables: 2 GiB of disk).
+constexpr std::size_t kCacheTables = (4u << 20) / kTableBytes;
+
+}  // namespace
+
+SesparseTables::SesparseTables(std::shared_ptr<const ByteSource> file, const SesparseLayout& layout,
+                               std::uint64_t mapped_bytes)
+    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
+  const std::uint64_t count =
+      std::min(format::div_round_up(mapped_bytes_, kCoverageBytes), layout_.gd_entries_used);
+  // load_sesparse_layout checked that these entries lie inside the file (and capacity < 64 TiB):
+  // the allocation is bounded by both.
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 8));
+  read_exact(*file_, layout_.gd_byte_offset, bytes, "grain directory");
+  directory_.resize(static_cast<std::size_t>(count));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> used;  // (table index, directory index)
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t entry = format::load_le64(bytes, static_cast<std::size_t>(i * 8));
+    directory_[static_cast<std::size_t>(i)] = entry;
+    if (entry == 0) continue;
+    const std::uint64_t at = layout_.gd_byte_offset + i * 8;
+    const std::string what = "grain directory entry " + std::to_string(i);
+    if ((entry >> 32) != kGdAllocatedHigh) {
+      throw FormatError(layout_.name,
+                        what + " is neither 0 nor 0x10000000 in its high half (" + hex(entry) + ")", at);
+    }
+    const std::uint64_t table = entry & 0xffffffffu;
+    if (table >= layout_.gt_count) {
+      throw FormatError(layout_.name,
+                        what + " refers to grain table " + hex(table) + " but the tables region holds " +
+                            hex(layout_.gt_count),
+                        at);
+    }
+    const std::uint64_t end = layout_.gt_byte_offset + (table + 1) * kTableBytes;
+    if (end > layout_.file_size) {
+      throw FormatError(layout_.name,
+                        what + " points past end of file (" + hex(end) + " > " + hex(layout_.file_size) + ")",
+                        at);
+    }
+    used.emplace_back(table, i);
+  }
+  std::sort(used.begin(), used.end());
+  for (std::size_t k = 1; k < used.size(); ++k) {
+    if (used[k].first == used[k - 1].first) {
+      // Two ranges sharing a table would read each other's grains.
+      const std::uint64_t later = std::max(used[k].second, used[k - 1].second);
+      throw FormatError(layout_.name,
+                        "grain directory entries " +
+                            std::to_string(std::min(used[k].second, used[k - 1].second)) + " and " +
+                            std::to_string(later) + " both use grain table " + hex(used[k].first),
+                        layout_.gd_byte_offset + later * 8);
+    }
+  }
+}
+
+SesparseTables::Table SesparseTables::table(std::uint64_t gd_index) const {
+  if (gd_index >= directory_.size() || directory_[gd_index] == 0) return nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto it = index_.find(gd_index); it != index_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second;
+  }
+  Table loaded = load(gd_index);
+  lru_.emplace_front(gd_index, loaded);
+  index_[gd_index] = lru_.begin();
+  while (lru_.size() > kCacheTables) {
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return loaded;
+}
+
+SesparseTables::Table SesparseTables::load(std::uint64_t gd_index) const {
+  const std::uint64_t table_at = layout_.gt_byte_offset + (directory_[gd_index] & 0xffffffffu) * kTableBytes;
+  std::vector<std::uint8_t> bytes(kTableBytes);
+  read_exact(*file_, table_at, bytes, "grain table " + std::to_string(gd_index));
+  auto entries = std::make_shared<std::uint64_t[]>(kTableEntries);  // zero: entries past the capacity
+  const std::uint64_t table_start = gd_index * kCoverageBytes;
+  for (std::uint64_t e = 0; e < kTableEntries; ++e) {
+    const std::uint64_t grain_start = table_start + e * kGrainBytes;
+    if (grain_start >= mapped_bytes_) break;  // entries past the capacity are not used
+    const std::uint64_t raw = format::load_le64(bytes, static_cast<std::size_t>(e * 8));
+    // Built only on failure: this loop runs for every grain of the disk.
+    auto where = [&] { return "grain table " + std::to_string(gd_index) + " entry " + std::to_string(e); };
+    const std::uint64_t at = table_at + e * 8;
+    switch (raw >> 60) {
+      case 0x0:
+        if (raw != 0) {
+          throw FormatError(layout_.name,
+                            where() + " has type 0 (unallocated) but is not 0 (" + hex(raw) + ")", at);
+        }
+        break;
+      case 0x1:  // unmapped by a guest SCSI UNMAP: zeros (QEMU, xen-orchestra; 4.3.3 and section 9)
+      case 0x2:  // zero grain
+        entries[e] = kEntryZero;
+        break;
+      case 0x3: {
+        // Bits 48-59 hold the low 12 bits of the grain index, bits 0-47 the high bits.
+        const std::uint64_t index = ((raw >> 48) & 0xfff) | ((raw & 0x0000ffffffffffffull) << 12);
+        if (index >= layout_.grain_slots) {
+          throw FormatError(layout_.name,
+                            where() + " points past the grains region (grain " + hex(index) + " of " +
+                                hex(layout_.grain_slots) + ")",
+                            at);
+        }
+        const std::uint64_t host = layout_.grains_byte_offset + index * kGrainBytes;
+        const std::uint64_t end = host + std::min(kGrainBytes, mapped_bytes_ - grain_start);
+        if (end > layout_.file_size) {
+          throw FormatError(
+              layout_.name,
+              where() + " points past end of file (" + hex(end) + " > " + hex(layout_.file_size) + ")", at);
+        }
+        entries[e] = host;
+        break;
+      }
+      default:
+        throw FormatError(layout_.name,
+                          where() + " has the unknown type " + hex(raw >> 60) + " (" + hex(raw) + ")", at);
+    }
+  }
+  return entries;
+}
+
+}  // namespace vmdk::sesparse
