@@ -1,4 +1,4 @@
-// vmdkit create: makes a new, empty disk of any hosted type (monolithicSparse by default).
+// vmdkit create: makes a new, empty disk of any hosted or ESXi base type (monolithicSparse by default).
 #include "vmdk/create.hpp"
 
 #include <iostream>
@@ -39,7 +39,8 @@ Command add_create_command(CLI::App& root) {
       "split into 2 GiB parts NAME-s001.vmdk...), monolithicFlat (NAME.vmdk + NAME-flat.vmdk with "
       "every byte at its offset), twoGbMaxExtentFlat (the same in 2 GiB parts NAME-f001.vmdk...), "
       "streamOptimized (compressed, for OVF/OVA; not writable in place), vmfs (ESXi: NAME.vmdk + "
-      "NAME-flat.vmdk)");
+      "NAME-flat.vmdk, createType vmfs), vmfsThin (the same with ddb.thinProvisioned = \"1\"; ESXi "
+      "and vmdkit write createType vmfs for it)");
   add_new_disk_flags(*app, args->disk, /*with_compression=*/true);
   app->add_flag("--json", args->json, "Print a JSON report (see docs/json-output.md)");
   app->add_flag("-q,--quiet", args->quiet, "Print nothing on success");

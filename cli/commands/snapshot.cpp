@@ -14,6 +14,7 @@ struct SnapshotArgs {
   std::string path;
   bool force = false;
   bool zeroed_grains = false;
+  std::string delta_format;  // empty: automatic
   std::optional<std::uint64_t> seed;
   bool json = false;
   bool quiet = false;
@@ -25,8 +26,10 @@ Command add_snapshot_command(CLI::App& root) {
   auto args = std::make_shared<SnapshotArgs>();
   auto* app = root.add_subcommand("snapshot", "Take a snapshot: create the next delta on top of a disk");
   app->footer(
-      "The new delta is a monolithicSparse file beside PATH named <base>-00000N.vmdk (the first free N; "
-      "<base> is PATH's name without a -00000N suffix), with parentCID = PATH's CID and a relative "
+      "The new delta lies beside PATH as <base>-00000N.vmdk (the first free N; <base> is PATH's name "
+      "without a -00000N suffix): a monolithicSparse file for a hosted PATH, or for an ESXi PATH (vmfs, "
+      "vmfsSparse) a vmfsSparse descriptor plus its COWD data file <base>-00000N-delta.vmdk; with "
+      "parentCID = PATH's CID and a relative "
       "parentFileNameHint. PATH and the rest of its chain are only read, never modified; from now on, "
       "write into the new delta: writing into PATH would corrupt the delta. The new file's path is the "
       "last line printed (use `tail -n 1`).");
@@ -36,6 +39,11 @@ Command add_snapshot_command(CLI::App& root) {
                 "valid only while PATH is not written) or a VMware lock folder (PATH.lck) marks it in use");
   app->add_flag("--zeroed-grains", args->zeroed_grains,
                 "The delta gets header version 2 with zeroed-grain entries, so zero writes take no space");
+  app->add_option(
+      "--delta-format", args->delta_format,
+      "sparse (hosted monolithicSparse; default for hosted disks), vmfsSparse (ESXi COWD with "
+      "1-sector grains; default for ESXi disks unless --zeroed-grains), seSparse (not written yet: "
+      "refused)");
   app->add_option("--seed", args->seed,
                   "Seed for the delta's CID: the same command with the same seed makes byte-identical "
                   "files (default: random)");
@@ -48,6 +56,8 @@ Command add_snapshot_command(CLI::App& root) {
             options.force = args->force;
             options.zeroed_grains = args->zeroed_grains;
             options.seed = args->seed;
+            if (!args->delta_format.empty())
+              options.delta_format = vmdk::parse_delta_format(args->delta_format);
             auto report = vmdk::snapshot(args->path, options);
             if (args->quiet && !args->json) {
               std::cout << report.path << '\n';

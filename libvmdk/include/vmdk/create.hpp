@@ -15,13 +15,35 @@
 
 namespace vmdk {
 
-/// The createType values vmdkit writes (vmdk-format.md 1.5), plus raw for convert.
-enum class DiskType { monolithic_sparse, two_gb_sparse, monolithic_flat, two_gb_flat, stream_optimized, vmfs, raw };
+/// The createType values vmdkit writes (vmdk-format.md 1.5), plus raw for convert. vmfs_thin is
+/// an ESXi thin disk: createType "vmfs" (what ESXi writes and QEMU opens) with
+/// ddb.thinProvisioned = "1" (4.1). vmfs_sparse is an ESXi COWD delta: only snapshot makes it.
+enum class DiskType {
+  monolithic_sparse,
+  two_gb_sparse,
+  monolithic_flat,
+  two_gb_flat,
+  stream_optimized,
+  vmfs,
+  raw,
+  vmfs_thin,
+  vmfs_sparse
+};
 /// "monolithicSparse", "twoGbMaxExtentSparse", "monolithicFlat", "twoGbMaxExtentFlat",
-/// "streamOptimized", "vmfs", "raw".
+/// "streamOptimized", "vmfs", "raw", "vmfsThin", "vmfsSparse".
 std::string_view to_string(DiskType type);
-/// Parses a type name case-insensitively. Throws UsageError listing the valid names.
+/// Parses a type name case-insensitively (every type but vmfsSparse, which only snapshot
+/// writes). Throws UsageError listing the valid names.
 DiskType parse_disk_type(std::string_view name);
+
+/// Format of the delta a snapshot writes: automatic picks monolithicSparse for hosted parents and
+/// vmfsSparse for ESXi parents (vmfs flat, vmfsSparse or seSparse extents), unless zeroed grains
+/// or a grain size are asked for (monolithicSparse only).
+enum class DeltaFormat { automatic, sparse, vmfs_sparse, se_sparse };
+/// "auto", "sparse", "vmfsSparse", "seSparse".
+std::string_view to_string(DeltaFormat format);
+/// Parses a delta format name case-insensitively. Throws UsageError listing the valid names.
+DeltaFormat parse_delta_format(std::string_view name);
 
 /// ddb.adapterType values (vmdk-format.md 1.7).
 enum class Adapter { ide, buslogic, lsilogic, lsisas1068, pvscsi };
@@ -75,6 +97,8 @@ struct SnapshotOptions {
   std::optional<std::uint64_t> grain_size;  ///< bytes; default 64 KiB
   std::optional<std::uint64_t> seed;
   std::optional<std::uint32_t> cid;  ///< fixed CID for the new delta
+  /// seSparse is refused (UnsupportedError): vmdkit reads SESparse but does not write it yet.
+  DeltaFormat delta_format = DeltaFormat::automatic;
 };
 
 struct SnapshotReport {
@@ -82,13 +106,17 @@ struct SnapshotReport {
   std::string parent;  ///< the disk it was taken of
   std::uint32_t cid = 0;
   std::uint32_t parent_cid = 0;
-  std::string parent_hint;  ///< parentFileNameHint written (relative)
+  std::string parent_hint;         ///< parentFileNameHint written (relative)
+  std::string type;                ///< createType of the delta: "monolithicSparse" or "vmfsSparse"
+  std::vector<std::string> files;  ///< every file written, descriptor first
 };
 
 /// Creates `<base>-00000N.vmdk` (first free N; base is the parent's name without an -00000N
-/// suffix) beside the parent: a monolithicSparse delta of the same capacity, parentCID = the
-/// parent's CID, parentFileNameHint relative. Refuses a parent that has a child (naming it) unless
-/// force, and a parent whose chain does not open. Throws UsageError, ChainError, IoError.
+/// suffix) beside the parent: a monolithicSparse delta, or a vmfsSparse one (descriptor plus
+/// `<base>-00000N-delta.vmdk`, COWD with 1-sector grains, vmdk-format.md 4.2, 5.1), of the same
+/// capacity, parentCID = the parent's CID, parentFileNameHint relative. Refuses a parent that has a
+/// child (naming it) unless force, and a parent whose chain does not open. Throws UsageError,
+/// UnsupportedError (seSparse), ChainError, IoError.
 SnapshotReport snapshot(const std::filesystem::path& parent, const SnapshotOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------

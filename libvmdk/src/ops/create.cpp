@@ -11,11 +11,16 @@ CreateReport create(const std::filesystem::path& path, const CreateOptions& opti
   if (options.type == DiskType::raw) {
     throw UsageError(path.string(), "create makes VMDK disks; raw is not a VMDK type (use convert --to raw)");
   }
+  if (options.type == DiskType::vmfs_sparse) {
+    throw UsageError(path.string(),
+                     "a vmfsSparse delta needs a parent: use vmdkit snapshot --delta-format vmfsSparse");
+  }
   // No data to write: the writer's extents stay empty (sparse: no grains; flat: holes).
   ops::NewDiskWriter writer(ops::plan_new_disk(path, options.capacity, options));
   CreateReport report;
   report.path = path.string();
-  report.type = std::string(to_string(options.type));
+  // The createType written: a vmfsThin disk says "vmfs" (vmdk-format.md 4.1).
+  report.type = writer.plan().descriptor.create_type();
   report.capacity = options.capacity;
   report.cid = writer.plan().cid;
   report.files = writer.commit();

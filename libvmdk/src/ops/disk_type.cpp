@@ -1,5 +1,5 @@
-// Names of the disk types vmdkit writes (createType values, vmdk-format.md 1.5) and of the
-// ddb.adapterType values it offers (1.7): spelling for reports and parsing for options.
+// Names of the disk types vmdkit writes (createType values, vmdk-format.md 1.5), of the snapshot
+// delta formats, and of the ddb.adapterType values it offers (1.7): spelling and parsing.
 #include <array>
 #include <cctype>
 #include <string>
@@ -21,13 +21,13 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
   return true;
 }
 
-constexpr std::array<DiskType, 7> kDiskTypes = {DiskType::monolithic_sparse,
-                                                DiskType::two_gb_sparse,
-                                                DiskType::monolithic_flat,
-                                                DiskType::two_gb_flat,
-                                                DiskType::stream_optimized,
-                                                DiskType::vmfs,
-                                                DiskType::raw};
+// vmfsSparse is missing on purpose: a COWD delta without a parent is no disk to create or convert to.
+constexpr std::array<DiskType, 8> kDiskTypes = {
+    DiskType::monolithic_sparse, DiskType::two_gb_sparse, DiskType::monolithic_flat, DiskType::two_gb_flat,
+    DiskType::stream_optimized,  DiskType::vmfs,          DiskType::vmfs_thin,       DiskType::raw};
+
+constexpr std::array<DeltaFormat, 4> kDeltaFormats = {DeltaFormat::automatic, DeltaFormat::sparse,
+                                                      DeltaFormat::vmfs_sparse, DeltaFormat::se_sparse};
 
 constexpr std::array<Adapter, 5> kAdapters = {Adapter::ide, Adapter::buslogic, Adapter::lsilogic,
                                               Adapter::lsisas1068, Adapter::pvscsi};
@@ -50,6 +50,10 @@ std::string_view to_string(DiskType type) {
       return "vmfs";
     case DiskType::raw:
       return "raw";
+    case DiskType::vmfs_thin:
+      return "vmfsThin";
+    case DiskType::vmfs_sparse:
+      return "vmfsSparse";
   }
   return "unknown";
 }
@@ -64,6 +68,32 @@ DiskType parse_disk_type(std::string_view name) {
   std::string valid;
   for (DiskType type : kDiskTypes) valid += (valid.empty() ? "" : ", ") + std::string(to_string(type));
   throw UsageError("", "unknown disk type '" + std::string(name) + "' (valid types: " + valid + ")");
+}
+
+std::string_view to_string(DeltaFormat format) {
+  switch (format) {
+    case DeltaFormat::automatic:
+      return "auto";
+    case DeltaFormat::sparse:
+      return "sparse";
+    case DeltaFormat::vmfs_sparse:
+      return "vmfsSparse";
+    case DeltaFormat::se_sparse:
+      return "seSparse";
+  }
+  return "unknown";
+}
+
+DeltaFormat parse_delta_format(std::string_view name) {
+  for (DeltaFormat format : kDeltaFormats) {
+    if (equal_ignoring_case(name, to_string(format))) return format;
+  }
+  // The createType spelling of hosted deltas is accepted too.
+  if (equal_ignoring_case(name, "monolithicSparse")) return DeltaFormat::sparse;
+  std::string valid;
+  for (DeltaFormat format : kDeltaFormats)
+    valid += (valid.empty() ? "" : ", ") + std::string(to_string(format));
+  throw UsageError("", "unknown delta format '" + std::string(name) + "' (valid formats: " + valid + ")");
 }
 
 std::string_view to_string(Adapter adapter) {

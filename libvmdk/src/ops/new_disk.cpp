@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "extent/cowd/cowd_writer.hpp"
 #include "extent/flat/flat_writer.hpp"
 #include "extent/sparse/sparse_writer.hpp"
 #include "extent/stream/stream_writer.hpp"
@@ -23,6 +24,7 @@ bool is_sparse_kind(DiskType type) {
   return type == DiskType::monolithic_sparse || type == DiskType::two_gb_sparse ||
          type == DiskType::stream_optimized;
 }
+bool is_vmfs_flat(DiskType type) { return type == DiskType::vmfs || type == DiskType::vmfs_thin; }
 bool embeds_descriptor(DiskType type) {
   return type == DiskType::monolithic_sparse || type == DiskType::stream_optimized;
 }
@@ -47,6 +49,11 @@ void check_params(const std::filesystem::path& path, std::uint64_t capacity, con
     throw UsageError(path.string(), "compression level must be 0..9 (got " + std::to_string(options.compress_level) + ")");
   }
   if (options.hw_version == 0) throw UsageError(path.string(), "hardware version must be positive");
+  // numSectors of a COWD header is 32-bit (4.2.2, 7.2).
+  if (options.type == DiskType::vmfs_sparse && capacity / 512 > 0xffffffffull) {
+    throw UsageError(path.string(),
+                     "a vmfsSparse delta holds less than 2 TiB (its capacity is a 32-bit sector count)");
+  }
 }
 
 // Geometry as QEMU and current VMware write it (vmdk-format.md 1.8): informational only.
@@ -59,7 +66,10 @@ void add_geometry(std::string& ddb, std::uint64_t capacity, Adapter adapter) {
 }
 
 std::string extent_line(DiskType type, std::uint64_t bytes, const std::string& file) {
-  std::string kind = type == DiskType::vmfs ? "VMFS" : is_sparse_kind(type) ? "SPARSE" : "FLAT";
+  std::string kind = is_vmfs_flat(type)              ? "VMFS"
+                     : type == DiskType::vmfs_sparse ? "VMFSSPARSE"
+                     : is_sparse_kind(type)          ? "SPARSE"
+                                                     : "FLAT";
   std::string line = "RW " + std::to_string(bytes / 512) + " " + kind + " \"" + file + "\"";
   if (kind == "FLAT") line += " 0";
   return line + "\n";
@@ -106,7 +116,8 @@ NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capac
         extents += extent_line(options.type, size, name);
       }
     } else {
-      std::string name = stem + "-flat" + ext;
+      // ESXi names (5.1): NAME-flat.vmdk for data, NAME-00000N-delta.vmdk for a COWD delta.
+      std::string name = stem + (options.type == DiskType::vmfs_sparse ? "-delta" : "-flat") + ext;
       plan.files.push_back({folder / name, 0, capacity, false});
       extents += extent_line(options.type, capacity, name);
     }
@@ -116,7 +127,9 @@ NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capac
   std::string text = "# Disk DescriptorFile\nversion=1\n";
   text += "CID=" + format_cid(plan.cid) + "\n";
   text += "parentCID=" + format_cid(parent ? parent->parent_cid : kNoParentCid) + "\n";
-  text += "createType=\"" + std::string(to_string(options.type)) + "\"\n";
+  // ESXi writes "vmfs" for thin disks too, and QEMU opens no "vmfsThin" (1.5, 4.1).
+  const DiskType create_type = options.type == DiskType::vmfs_thin ? DiskType::vmfs : options.type;
+  text += "createType=\"" + std::string(to_string(create_type)) + "\"\n";
   if (parent) text += "parentFileNameHint=\"" + parent->hint + "\"\n";
   text += "\n# Extent description\n" + extents + "\n# The Disk Data Base\n#DDB\n\n";
   std::string long_content_id = options.long_content_id ? *options.long_content_id : random.long_content_id(plan.cid);
@@ -128,6 +141,7 @@ NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capac
     text += "ddb.adapterType = \"" + std::string(to_string(options.adapter)) + "\"\n";
     add_geometry(text, capacity, options.adapter);
     text += "ddb.longContentID = \"" + long_content_id + "\"\n";
+    if (options.type == DiskType::vmfs_thin) text += "ddb.thinProvisioned = \"1\"\n";
     text += "ddb.uuid = \"" + uuid + "\"\n";
     text += "ddb.virtualHWVersion = \"" + std::to_string(options.hw_version) + "\"\n";
   }
@@ -169,6 +183,8 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, bool replace_existing)
         p.zeroed_grains = o.zeroed_grains;
         p.descriptor = o.type == DiskType::monolithic_sparse ? text : std::string();
         out.writer = sparse::make_sparse_writer(file, p);
+      } else if (o.type == DiskType::vmfs_sparse) {
+        out.writer = cowd::make_cowd_writer(file, f.size);
       } else {
         out.writer = flat::make_flat_writer(file, f.size);
       }

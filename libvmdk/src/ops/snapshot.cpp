@@ -1,6 +1,8 @@
-// vmdkit snapshot: a new monolithicSparse delta link `<base>-NNNNNN.vmdk` on top of a disk
-// (vmdk-format.md 2.11, 6.6): parentCID = the parent's CID, parentFileNameHint relative. The parent
-// is only read; a parent that has a child or a lock is refused unless forced.
+// vmdkit snapshot: a new delta link `<base>-NNNNNN.vmdk` on top of a disk (vmdk-format.md 2.11,
+// 4.2, 5.1, 6.6): monolithicSparse for hosted parents, vmfsSparse (descriptor + -delta.vmdk COWD)
+// for ESXi ones. The parent is only read; a parent that has a child or a lock is refused unless forced.
+#include <algorithm>
+
 #include "ops/children.hpp"
 #include "ops/new_disk.hpp"
 #include "vmdk/create.hpp"
@@ -10,6 +12,48 @@ namespace vmdk {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// An ESXi link has VMFS, VMFSSPARSE or SESPARSE extents (4.1-4.3); its deltas follow ESXi.
+bool is_esxi_disk(const Disk& disk) {
+  const auto& lines = disk.descriptor().extents();
+  return !lines.empty() && std::all_of(lines.begin(), lines.end(), [](const ExtentLine& line) {
+    return line.type == ExtentType::vmfs || line.type == ExtentType::vmfssparse ||
+           line.type == ExtentType::sesparse;
+  });
+}
+
+DiskType delta_type(const fs::path& parent, const Disk& parent_disk, const SnapshotOptions& options) {
+  DeltaFormat format = options.delta_format;
+  if (format == DeltaFormat::automatic) {
+    // ESXi 6.7 defaults to seSparse; vmdkit does not write seSparse yet, so vmfsSparse, which
+    // every ESXi still reads, is the ESXi default here. Asking for zeroed grains or a grain size
+    // asks for a feature only hosted sparse deltas have, so those get one.
+    const bool sparse_options = options.zeroed_grains || options.grain_size.has_value();
+    format = is_esxi_disk(parent_disk) && !sparse_options ? DeltaFormat::vmfs_sparse : DeltaFormat::sparse;
+  }
+  switch (format) {
+    case DeltaFormat::se_sparse:
+      throw UnsupportedError(parent.string(),
+                             "writing seSparse deltas is not supported yet; use --delta-format "
+                             "vmfsSparse (ESXi reads it) or sparse");
+    case DeltaFormat::vmfs_sparse:
+      if (options.zeroed_grains) {
+        throw UsageError(parent.string(),
+                         "vmfsSparse deltas have no zeroed-grain entries (--zeroed-grains is for "
+                         "sparse deltas)");
+      }
+      if (options.grain_size && *options.grain_size != 512) {
+        throw UsageError(parent.string(), "vmfsSparse deltas use 1-sector (512-byte) grains like ESXi");
+      }
+      return DiskType::vmfs_sparse;
+    default:
+      return DiskType::monolithic_sparse;
+  }
+}
+
+}  // namespace
+
 SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) {
   ChainOptions chain_options;
   chain_options.open = options.open;
@@ -18,6 +62,7 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
   const Disk& parent_disk = *chain->layers().front().disk;
   const std::optional<std::uint32_t> parent_cid = parent_disk.descriptor().cid();
   if (!parent_cid) throw FormatError(parent.string(), "descriptor has no CID, so no delta can link to it");
+  const DiskType type = delta_type(parent, parent_disk, options);
 
   if (!options.force) {
     const std::vector<fs::path> children = find_children(parent, options.open);
@@ -37,9 +82,10 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
 
   const fs::path path = ops::next_snapshot_path(parent);
   NewDiskOptions disk_options;
-  disk_options.type = DiskType::monolithic_sparse;
+  disk_options.type = type;
   disk_options.zeroed_grains = options.zeroed_grains;
-  if (options.grain_size) disk_options.grain_size = *options.grain_size;
+  if (options.grain_size && type == DiskType::monolithic_sparse)
+    disk_options.grain_size = *options.grain_size;
   disk_options.seed = options.seed;
   disk_options.cid = options.cid;
   // The delta lies in the parent's folder, so the relative hint is the parent's file name.
@@ -54,7 +100,8 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
   report.cid = writer.plan().cid;
   report.parent_cid = *parent_cid;
   report.parent_hint = link.hint;
-  writer.commit();
+  report.type = writer.plan().descriptor.create_type();
+  report.files = writer.commit();
   return report;
 }
 

@@ -1,10 +1,11 @@
 // ops::write: writes into the top layer of a chain with grain-level copy-on-write (vmdk-format.md
-// 2.8, 2.11). Order (DESIGN.md safety rules): grain data, fsync, grain tables, fsync, then the CID.
+// 2.8, 2.11, 4.2.2). Order (DESIGN.md safety rules): grain data, fsync, grain tables, fsync, CID.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
+#include "extent/cowd/cowd_updater.hpp"
 #include "extent/sparse/sparse_updater.hpp"
 #include "ops/descriptor_store.hpp"
 #include "ops/random.hpp"
@@ -51,7 +52,7 @@ struct Target {
   const ExtentSlot* slot = nullptr;
   std::uint64_t from = 0, to = 0;  // disk offsets written in this slot
   std::shared_ptr<File> file;
-  std::unique_ptr<sparse::SparseUpdater> updater;  // null for flat slots
+  std::unique_ptr<sparse::SparseUpdater> updater;  // KDMV or COWD; null for flat slots
 };
 
 std::vector<Target> open_targets(const Disk& top, std::uint64_t offset, std::uint64_t end) {
@@ -73,11 +74,13 @@ std::vector<Target> open_targets(const Disk& top, std::uint64_t offset, std::uin
       throw UnsupportedError(name, "streamOptimized (compressed) disks cannot be written in place; convert it first: "
                                    "vmdkit convert " + top.path().string() + " NEW.vmdk --to monolithicSparse");
     }
-    if (format != "sparse" && format != "flat") {
+    if (format != "sparse" && format != "flat" && format != "cowd") {
       throw UnsupportedError(name, "writing into " + format + " extents is not supported");
     }
     t.file = std::shared_ptr<File>(File::open(slot.path, File::Mode::read_write));
     if (format == "sparse") t.updater = sparse::SparseUpdater::open(t.file);
+    // COWD (vmfsSparse) deltas take the same grain-level copy-on-write, at their grain size.
+    if (format == "cowd") t.updater = cowd::open_cowd_updater(t.file, slot.length);
     targets.push_back(std::move(t));
   }
   return targets;
