@@ -169,6 +169,8 @@ class JsonPrinter final : public Printer {
     j["cid"] = cid_hex(r.cid);
     j["parent_cid"] = cid_hex(r.parent_cid);
     j["parent_hint"] = r.parent_hint;
+    j["type"] = r.type;
+    j["files"] = r.files;
     emit(j);
   }
 
