@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and .ci/run): install dependencies, then build and run the whole
-# CTest suite twice: with -Werror in build/, then under AddressSanitizer + UBSan in build-asan/.
+# CTest suite twice: with -Werror in build/, then under AddressSanitizer + UBSan in build-asan/;
+# then a brief libFuzzer run of tests/fuzz in build-fuzz/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -24,5 +25,11 @@ export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
 export VMDKIT_SANITIZED=1
 ctest --test-dir "$ROOT/build-asan" --output-on-failure -j4
+
+# libFuzzer targets (docs/fuzzing.md): clang build in build-fuzz/, the committed regression inputs
+# replayed, then each target fuzzed for 12 s from the fixture seeds, two at a time. Any crash,
+# sanitizer report or broken property fails the run.
+echo "== fuzz (libFuzzer, brief run)"
+"$ROOT/tests/fuzz/run.sh" --brief 12
 
 echo "== all tests passed in $((SECONDS - start)) s"

@@ -154,7 +154,11 @@ void Descriptor::set_extents(std::vector<ExtentLine> extents) {
       found = true;
     }
   }
-  for (std::size_t i = 0; i < lines_.size() && !found; ++i) {
+  // The comment counts only after the version key: parse refuses extent lines above it.
+  auto version = find_line(lines_, Kind::header, "version");
+  std::size_t comment_from =
+      version == lines_.end() ? 0 : static_cast<std::size_t>(version - lines_.begin()) + 1;
+  for (std::size_t i = comment_from; i < lines_.size() && !found; ++i) {
     if (lines_[i].kind == Kind::comment && iequals(trim(lines_[i].value), "# Extent description")) {
       at = i + 1;
       found = true;

@@ -25,6 +25,11 @@ Assignment parse_assignment(std::string_view body, std::string_view what, const 
   for (char c : out.key) {
     if (is_blank(c)) fail(site, std::string(what) + " has a bad key " + excerpt(out.key));
   }
+  // A byte-order mark belongs at the start of the text only (parse drops it there); one that starts
+  // a key would vanish when the line is printed first, and the key would read back differently.
+  if (out.key.starts_with("\xEF\xBB\xBF")) {
+    fail(site, std::string(what) + " has a key that starts with a byte-order mark " + excerpt(out.key));
+  }
   std::string_view rest = trim(body.substr(eq + 1));
   if (!rest.empty() && rest.front() == '"') {
     std::size_t close = rest.find('"', 1);

@@ -36,7 +36,8 @@ MemoryFile::MemoryFile(std::string name, std::vector<std::uint8_t> data)
     : name_(std::move(name)), data_(std::move(data)) {}
 
 std::size_t MemoryFile::read_at(std::uint64_t offset, std::span<std::uint8_t> out) const {
-  if (offset >= data_.size()) return 0;
+  // An empty out may have a null data(), which memcpy must not get even for 0 bytes.
+  if (offset >= data_.size() || out.empty()) return 0;
   std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), data_.size() - offset));
   std::memcpy(out.data(), data_.data() + offset, n);
   return n;
