@@ -26,10 +26,12 @@ same_data() {
   else
     fail "qemu-img compare $(basename "$img") with the original's raw: $(cat "$TEST_TMPDIR/compare.err")"
   fi
-  if diff=$("$VMDKIT" cat "$img" 2>"$TEST_TMPDIR/cat.err" | $HELPER cmp "$raw") && [[ ! -s $TEST_TMPDIR/cat.err ]]; then
-    echo "ok: vmdkit cat $(basename "$img") reads like the original"
+  # compare reads the disk through vmdkit's chain reader, skipping what both sides map as zeros
+  # (these 2.5 GiB disks are mostly holes; piping them through cat costs minutes under ASan).
+  if diff=$("$VMDKIT" compare "$img" "$raw" 2>"$TEST_TMPDIR/cat.err"); then
+    echo "ok: vmdkit reads $(basename "$img") like the original"
   else
-    fail "vmdkit cat $(basename "$img") differs from the original: $diff $(cat "$TEST_TMPDIR/cat.err")"
+    fail "vmdkit reads $(basename "$img") differently from the original: $diff $(cat "$TEST_TMPDIR/cat.err")"
   fi
 }
 
@@ -142,4 +144,18 @@ else
 fi
 cd "$TEST_TMPDIR"
 rm -rf "$dir"
+
+# An ESXi vmfsSparse (COWD) delta of a vmfs base, made by vmdkit: its descriptor rebuilt from the
+# -delta.vmdk alone (parent by name and capacity) reads like the original in qemu-img and vmdkit.
+mkdir -p esx && cd esx
+"$VMDKIT" create -q --type vmfs --size 16M --seed 1 vm.vmdk
+"$VMDKIT" write -q --offset 1000 --length 300000 --pattern 0x11 vm.vmdk
+"$VMDKIT" snapshot -q --delta-format vmfsSparse --seed 2 vm.vmdk >/dev/null
+"$VMDKIT" write -q --offset 5000 --length 70000 --pattern 0x22 vm-000001.vmdk
+qemu-img convert -f vmdk -O raw vm-000001.vmdk vm-000001.raw
+mkdir -p orig && mv vm-000001.vmdk orig/
+rebuild vm-000001-delta.vmdk
+same_links orig/vm-000001.vmdk vm-000001.vmdk createType parentCID parentFileNameHint
+same_data vm-000001.vmdk vm-000001.raw
+cd "$TEST_TMPDIR"
 finish

@@ -638,3 +638,16 @@ TEST_CASE("sample descriptors made by VMware and ESXi", "[descriptor][samples]")
   }
   CHECK(seen >= 5);
 }
+
+// Found by fuzz_descriptor (tests/fuzz/regressions/descriptor): an extent block added to a
+// descriptor whose "# Extent description" comment stands above version= must come after version=,
+// and a key may not start with a byte-order mark (print would move it to the start of the text,
+// where parse drops it).
+TEST_CASE("fuzz findings: extents added after version=, keys with a byte-order mark", "[descriptor]") {
+  Descriptor d = Descriptor::parse("# Extent description\nversion=2\n", "fuzz.vmdk");
+  d.set_extents({{ExtentAccess::rw, 8, ExtentType::zero, "", {}, {}}});
+  const Descriptor again = Descriptor::parse(d.print(), "fuzz.vmdk");
+  CHECK(again == d);
+  REQUIRE(again.extents().size() == 1);
+  CHECK_THROWS_AS(Descriptor::parse("version=1\n\t\xEF\xBB\xBFkey=v\n", "fuzz.vmdk"), vmdk::FormatError);
+}
