@@ -81,6 +81,41 @@ contains out "finished the interrupted consolidation" "repair says so"
   pass "merged layers and journal gone" || fail "left: $(ls -A j)"
 expect_exit 0 "the base reads what the top read" -- "$VMDKIT" compare j/base.vmdk j/want.raw
 
+# Chain-level findings that repair cannot fix: a cycle, a parent of another size, a short flat
+# extent, an embedded descriptor that fills its sectors without an end.
+mkdir -p k && cd k
+qemu-img create -q -f vmdk a.vmdk 8M && qemu-img create -q -f vmdk -b a.vmdk -F vmdk b.vmdk
+cid_b=$("$VMDKIT" info --json b.vmdk | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
+"$PY" - a.vmdk "$cid_b" <<'PYEOF'
+import struct, sys
+p, cid = sys.argv[1], sys.argv[2]
+data = bytearray(open(p, "rb").read())
+off, size = struct.unpack_from("<QQ", data, 28)
+area = data[off * 512:(off + size) * 512]
+text = bytes(area).split(b"\0")[0].replace(b"parentCID=ffffffff", f'parentCID={cid}\nparentFileNameHint="b.vmdk"'.encode())
+data[off * 512:(off + size) * 512] = text + bytes(size * 512 - len(text))
+open(p, "wb").write(data)
+PYEOF
+qemu-img create -q -f vmdk small.vmdk 4M && qemu-img create -q -f vmdk -b small.vmdk -F vmdk big.vmdk 8M
+qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M && truncate -s 4096 flat-flat.vmdk
+qemu-img create -q -f vmdk full.vmdk 1M
+"$PY" - full.vmdk <<'PYEOF'
+import struct, sys
+p = sys.argv[1]
+data = bytearray(open(p, "rb").read())
+off, size = struct.unpack_from("<QQ", data, 28)
+text = bytes(data[off * 512:(off + size) * 512]).split(b"\0")[0] + b"# "
+text += b"x" * (size * 512 - len(text))  # the text runs to the end of its sectors: no NUL, no newline
+data[off * 512:(off + size) * 512] = text
+open(p, "wb").write(data)
+PYEOF
+cd ..
+for want in "b.vmdk chain_cycle" "big.vmdk capacity_mismatch" "flat.vmdk extent_short" "full.vmdk embedded_descriptor_overflow"; do
+  set -- $want
+  expect_exit 2 "check finds $2 in $1" -- "$VMDKIT" check --json "k/$1"
+  contains out "\"code\": \"$2\"" "$2 reported"
+done
+
 # --strict: a self-contained sparse file opens; a delta or an external extent does not.
 qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M
 expect_exit 0 "--strict accepts a single-file disk" -- "$VMDKIT" info --strict c/base.vmdk

@@ -39,6 +39,7 @@ std::string describe_link(const ChainLayerReport& layer, const ChainLayerReport*
     return text;
   }
   if (layer.link == "cycle") return layer.path + ": parent " + parent_name + " is already in the chain (cycle)";
+  if (layer.link == "unreadable_parent") return layer.path + ": parent " + parent_name + " cannot be opened";
   return "";
 }
 
@@ -48,6 +49,7 @@ std::optional<std::string> chain_warning(const ChainLayerReport& layer, const st
   std::string keyword = layer.link == "cid_mismatch"        ? "cid"
                         : layer.link == "missing_parent"    ? "not found"
                         : layer.link == "capacity_mismatch" ? "capacity"
+                        : layer.link == "unreadable_parent" ? "cannot be opened"
                                                             : "cycle";
   for (const auto& w : warnings) {
     std::string lower = w;
