@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "format/endian.hpp"
+#include "format/field_table.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::format {
@@ -15,7 +16,7 @@ namespace {
 
 // The numeric members outside the union, in table order (keeps field()/set_field() table-driven).
 template <typename H, typename F>
-void for_each_member(H& h, F&& f) {
+void cowd_members(H& h, F&& f) {
   f("magic", h.magic);
   f("version", h.version);
   f("flags", h.flags);
@@ -41,9 +42,8 @@ bool is_root_view(std::string_view name) {
   return name == "root_cylinders" || name == "root_heads" || name == "root_sectors";
 }
 
-[[noreturn]] void no_such_field(std::string_view name) {
-  throw UsageError("", "no numeric COWD header field named " + std::string(name));
-}
+constexpr std::string_view kNumeric = "numeric COWD header";
+auto walk_members = [](auto& h, auto&& f) { cowd_members(h, f); };
 
 // Bytes up to the first NUL (or the whole span).
 std::string text_at(std::span<const std::uint8_t> bytes, std::size_t offset, std::size_t size) {
@@ -61,26 +61,14 @@ void store_text(std::span<std::uint8_t> bytes, std::size_t offset, std::size_t s
 }  // namespace
 
 const FieldInfo& cowd_header_field(std::string_view name) {
-  for (const FieldInfo& field : kCowdHeaderFields) {
-    if (field.name == name) return field;
-  }
-  throw UsageError("", "no COWD header field named " + std::string(name));
+  return find_field(kCowdHeaderFields, name, "COWD header");
 }
 
 std::uint64_t CowdHeader::field(std::string_view field_name) const {
   if (is_root_view(field_name)) {
     return load_le(union_bytes, cowd_header_field(field_name).offset - kUnionOffset, 4);
   }
-  std::uint64_t result = 0;
-  bool found = false;
-  for_each_member(*this, [&](std::string_view n, auto& member) {
-    if (n == field_name) {
-      result = static_cast<std::uint64_t>(member);
-      found = true;
-    }
-  });
-  if (!found) no_such_field(field_name);
-  return result;
+  return get_member(*this, field_name, walk_members, kNumeric);
 }
 
 void CowdHeader::set_field(std::string_view field_name, std::uint64_t value) {
@@ -88,14 +76,7 @@ void CowdHeader::set_field(std::string_view field_name, std::uint64_t value) {
     store_le(union_bytes, cowd_header_field(field_name).offset - kUnionOffset, 4, value);
     return;
   }
-  bool found = false;
-  for_each_member(*this, [&](std::string_view n, auto& member) {
-    if (n == field_name) {
-      member = static_cast<std::remove_reference_t<decltype(member)>>(value);
-      found = true;
-    }
-  });
-  if (!found) no_such_field(field_name);
+  set_member(*this, field_name, value, walk_members, kNumeric);
 }
 
 std::string CowdHeader::parent_file_name() const {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "format/endian.hpp"
+#include "format/field_table.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::format {
@@ -14,7 +15,7 @@ namespace {
 
 // The member holding each field, in table order (keeps field()/set_field() table-driven).
 template <typename H, typename F>
-void for_each_member(H& h, F&& f) {
+void sesparse_members(H& h, F&& f) {
   f("magic", h.magic);
   f("version", h.version);
   f("capacity", h.capacity);
@@ -51,45 +52,10 @@ void for_each_volatile_member(H& h, F&& f) {
   f("replay_journal", h.replay_journal);
 }
 
-template <std::size_t N>
-const FieldInfo& find_field(const std::array<FieldInfo, N>& table, std::string_view name, const char* what) {
-  for (const FieldInfo& field : table) {
-    if (field.name == name) return field;
-  }
-  throw UsageError("", std::string("no ") + what + " field named " + std::string(name));
-}
-
-// Reads or writes the member named `name` through a member walker; UsageError when none matches.
-template <typename H, typename Walk>
-std::uint64_t get(const H& h, std::string_view name, Walk walk, const char* what) {
-  std::uint64_t result = 0;
-  bool found = false;
-  walk(h, [&](std::string_view n, const std::uint64_t& member) {
-    if (n == name) {
-      result = member;
-      found = true;
-    }
-  });
-  if (!found) throw UsageError("", std::string("no ") + what + " field named " + std::string(name));
-  return result;
-}
-
-template <typename H, typename Walk>
-void set(H& h, std::string_view name, std::uint64_t value, Walk walk, const char* what) {
-  bool found = false;
-  walk(h, [&](std::string_view n, std::uint64_t& member) {
-    if (n == name) {
-      member = value;
-      found = true;
-    }
-  });
-  if (!found) throw UsageError("", std::string("no ") + what + " field named " + std::string(name));
-}
-
 constexpr const char* kConstant = "SESparse header";
 constexpr const char* kVolatile = "SESparse volatile header";
 
-auto walk_constant = [](auto& h, auto&& f) { for_each_member(h, f); };
+auto walk_constant = [](auto& h, auto&& f) { sesparse_members(h, f); };
 auto walk_volatile = [](auto& h, auto&& f) { for_each_volatile_member(h, f); };
 
 // True when bytes [offset, 512) of the structure (as far as the span reaches) are all zero.
@@ -126,17 +92,17 @@ const FieldInfo& sesparse_volatile_field(std::string_view name) {
 }
 
 std::uint64_t SesparseHeader::field(std::string_view name) const {
-  return get(*this, name, walk_constant, kConstant);
+  return get_member(*this, name, walk_constant, kConstant);
 }
 void SesparseHeader::set_field(std::string_view name, std::uint64_t value) {
-  set(*this, name, value, walk_constant, kConstant);
+  set_member(*this, name, value, walk_constant, kConstant);
 }
 
 std::uint64_t SesparseVolatileHeader::field(std::string_view name) const {
-  return get(*this, name, walk_volatile, kVolatile);
+  return get_member(*this, name, walk_volatile, kVolatile);
 }
 void SesparseVolatileHeader::set_field(std::string_view name, std::uint64_t value) {
-  set(*this, name, value, walk_volatile, kVolatile);
+  set_member(*this, name, value, walk_volatile, kVolatile);
 }
 
 bool has_sesparse_magic(std::span<const std::uint8_t> bytes) {

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "format/endian.hpp"
+#include "format/field_table.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::format {
@@ -13,7 +14,7 @@ namespace {
 
 // Pointer to the member holding each field, in table order (keeps the codec table-driven).
 template <typename H, typename F>
-void for_each_member(H& h, F&& f) {
+void sparse_members(H& h, F&& f) {
   f("magic", h.magic);
   f("version", h.version);
   f("flags", h.flags);
@@ -36,34 +37,15 @@ void for_each_member(H& h, F&& f) {
 }  // namespace
 
 const FieldInfo& sparse_header_field(std::string_view name) {
-  for (const FieldInfo& field : kSparseHeaderFields) {
-    if (field.name == name) return field;
-  }
-  throw UsageError("", "no sparse header field named " + std::string(name));
+  return find_field(kSparseHeaderFields, name, "sparse header");
 }
 
 std::uint64_t SparseHeader::field(std::string_view name) const {
-  std::uint64_t result = 0;
-  bool found = false;
-  for_each_member(*this, [&](std::string_view n, auto& member) {
-    if (n == name) {
-      result = static_cast<std::uint64_t>(member);
-      found = true;
-    }
-  });
-  if (!found) throw UsageError("", "no sparse header field named " + std::string(name));
-  return result;
+  return get_member(*this, name, [](auto& h, auto&& f) { sparse_members(h, f); }, "sparse header");
 }
 
 void SparseHeader::set_field(std::string_view name, std::uint64_t value) {
-  bool found = false;
-  for_each_member(*this, [&](std::string_view n, auto& member) {
-    if (n == name) {
-      member = static_cast<std::remove_reference_t<decltype(member)>>(value);
-      found = true;
-    }
-  });
-  if (!found) throw UsageError("", "no sparse header field named " + std::string(name));
+  set_member(*this, name, value, [](auto& h, auto&& f) { sparse_members(h, f); }, "sparse header");
 }
 
 bool has_kdmv_magic(std::span<const std::uint8_t> bytes) {
