@@ -15,7 +15,8 @@ namespace vmdk::format {
 
 /// The field of table named `name`; UsageError "no <what> field named <name>" otherwise.
 template <std::size_t N>
-const FieldInfo& find_field(const std::array<FieldInfo, N>& table, std::string_view name, std::string_view what) {
+const FieldInfo& find_field(const std::array<FieldInfo, N>& table, std::string_view name,
+                            std::string_view what) {
   for (const FieldInfo& field : table) {
     if (field.name == name) return field;
   }

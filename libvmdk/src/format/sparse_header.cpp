@@ -41,11 +41,13 @@ const FieldInfo& sparse_header_field(std::string_view name) {
 }
 
 std::uint64_t SparseHeader::field(std::string_view name) const {
-  return get_member(*this, name, [](auto& h, auto&& f) { sparse_members(h, f); }, "sparse header");
+  return get_member(
+      *this, name, [](auto& h, auto&& f) { sparse_members(h, f); }, "sparse header");
 }
 
 void SparseHeader::set_field(std::string_view name, std::uint64_t value) {
-  set_member(*this, name, value, [](auto& h, auto&& f) { sparse_members(h, f); }, "sparse header");
+  set_member(
+      *this, name, value, [](auto& h, auto&& f) { sparse_members(h, f); }, "sparse header");
 }
 
 bool has_kdmv_magic(std::span<const std::uint8_t> bytes) {
@@ -55,7 +57,8 @@ bool has_kdmv_magic(std::span<const std::uint8_t> bytes) {
 SparseHeader decode_sparse_header(std::span<const std::uint8_t> bytes) {
   SparseHeader header;
   for (const FieldInfo& field : kSparseHeaderFields) {
-    std::uint64_t value = field.offset + field.size <= bytes.size() ? load_le(bytes, field.offset, field.size) : 0;
+    std::uint64_t value =
+        field.offset + field.size <= bytes.size() ? load_le(bytes, field.offset, field.size) : 0;
     header.set_field(field.name, value);
   }
   return header;
