@@ -11,6 +11,7 @@
 
 #include "extent/sesparse/sesparse_layout.hpp"
 #include "extent/sesparse/sesparse_tables.hpp"
+#include "extent/walked_extent.hpp"
 #include "format/sesparse_header.hpp"
 #include "vmdk/error.hpp"
 
@@ -18,84 +19,12 @@ namespace vmdk::sesparse {
 
 namespace {
 
-// Appends r to out (from index first on), merging it into the last run when both continue each
-// other: same state, and for data the next bytes of the host file.
-void append_run(std::vector<Run>& out, std::size_t first, const Run& r) {
-  if (out.size() > first) {
-    Run& last = out.back();
-    if (last.offset + last.length == r.offset && last.state == r.state &&
-        (r.state != BlockState::data || last.host_offset + last.length == r.host_offset)) {
-      last.length += r.length;
-      return;
-    }
-  }
-  out.push_back(r);
-}
-
-class SesparseExtent final : public Extent {
+class SesparseExtent final : public extent::WalkedExtent<SesparseExtent> {
  public:
   SesparseExtent(std::shared_ptr<const ByteSource> file, SesparseLayout layout, std::uint64_t size_bytes)
-      : file_(file),
+      : WalkedExtent(file, layout.name, size_bytes),
         layout_(std::move(layout)),
-        size_(size_bytes),
         tables_(std::move(file), layout_, size_bytes) {}
-
-  std::uint64_t size() const override { return size_; }
-
-  Run block_status(std::uint64_t offset, std::uint64_t max_len) const override {
-    if (offset >= size_ || max_len == 0) {
-      throw UsageError(layout_.name, "block status at " + hex(offset) + " is outside the extent", offset);
-    }
-    std::vector<Run> runs;
-    walk(offset, std::min(max_len, size_ - offset), [&](const Run& r) {
-      append_run(runs, 0, r);
-      return runs.size() == 1;  // stop at the first piece that does not extend the first run
-    });
-    return runs.front();
-  }
-
-  void map(std::uint64_t offset, std::uint64_t length, std::vector<Run>& out) const override {
-    check_range(offset, length);
-    const std::size_t first = out.size();
-    walk(offset, length, [&](const Run& r) {
-      append_run(out, first, r);
-      return true;
-    });
-  }
-
-  void read(std::uint64_t offset, std::span<std::uint8_t> out) const override {
-    check_range(offset, out.size());
-    // One pending pread that grows while grains follow each other on disk.
-    std::uint64_t pending_host = 0;
-    std::size_t pending_pos = 0;
-    std::size_t pending_len = 0;
-    auto flush = [&] {
-      if (pending_len != 0)
-        read_exact(*file_, pending_host, out.subspan(pending_pos, pending_len), "grain data");
-      pending_len = 0;
-    };
-    walk(offset, out.size(), [&](const Run& r) {
-      const auto pos = static_cast<std::size_t>(r.offset - offset);
-      const auto len = static_cast<std::size_t>(r.length);
-      if (r.state != BlockState::data) {
-        std::memset(out.data() + pos, 0, len);
-      } else if (pending_len != 0 && pending_host + pending_len == r.host_offset &&
-                 pending_pos + pending_len == pos) {
-        pending_len += len;
-      } else {
-        flush();
-        pending_host = r.host_offset;
-        pending_pos = pos;
-        pending_len = len;
-      }
-      return true;
-    });
-    flush();
-  }
-
-  const std::string& host_file() const override { return layout_.name; }
-  // Grains are stored as they are: a chain may read data runs straight from the file.
-  const ByteSource* host_source() const override { return file_.get(); }
 
   ExtentDetails details() const override {
     ExtentDetails d;
@@ -121,14 +50,7 @@ class SesparseExtent final : public Extent {
   }
 
  private:
-  void check_range(std::uint64_t offset, std::uint64_t length) const {
-    if (offset > size_ || length > size_ - offset) {
-      throw UsageError(
-          layout_.name,
-          "range " + hex(offset) + "+" + hex(length) + " is outside the extent (" + hex(size_) + " bytes)",
-          offset);
-    }
-  }
+  friend class extent::WalkedExtent<SesparseExtent>;
 
   // Calls f(run) for consecutive runs covering [offset, offset + length) until f returns false.
   // A run covers neighbouring grains of one state (for data: following each other on disk).
@@ -172,9 +94,7 @@ class SesparseExtent final : public Extent {
     }
   }
 
-  std::shared_ptr<const ByteSource> file_;
   SesparseLayout layout_;
-  std::uint64_t size_;
   SesparseTables tables_;
 };
 
