@@ -40,8 +40,12 @@ mkdir -p m && cp c/* m/
 import sys
 p = sys.argv[1]
 data = bytearray(open(p, "rb").read())
-i = data.index(b"CID=")
-data[i + 4:i + 12] = b"0badc0de"
+# qemu prints the CID without leading zeros: change the value in place, keeping its length
+# (the descriptor is embedded, so the file must not grow or shrink).
+i = data.index(b"CID=") + 4
+j = data.index(b"\n", i)
+n = j - i
+data[i:j] = b"%0*x" % (n, (int(data[i:j], 16) + 1) % 16**n)
 open(p, "wb").write(data)
 PYEOF
 "$VMDKIT" repair m/top.vmdk >/dev/null  # the leak first: the test is about the CID
