@@ -27,8 +27,9 @@ Command add_snapshot_command(CLI::App& root) {
   auto* app = root.add_subcommand("snapshot", "Take a snapshot: create the next delta on top of a disk");
   app->footer(
       "The new delta lies beside PATH as <base>-00000N.vmdk (the first free N; <base> is PATH's name "
-      "without a -00000N suffix): a monolithicSparse file for a hosted PATH, or for an ESXi PATH (vmfs, "
-      "vmfsSparse) a vmfsSparse descriptor plus its COWD data file <base>-00000N-delta.vmdk; with "
+      "without a -00000N suffix): a monolithicSparse file for a hosted PATH, or for an ESXi PATH a "
+      "seSparse descriptor plus its data file <base>-00000N-sesparse.vmdk (a vmfsSparse PATH gets a "
+      "vmfsSparse descriptor plus its COWD data file <base>-00000N-delta.vmdk); with "
       "parentCID = PATH's CID and a relative "
       "parentFileNameHint. PATH and the rest of its chain are only read, never modified; from now on, "
       "write into the new delta: writing into PATH would corrupt the delta. The new file's path is the "
@@ -41,9 +42,9 @@ Command add_snapshot_command(CLI::App& root) {
                 "The delta gets header version 2 with zeroed-grain entries, so zero writes take no space");
   app->add_option(
       "--delta-format", args->delta_format,
-      "sparse (hosted monolithicSparse; default for hosted disks), vmfsSparse (ESXi COWD with "
-      "1-sector grains; default for ESXi disks unless --zeroed-grains), seSparse (not written yet: "
-      "refused)");
+      "sparse (hosted monolithicSparse; default for hosted disks), seSparse (ESXi 6.7+, 4 KiB grains; "
+      "default for ESXi disks unless --zeroed-grains), vmfsSparse (ESXi COWD with 1-sector grains, as "
+      "on VMFS 5; default under a vmfsSparse parent)");
   app->add_option("--seed", args->seed,
                   "Seed for the delta's CID: the same command with the same seed makes byte-identical "
                   "files (default: random)");

@@ -44,7 +44,8 @@ Command add_write_command(CLI::App& root) {
       "sync, grain tables, sync), so a crash leaves every grain with its old or its new content; an old copy "
       "of a rewritten grain stays in the file as unused space. Whole-grain zero writes become zeroed-grain "
       "entries when the disk allows them (--zeroed-grains at create/snapshot). vmfsSparse (ESXi COWD) deltas "
-      "work the same way at their 1-sector grains; seSparse deltas cannot be written yet. The disk's CID "
+      "work the same way at their 1-sector grains, seSparse deltas at their 4 KiB grains (zero writes become "
+      "zero-grain entries). The disk's CID "
       "changes once, after the data, as VMware does. Refused: a disk that has a child (write into the "
       "child), a streamOptimized disk (convert it first), a disk locked by VMware (unless --force).");
   app->add_option("PATH", args->path, "The disk to write (the top of its chain)")->required();

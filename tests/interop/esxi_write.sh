@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Interop (issue 6, acceptance 2, vmfsSparse half): a vmfs base made by vmdkit with two vmfsSparse
-# (COWD) snapshots, written at unaligned offsets: vmdkit and qemu-img read every step exactly like
-# a raw file that got the same writes with dd; qemu-img check and info accept every layer.
+# Interop (issue 6, acceptances 2 and 3): a vmfs base made by vmdkit with two vmfsSparse (COWD)
+# snapshots, and another with two seSparse snapshots, written at unaligned offsets: vmdkit and
+# qemu-img read every step exactly like a raw file that got the same writes with dd; qemu-img check
+# and info accept every layer. Then each chain is consolidated into its vmfs base, which keeps the
+# content.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 cd "$TEST_TMPDIR"
 
 SIZE=$((64 * 1024 * 1024))
-raw=ref.raw
-truncate -s "$SIZE" "$raw"
 
 # w DISK OFFSET LENGTH BYTE: the same pattern write into the disk (vmdkit) and the raw (dd).
 w() {
@@ -37,40 +37,66 @@ check_all() {
 
 $HELPER pattern data.bin 300000 --seed 5
 
-"$VMDKIT" create base.vmdk --type vmfs --size 64M --seed 1 >/dev/null || fail "create --type vmfs"
-[[ -f base-flat.vmdk && $(stat -c %s base-flat.vmdk) == "$SIZE" ]] && echo "ok: base-flat.vmdk" || fail "no base-flat.vmdk"
-grep -q '^createType="vmfs"$' base.vmdk && grep -q "^RW 131072 VMFS \"base-flat.vmdk\"$" base.vmdk &&
-  echo "ok: vmfs descriptor" || fail "vmfs descriptor: $(cat base.vmdk)"
-qemu-img info -f vmdk base.vmdk | grep -q "virtual size: 64 MiB" && echo "ok: qemu-img info" || fail "qemu-img info base"
-check_all base.vmdk "empty vmfs"
-w base.vmdk 1000 70000 0x11
-f base.vmdk 5000000 data.bin
-check_all base.vmdk "vmfs base"
+# chain KIND FOLDER: the base, two KIND snapshots (the second one in the default format, which must
+# be KIND again), writes at each level checked against the dd raw, then consolidation.
+chain() {
+  local kind=$1 dir=$2 suffix
+  [[ $kind == vmfsSparse ]] && suffix=delta || suffix=sesparse
+  local ext=${kind^^}
+  mkdir "$dir" && cd "$dir" || fail "mkdir $dir"
+  cp ../data.bin .
+  raw=ref.raw
+  truncate -s "$SIZE" "$raw"
 
-"$VMDKIT" snapshot base.vmdk --delta-format vmfsSparse >/dev/null || fail "snapshot 1"
-[[ -f base-000001-delta.vmdk ]] && grep -q '^createType="vmfsSparse"$' base-000001.vmdk &&
-  echo "ok: ESXi delta names" || fail "snapshot 1 files: $(ls)"
-check_all base-000001.vmdk "empty delta 1"
-w base-000001.vmdk 1001 3 0x21                      # inside one sector of parent data
-w base-000001.vmdk 2096000 5000 0x22                # across the 2 MiB grain-table boundary
-f base-000001.vmdk 4999999 data.bin                 # unaligned over parent data
-w base-000001.vmdk $((SIZE - 700)) 700 0x23         # the end of the disk
-check_all base-000001.vmdk "depth 2"
+  "$VMDKIT" create base.vmdk --type vmfs --size 64M --seed 1 >/dev/null || fail "create --type vmfs"
+  [[ -f base-flat.vmdk && $(stat -c %s base-flat.vmdk) == "$SIZE" ]] && echo "ok: base-flat.vmdk" || fail "no base-flat.vmdk"
+  grep -q '^createType="vmfs"$' base.vmdk && grep -q "^RW 131072 VMFS \"base-flat.vmdk\"$" base.vmdk &&
+    echo "ok: vmfs descriptor" || fail "vmfs descriptor: $(cat base.vmdk)"
+  qemu-img info -f vmdk base.vmdk | grep -q "virtual size: 64 MiB" && echo "ok: qemu-img info" || fail "qemu-img info base"
+  check_all base.vmdk "empty vmfs"
+  w base.vmdk 1000 70000 0x11
+  f base.vmdk 5000000 data.bin
+  check_all base.vmdk "vmfs base"
 
-"$VMDKIT" snapshot base-000001.vmdk >/dev/null || fail "snapshot 2 (default format for a vmfsSparse parent)"
-grep -q 'VMFSSPARSE "base-000002-delta.vmdk"' base-000002.vmdk && echo "ok: default delta format" ||
-  fail "snapshot 2 is not vmfsSparse: $(cat base-000002.vmdk)"
-w base-000002.vmdk 1002 1 0x31                      # one byte in a grain delta 1 holds
-w base-000002.vmdk 6000000 3000000 0x32             # many grains, two tables
-w base-000002.vmdk 2096500 10 0x00                  # zeros over data below
-check_all base-000002.vmdk "depth 3"
+  "$VMDKIT" snapshot base.vmdk --delta-format "$kind" >/dev/null || fail "$kind: snapshot 1"
+  [[ -f base-000001-$suffix.vmdk ]] && grep -q "^createType=\"$kind\"$" base-000001.vmdk &&
+    echo "ok: $kind: ESXi delta names" || fail "$kind: snapshot 1 files: $(ls)"
+  check_all base-000001.vmdk "$kind: empty delta 1"
+  w base-000001.vmdk 1001 3 0x21                      # inside one sector of parent data
+  w base-000001.vmdk 2096000 5000 0x22                # across a COWD grain-table boundary (2 MiB)
+  w base-000001.vmdk 16776000 5000 0x24               # across a seSparse grain-table boundary (16 MiB)
+  f base-000001.vmdk 4999999 data.bin                 # unaligned over parent data
+  w base-000001.vmdk $((SIZE - 700)) 700 0x23         # the end of the disk
+  w base-000001.vmdk 1001 2 0x25                      # rewrites a grain this delta holds
+  check_all base-000001.vmdk "$kind: depth 2"
 
-if "$VMDKIT" snapshot base-000002.vmdk --delta-format seSparse 2>err.txt; then
-  fail "seSparse snapshot was not refused"
-else
-  grep -q 'seSparse' err.txt && echo "ok: seSparse refused" || fail "seSparse refusal: $(cat err.txt)"
-fi
-qemu-img info --backing-chain base-000002.vmdk >chain.txt 2>&1 || fail "qemu-img info --backing-chain: $(cat chain.txt)"
-[[ $(grep -c '^image:' chain.txt) -eq 3 ]] && echo "ok: qemu-img sees 3 layers" || fail "qemu-img chain: $(cat chain.txt)"
-"$VMDKIT" check base-000002.vmdk >check.txt && echo "ok: vmdkit check clean" || fail "vmdkit check: $(cat check.txt)"
+  "$VMDKIT" snapshot base-000001.vmdk >/dev/null || fail "$kind: snapshot 2 (default format)"
+  grep -q "$ext \"base-000002-$suffix.vmdk\"" base-000002.vmdk && echo "ok: $kind: default delta format" ||
+    fail "$kind: snapshot 2 is not $kind: $(cat base-000002.vmdk)"
+  w base-000002.vmdk 1002 1 0x31                      # one byte in a grain delta 1 holds
+  w base-000002.vmdk 6000000 30000000 0x32            # many grains, several tables of both kinds
+  w base-000002.vmdk 2096500 10 0x00                  # zeros over data below
+  "$VMDKIT" write -q base-000002.vmdk --offset 40960 --length 8192 --zero || fail "$kind: write --zero"
+  dd if=/dev/zero of="$raw" bs=4096 seek=10 count=2 conv=notrunc status=none
+  check_all base-000002.vmdk "$kind: depth 3"
+
+  qemu-img info --backing-chain base-000002.vmdk >chain.txt 2>&1 || fail "qemu-img info --backing-chain: $(cat chain.txt)"
+  [[ $(grep -c '^image:' chain.txt) -eq 3 ]] && echo "ok: $kind: qemu-img sees 3 layers" || fail "qemu-img chain: $(cat chain.txt)"
+  "$VMDKIT" check base-000002.vmdk >check.txt && echo "ok: $kind: vmdkit check clean" || fail "vmdkit check: $(cat check.txt)"
+
+  # Acceptance 3: consolidate into the vmfs base; the deltas go, the base holds the content.
+  "$VMDKIT" consolidate -q base-000002.vmdk >out.txt || fail "$kind: consolidate: $(cat out.txt)"
+  [[ $(tail -n 1 out.txt) == base.vmdk ]] && echo "ok: $kind: consolidate names the base" || fail "$kind: consolidate printed $(cat out.txt)"
+  [[ ! -e base-000001.vmdk && ! -e base-000002.vmdk && ! -e base-000001-$suffix.vmdk && ! -e base-000002-$suffix.vmdk ]] &&
+    echo "ok: $kind: merged deltas removed" || fail "$kind: files left: $(ls)"
+  grep -q '^createType="vmfs"$' base.vmdk && echo "ok: $kind: base is still vmfs" || fail "$kind: base: $(cat base.vmdk)"
+  check_all base.vmdk "$kind: consolidated base"
+  cd ..
+}
+
+chain vmfsSparse cowd
+chain seSparse sesparse
+
+"$VMDKIT" create -q v.vmdk --type vmfs --size 1M && "$VMDKIT" snapshot -q v.vmdk --delta-format seSparse --zeroed-grains 2>err.txt &&
+  fail "seSparse --zeroed-grains accepted" || { grep -q 'zero-grain' err.txt && echo "ok: seSparse refuses --zeroed-grains"; } || fail "refusal: $(cat err.txt)"
 finish

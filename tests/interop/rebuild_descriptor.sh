@@ -158,4 +158,17 @@ rebuild vm-000001-delta.vmdk
 same_links orig/vm-000001.vmdk vm-000001.vmdk createType parentCID parentFileNameHint
 same_data vm-000001.vmdk vm-000001.raw
 cd "$TEST_TMPDIR"
+
+# The same for a seSparse delta made by vmdkit (the default for a vmfs base).
+mkdir -p ses && cd ses
+"$VMDKIT" create -q --type vmfs --size 16M --seed 1 vm.vmdk
+"$VMDKIT" write -q --offset 1000 --length 300000 --pattern 0x11 vm.vmdk
+"$VMDKIT" snapshot -q --seed 2 vm.vmdk >/dev/null
+"$VMDKIT" write -q --offset 5000 --length 70000 --pattern 0x22 vm-000001.vmdk
+qemu-img convert -f vmdk -O raw vm-000001.vmdk vm-000001.raw
+mkdir -p orig && mv vm-000001.vmdk orig/
+rebuild vm-000001-sesparse.vmdk
+same_links orig/vm-000001.vmdk vm-000001.vmdk createType parentCID parentFileNameHint
+same_data vm-000001.vmdk vm-000001.raw
+cd "$TEST_TMPDIR"
 finish

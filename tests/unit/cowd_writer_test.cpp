@@ -87,7 +87,9 @@ TEST_CASE("vmfsSparse snapshots take ESXi names and an empty COWD header") {
   options.type = DiskType::vmfs;
   options.capacity = kCapacity;
   create(dir / "base.vmdk", options);
-  SnapshotReport report = snapshot(dir / "base.vmdk");  // automatic: vmfsSparse for a vmfs parent
+  SnapshotOptions first;
+  first.delta_format = DeltaFormat::vmfs_sparse;
+  SnapshotReport report = snapshot(dir / "base.vmdk", first);
   CHECK(report.type == "vmfsSparse");
   CHECK(fs::path(report.path).filename() == "base-000001.vmdk");
   REQUIRE(report.files.size() == 2);
@@ -107,22 +109,19 @@ TEST_CASE("vmfsSparse snapshots take ESXi names and an empty COWD header") {
   CHECK(h.free_sector == 5);
   CHECK(fs::file_size(dir / "base-000001-delta.vmdk") == 5 * 512);
 
-  // The second snapshot sits on the first, with the next number.
-  SnapshotOptions second;
-  second.delta_format = DeltaFormat::vmfs_sparse;
-  CHECK(fs::path(snapshot(dir / "base-000001.vmdk", second).path).filename() == "base-000002.vmdk");
+  // The second snapshot sits on the first, with the next number, and keeps the chain's kind.
+  SnapshotReport second = snapshot(dir / "base-000001.vmdk");
+  CHECK(fs::path(second.path).filename() == "base-000002.vmdk");
+  CHECK(second.type == "vmfsSparse");
 }
 
-TEST_CASE("seSparse deltas are refused before anything is written") {
+TEST_CASE("delta formats a vmfs parent offers and refuses") {
   vmdk_test::TempDir dir("cowd-writer");
   CreateOptions options;
   options.type = DiskType::vmfs;
   options.capacity = kCapacity;
   create(dir / "base.vmdk", options);
   SnapshotOptions snap;
-  snap.delta_format = DeltaFormat::se_sparse;
-  CHECK_THROWS_AS(snapshot(dir / "base.vmdk", snap), UnsupportedError);
-  CHECK_FALSE(fs::exists(dir / "base-000001.vmdk"));
   CHECK(parse_delta_format("SESPARSE") == DeltaFormat::se_sparse);
   CHECK_THROWS_AS(parse_delta_format("cowd"), UsageError);
   snap.delta_format = DeltaFormat::vmfs_sparse;
@@ -144,7 +143,9 @@ TEST_CASE("unaligned writes through two vmfsSparse deltas read back like the mod
   create(dir / "base.vmdk", options);
   std::vector<std::uint8_t> model(kCapacity, 0);
   write_both(dir / "base.vmdk", model, 1000, 300000, 0x11);
-  fs::path leaf = snapshot(dir / "base.vmdk").path;
+  SnapshotOptions cowd;
+  cowd.delta_format = DeltaFormat::vmfs_sparse;
+  fs::path leaf = snapshot(dir / "base.vmdk", cowd).path;
   // Inside one sector, across sectors, across the 2 MiB table boundary, at the very end.
   write_both(leaf, model, 1001, 10, 0x22);
   write_both(leaf, model, 5000, 3000, 0x33);
@@ -160,7 +161,7 @@ TEST_CASE("unaligned writes through two vmfsSparse deltas read back like the mod
   CHECK(std::uint64_t{h.free_sector} * 512 ==
         fs::file_size(fs::path(leaf).replace_filename("base-000001-delta.vmdk")));
 
-  leaf = snapshot(leaf).path;
+  leaf = snapshot(leaf).path;  // automatic: vmfsSparse under a vmfsSparse parent
   write_both(leaf, model, 1003, 2, 0x66);                            // over a grain of the first delta
   write_both(leaf, model, (4ull << 20) + 1, 5ull << 20 >> 1, 0x77);  // across two tables
   write_both(leaf, model, 6000, 1, 0x00);                            // zeros hide the data below

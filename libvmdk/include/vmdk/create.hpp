@@ -17,7 +17,8 @@ namespace vmdk {
 
 /// The createType values vmdkit writes (vmdk-format.md 1.5), plus raw for convert. vmfs_thin is
 /// an ESXi thin disk: createType "vmfs" (what ESXi writes and QEMU opens) with
-/// ddb.thinProvisioned = "1" (4.1). vmfs_sparse is an ESXi COWD delta: only snapshot makes it.
+/// ddb.thinProvisioned = "1" (4.1). vmfs_sparse is an ESXi COWD delta and se_sparse an ESXi
+/// SESparse delta: only snapshot makes them.
 enum class DiskType {
   monolithic_sparse,
   two_gb_sparse,
@@ -27,18 +28,20 @@ enum class DiskType {
   vmfs,
   raw,
   vmfs_thin,
-  vmfs_sparse
+  vmfs_sparse,
+  se_sparse
 };
 /// "monolithicSparse", "twoGbMaxExtentSparse", "monolithicFlat", "twoGbMaxExtentFlat",
-/// "streamOptimized", "vmfs", "raw", "vmfsThin", "vmfsSparse".
+/// "streamOptimized", "vmfs", "raw", "vmfsThin", "vmfsSparse", "seSparse".
 std::string_view to_string(DiskType type);
-/// Parses a type name case-insensitively (every type but vmfsSparse, which only snapshot
-/// writes). Throws UsageError listing the valid names.
+/// Parses a type name case-insensitively (every type but vmfsSparse and seSparse, which only
+/// snapshot writes). Throws UsageError listing the valid names.
 DiskType parse_disk_type(std::string_view name);
 
-/// Format of the delta a snapshot writes: automatic picks monolithicSparse for hosted parents and
-/// vmfsSparse for ESXi parents (vmfs flat, vmfsSparse or seSparse extents), unless zeroed grains
-/// or a grain size are asked for (monolithicSparse only).
+/// Format of the delta a snapshot writes: automatic picks monolithicSparse for hosted parents;
+/// for ESXi parents (vmfs flat, vmfsSparse or seSparse extents) seSparse, as ESXi 6.7 and later
+/// do, except vmfsSparse under a vmfsSparse parent (a chain keeps its delta kind, as on hosts
+/// before VMFS 6) and monolithicSparse when zeroed grains or a grain size are asked for.
 enum class DeltaFormat { automatic, sparse, vmfs_sparse, se_sparse };
 /// "auto", "sparse", "vmfsSparse", "seSparse".
 std::string_view to_string(DeltaFormat format);

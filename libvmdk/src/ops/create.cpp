@@ -11,9 +11,10 @@ CreateReport create(const std::filesystem::path& path, const CreateOptions& opti
   if (options.type == DiskType::raw) {
     throw UsageError(path.string(), "create makes VMDK disks; raw is not a VMDK type (use convert --to raw)");
   }
-  if (options.type == DiskType::vmfs_sparse) {
+  if (options.type == DiskType::vmfs_sparse || options.type == DiskType::se_sparse) {
+    const std::string name(to_string(options.type));
     throw UsageError(path.string(),
-                     "a vmfsSparse delta needs a parent: use vmdkit snapshot --delta-format vmfsSparse");
+                     "a " + name + " delta needs a parent: use vmdkit snapshot --delta-format " + name);
   }
   // No data to write: the writer's extents stay empty (sparse: no grains; flat: holes).
   ops::NewDiskWriter writer(ops::plan_new_disk(path, options.capacity, options));

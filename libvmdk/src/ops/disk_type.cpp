@@ -21,7 +21,8 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
   return true;
 }
 
-// vmfsSparse is missing on purpose: a COWD delta without a parent is no disk to create or convert to.
+// vmfsSparse and seSparse are missing on purpose: a delta without a parent is no disk to create or
+// convert to.
 constexpr std::array<DiskType, 8> kDiskTypes = {
     DiskType::monolithic_sparse, DiskType::two_gb_sparse, DiskType::monolithic_flat, DiskType::two_gb_flat,
     DiskType::stream_optimized,  DiskType::vmfs,          DiskType::vmfs_thin,       DiskType::raw};
@@ -54,6 +55,8 @@ std::string_view to_string(DiskType type) {
       return "vmfsThin";
     case DiskType::vmfs_sparse:
       return "vmfsSparse";
+    case DiskType::se_sparse:
+      return "seSparse";
   }
   return "unknown";
 }

@@ -6,6 +6,7 @@
 
 #include "extent/cowd/cowd_writer.hpp"
 #include "extent/flat/flat_writer.hpp"
+#include "extent/sesparse/sesparse_writer.hpp"
 #include "extent/sparse/sparse_writer.hpp"
 #include "extent/stream/stream_writer.hpp"
 #include "ops/temp_file.hpp"
@@ -19,12 +20,16 @@ namespace {
 // VMware splits twoGbMaxExtent disks into parts of 2047 MiB (vmdk-format.md 2.10).
 constexpr std::uint64_t kSplitPartBytes = 4192256ull * 512;
 
-bool is_split(DiskType type) { return type == DiskType::two_gb_sparse || type == DiskType::two_gb_flat; }
+bool is_split(DiskType type) {
+  return type == DiskType::two_gb_sparse || type == DiskType::two_gb_flat;
+}
 bool is_sparse_kind(DiskType type) {
   return type == DiskType::monolithic_sparse || type == DiskType::two_gb_sparse ||
          type == DiskType::stream_optimized;
 }
-bool is_vmfs_flat(DiskType type) { return type == DiskType::vmfs || type == DiskType::vmfs_thin; }
+bool is_vmfs_flat(DiskType type) {
+  return type == DiskType::vmfs || type == DiskType::vmfs_thin;
+}
 bool embeds_descriptor(DiskType type) {
   return type == DiskType::monolithic_sparse || type == DiskType::stream_optimized;
 }
@@ -37,8 +42,9 @@ void check_params(const std::filesystem::path& path, std::uint64_t capacity, con
   }
   // Grain table entries are 32-bit sector numbers: a sparse extent cannot pass 2 TiB (2.8).
   if (is_sparse_kind(options.type) && !is_split(options.type) && capacity > (1ull << 41) - (1ull << 30)) {
-    throw UsageError(path.string(), "a " + std::string(to_string(options.type)) +
-                                        " disk holds at most 2 TiB - 1 GiB; use twoGbMaxExtentSparse or a flat type");
+    throw UsageError(path.string(),
+                     "a " + std::string(to_string(options.type)) +
+                         " disk holds at most 2 TiB - 1 GiB; use twoGbMaxExtentSparse or a flat type");
   }
   const std::uint64_t g = options.grain_size;
   if (is_sparse_kind(options.type) && (g < 4096 || g > (1u << 20) || (g & (g - 1)) != 0)) {
@@ -46,13 +52,17 @@ void check_params(const std::filesystem::path& path, std::uint64_t capacity, con
                                         std::to_string(g) + ")");
   }
   if (options.compress_level < 0 || options.compress_level > 9) {
-    throw UsageError(path.string(), "compression level must be 0..9 (got " + std::to_string(options.compress_level) + ")");
+    throw UsageError(path.string(),
+                     "compression level must be 0..9 (got " + std::to_string(options.compress_level) + ")");
   }
   if (options.hw_version == 0) throw UsageError(path.string(), "hardware version must be positive");
   // numSectors of a COWD header is 32-bit (4.2.2, 7.2).
   if (options.type == DiskType::vmfs_sparse && capacity / 512 > 0xffffffffull) {
     throw UsageError(path.string(),
                      "a vmfsSparse delta holds less than 2 TiB (its capacity is a 32-bit sector count)");
+  }
+  if (options.type == DiskType::se_sparse && capacity > (1ull << 46)) {
+    throw UsageError(path.string(), "a seSparse delta holds at most 64 TiB (4.3.3)");
   }
 }
 
@@ -68,6 +78,7 @@ void add_geometry(std::string& ddb, std::uint64_t capacity, Adapter adapter) {
 std::string extent_line(DiskType type, std::uint64_t bytes, const std::string& file) {
   std::string kind = is_vmfs_flat(type)              ? "VMFS"
                      : type == DiskType::vmfs_sparse ? "VMFSSPARSE"
+                     : type == DiskType::se_sparse   ? "SESPARSE"
                      : is_sparse_kind(type)          ? "SPARSE"
                                                      : "FLAT";
   std::string line = "RW " + std::to_string(bytes / 512) + " " + kind + " \"" + file + "\"";
@@ -83,8 +94,8 @@ std::string part_name(const std::string& stem, const std::string& ext, char kind
 
 }  // namespace
 
-NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capacity, const NewDiskOptions& options,
-                          std::optional<ParentLink> parent) {
+NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capacity,
+                          const NewDiskOptions& options, std::optional<ParentLink> parent) {
   check_params(path, capacity, options);
   if (path.filename().empty()) throw UsageError(path.string(), "the disk path names a folder, not a file");
   NewDiskPlan plan;
@@ -116,8 +127,12 @@ NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capac
         extents += extent_line(options.type, size, name);
       }
     } else {
-      // ESXi names (5.1): NAME-flat.vmdk for data, NAME-00000N-delta.vmdk for a COWD delta.
-      std::string name = stem + (options.type == DiskType::vmfs_sparse ? "-delta" : "-flat") + ext;
+      // ESXi names (5.1): NAME-flat.vmdk for data, NAME-00000N-delta.vmdk for a COWD delta,
+      // NAME-00000N-sesparse.vmdk for a SESparse one.
+      const char* suffix = options.type == DiskType::vmfs_sparse ? "-delta"
+                           : options.type == DiskType::se_sparse ? "-sesparse"
+                                                                 : "-flat";
+      std::string name = stem + suffix + ext;
       plan.files.push_back({folder / name, 0, capacity, false});
       extents += extent_line(options.type, capacity, name);
     }
@@ -132,7 +147,8 @@ NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capac
   text += "createType=\"" + std::string(to_string(create_type)) + "\"\n";
   if (parent) text += "parentFileNameHint=\"" + parent->hint + "\"\n";
   text += "\n# Extent description\n" + extents + "\n# The Disk Data Base\n#DDB\n\n";
-  std::string long_content_id = options.long_content_id ? *options.long_content_id : random.long_content_id(plan.cid);
+  std::string long_content_id =
+      options.long_content_id ? *options.long_content_id : random.long_content_id(plan.cid);
   if (parent) {
     // Deltas carry no adapter or geometry: DDB lookups walk towards the base (1.7).
     text += "ddb.longContentID = \"" + long_content_id + "\"\n";
@@ -152,9 +168,9 @@ NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capac
 struct NewDiskWriter::Impl {
   struct Output {
     NewDiskFile file;
-    std::unique_ptr<TempFile> temp;           // null when writing to a caller's sink
+    std::unique_ptr<TempFile> temp;  // null when writing to a caller's sink
     std::shared_ptr<ByteSink> sink;
-    std::unique_ptr<ExtentWriter> writer;     // null for the standalone descriptor
+    std::unique_ptr<ExtentWriter> writer;  // null for the standalone descriptor
   };
   std::vector<Output> outputs;
   bool committed = false;
@@ -175,7 +191,8 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, bool replace_existing)
     out.sink = file;
     if (!f.descriptor_only) {
       if (o.type == DiskType::stream_optimized) {
-        out.writer = stream::make_stream_writer(file, {f.size, o.grain_size, text, o.compress_level, o.threads});
+        out.writer =
+            stream::make_stream_writer(file, {f.size, o.grain_size, text, o.compress_level, o.threads});
       } else if (o.type == DiskType::monolithic_sparse || o.type == DiskType::two_gb_sparse) {
         sparse::SparseWriterParams p;
         p.capacity_bytes = f.size;
@@ -185,6 +202,8 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, bool replace_existing)
         out.writer = sparse::make_sparse_writer(file, p);
       } else if (o.type == DiskType::vmfs_sparse) {
         out.writer = cowd::make_cowd_writer(file, f.size);
+      } else if (o.type == DiskType::se_sparse) {
+        out.writer = sesparse::make_sesparse_writer(file, f.size);
       } else {
         out.writer = flat::make_flat_writer(file, f.size);
       }
@@ -228,7 +247,8 @@ std::vector<std::string> NewDiskWriter::commit() {
     if (out.writer) {
       out.writer->finish();
     } else {
-      out.sink->write_at(0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+      out.sink->write_at(
+          0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
       out.sink->flush();
     }
     files.push_back(out.file.path.string());

@@ -1,6 +1,7 @@
 // vmdkit snapshot: a new delta link `<base>-NNNNNN.vmdk` on top of a disk (vmdk-format.md 2.11,
-// 4.2, 5.1, 6.6): monolithicSparse for hosted parents, vmfsSparse (descriptor + -delta.vmdk COWD)
-// for ESXi ones. The parent is only read; a parent that has a child or a lock is refused unless forced.
+// 4.2, 4.3, 5.1, 6.6): monolithicSparse for hosted parents; for ESXi ones seSparse (descriptor +
+// -sesparse.vmdk) or vmfsSparse (descriptor + -delta.vmdk COWD). The parent is only read; a parent that has a
+// child or a lock is refused unless forced.
 #include <algorithm>
 
 #include "ops/children.hpp"
@@ -23,20 +24,36 @@ bool is_esxi_disk(const Disk& disk) {
   });
 }
 
+bool has_cowd_extents(const Disk& disk) {
+  const auto& lines = disk.descriptor().extents();
+  return std::any_of(lines.begin(), lines.end(),
+                     [](const ExtentLine& line) { return line.type == ExtentType::vmfssparse; });
+}
+
 DiskType delta_type(const fs::path& parent, const Disk& parent_disk, const SnapshotOptions& options) {
   DeltaFormat format = options.delta_format;
   if (format == DeltaFormat::automatic) {
-    // ESXi 6.7 defaults to seSparse; vmdkit does not write seSparse yet, so vmfsSparse, which
-    // every ESXi still reads, is the ESXi default here. Asking for zeroed grains or a grain size
-    // asks for a feature only hosted sparse deltas have, so those get one.
+    // ESXi 6.7 and later take seSparse snapshots; a host on VMFS 5 takes vmfsSparse ones, so a
+    // chain that already has them keeps that kind. Asking for zeroed grains or a grain size asks
+    // for a feature only hosted sparse deltas have, so those get one.
     const bool sparse_options = options.zeroed_grains || options.grain_size.has_value();
-    format = is_esxi_disk(parent_disk) && !sparse_options ? DeltaFormat::vmfs_sparse : DeltaFormat::sparse;
+    if (!is_esxi_disk(parent_disk) || sparse_options) {
+      format = DeltaFormat::sparse;
+    } else {
+      format = has_cowd_extents(parent_disk) ? DeltaFormat::vmfs_sparse : DeltaFormat::se_sparse;
+    }
   }
   switch (format) {
     case DeltaFormat::se_sparse:
-      throw UnsupportedError(parent.string(),
-                             "writing seSparse deltas is not supported yet; use --delta-format "
-                             "vmfsSparse (ESXi reads it) or sparse");
+      if (options.zeroed_grains) {
+        throw UsageError(
+            parent.string(),
+            "seSparse deltas always have zero-grain entries; --zeroed-grains is for sparse deltas");
+      }
+      if (options.grain_size && *options.grain_size != 4096) {
+        throw UsageError(parent.string(), "seSparse deltas use 4 KiB grains like ESXi");
+      }
+      return DiskType::se_sparse;
     case DeltaFormat::vmfs_sparse:
       if (options.zeroed_grains) {
         throw UsageError(parent.string(),
