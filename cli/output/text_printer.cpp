@@ -11,13 +11,17 @@ namespace vmdkit_cli {
 
 namespace {
 
-std::string cid_or_none(const std::optional<std::uint32_t>& cid) { return cid ? cid_hex(*cid) : "(none)"; }
+std::string cid_or_none(const std::optional<std::uint32_t>& cid) {
+  return cid ? cid_hex(*cid) : "(none)";
+}
 
 std::string parent_cid_text(std::uint32_t cid) {
   return cid == vmdk::kNoParentCid ? cid_hex(cid) + " (no parent)" : cid_hex(cid);
 }
 
-bool is_broken(const std::string& link) { return link != "ok" && link != "base"; }
+bool is_broken(const std::string& link) {
+  return link != "ok" && link != "base";
+}
 
 class TextPrinter final : public Printer {
  public:
@@ -49,8 +53,13 @@ class TextPrinter final : public Printer {
         out_ << ", allocated " << human_size(d.allocated_bytes) << '\n';
         for (const auto& [name, value] : d.header) {
           bool hexy = name.find("flags") != std::string::npos || name.find("magic") != std::string::npos;
-          out_ << "      " << std::left << std::setw(22) << name << ' '
-               << (hexy ? vmdk::hex(value) : std::to_string(value)) << '\n';
+          std::string text = hexy ? vmdk::hex(value) : std::to_string(value);
+          // SESparse versions are major.minor in the high and low halves (0x200000001 is 2.1).
+          if (d.format == "sesparse" && name == "version") {
+            text = std::to_string(value >> 32) + "." + std::to_string(value & 0xffffffffu) + " (" +
+                   vmdk::hex(value) + ")";
+          }
+          out_ << "      " << std::left << std::setw(22) << name << ' ' << text << '\n';
         }
       }
     }
@@ -66,9 +75,9 @@ class TextPrinter final : public Printer {
     std::string indent;
     for (std::size_t i = 0; i < r.layers.size(); ++i) {
       const auto& l = r.layers[i];
-      out_ << indent << (i == 0 ? "" : "└─ ") << l.path << "  [" << (l.create_type.empty() ? "?" : l.create_type)
-           << ", " << human_size(l.capacity) << ", allocated " << human_size(l.allocated) << ", cid "
-           << cid_or_none(l.cid);
+      out_ << indent << (i == 0 ? "" : "└─ ") << l.path << "  ["
+           << (l.create_type.empty() ? "?" : l.create_type) << ", " << human_size(l.capacity)
+           << ", allocated " << human_size(l.allocated) << ", cid " << cid_or_none(l.cid);
       if (l.parent_cid != vmdk::kNoParentCid) out_ << ", parent cid " << cid_hex(l.parent_cid);
       out_ << ']';
       if (l.link == "base") out_ << "  (base)";
@@ -80,7 +89,8 @@ class TextPrinter final : public Printer {
       }
     }
     for (const auto& w : r.warnings) {
-      bool shown = std::any_of(r.layers.begin(), r.layers.end(), [&](const auto& l) { return l.problem == w; });
+      bool shown =
+          std::any_of(r.layers.begin(), r.layers.end(), [&](const auto& l) { return l.problem == w; });
       if (!shown) out_ << "warning: " << w << '\n';
     }
   }
@@ -98,10 +108,13 @@ class TextPrinter final : public Printer {
     }
     out_ << "ranges:\n";
     out_ << std::left << std::setw(20) << "  start" << std::setw(20) << "end" << std::setw(12) << "length"
-         << std::setw(7) << "depth" << std::setw(13) << "state" << "file @ offset\n";
+         << std::setw(7) << "depth" << std::setw(13) << "state"
+         << "file @ offset\n";
     for (const auto& run : r.ranges) {
       // Like qemu-img: an unallocated range is not present, even though it reads as zeros.
-      std::string state = run.data ? (run.compressed ? "data (comp)" : "data") : run.present ? "zero" : "unallocated";
+      std::string state = run.data      ? (run.compressed ? "data (comp)" : "data")
+                          : run.present ? "zero"
+                                        : "unallocated";
       out_ << "  " << std::left << std::setw(18) << vmdk::hex(run.offset) << std::setw(20)
            << vmdk::hex(run.offset + run.length) << std::setw(12) << human_size(run.length) << std::setw(7)
            << run.depth << std::setw(13) << state;
@@ -122,8 +135,8 @@ class TextPrinter final : public Printer {
   }
 
   void print(const vmdk::CreateReport& r) override {
-    out_ << "created " << r.path << " (" << r.type << ", " << human_size(r.capacity) << ", CID " << cid_hex(r.cid)
-         << ")\n";
+    out_ << "created " << r.path << " (" << r.type << ", " << human_size(r.capacity) << ", CID "
+         << cid_hex(r.cid) << ")\n";
     if (r.files.size() > 1) {
       for (const auto& f : r.files) out_ << "  " << f << '\n';
     }
@@ -131,15 +144,16 @@ class TextPrinter final : public Printer {
 
   void print(const vmdk::SnapshotReport& r) override {
     // The new file's path is the last line: scripts take it with `tail -n 1`.
-    out_ << "snapshot of " << r.parent << " (CID " << cid_hex(r.parent_cid) << "), new delta CID " << cid_hex(r.cid)
-         << ", parent hint \"" << r.parent_hint << "\"\n"
+    out_ << "snapshot of " << r.parent << " (CID " << cid_hex(r.parent_cid) << "), new delta CID "
+         << cid_hex(r.cid) << ", parent hint \"" << r.parent_hint << "\"\n"
          << r.path << '\n';
   }
 
   void print(const vmdk::WriteReport& r) override {
     out_ << "wrote " << human_size(r.length) << " at " << dec_hex(r.offset) << " into " << r.path << " ("
-         << r.grains_written << " grains written, " << r.zeroed_grains << " zeroed, " << human_size(r.copied_bytes)
-         << " copied from below); CID " << cid_hex(r.old_cid) << " -> " << cid_hex(r.new_cid) << '\n';
+         << r.grains_written << " grains written, " << r.zeroed_grains << " zeroed, "
+         << human_size(r.copied_bytes) << " copied from below); CID " << cid_hex(r.old_cid) << " -> "
+         << cid_hex(r.new_cid) << '\n';
   }
 
   void print(const vmdk::FixtureReport& r) override {
@@ -159,14 +173,16 @@ class TextPrinter final : public Printer {
 
   void print(const vmdk::ConsolidateReport& r) override {
     const auto& p = r.plan;
-    out_ << (r.done ? (p.resumed ? "finished an interrupted consolidation: " : "consolidated: ") : "plan (dry run): ")
+    out_ << (r.done ? (p.resumed ? "finished an interrupted consolidation: " : "consolidated: ")
+                    : "plan (dry run): ")
          << p.top << " into " << p.ancestor << '\n';
     out_ << "  layers merged:  ";
     for (std::size_t i = 0; i < p.merged.size(); ++i) out_ << (i ? ", " : "") << p.merged[i];
     out_ << '\n';
-    out_ << "  data:           " << p.grains << " grains, " << human_size(p.bytes) << " written into the ancestor ("
-         << p.zero_grains << " zero grains)\n";
-    out_ << "  extra space:    " << human_size(p.extra_space) << " (free: " << human_size(p.free_space) << ")\n";
+    out_ << "  data:           " << p.grains << " grains, " << human_size(p.bytes)
+         << " written into the ancestor (" << p.zero_grains << " zero grains)\n";
+    out_ << "  extra space:    " << human_size(p.extra_space) << " (free: " << human_size(p.free_space)
+         << ")\n";
     out_ << "  ancestor CID:   " << cid_hex(p.ancestor_cid) << " -> " << cid_hex(p.new_ancestor_cid) << '\n';
     for (const auto& l : p.relinks) {
       out_ << "  re-link:        " << l.path << ": parent \"" << l.old_hint << "\" -> \"" << l.new_hint
@@ -185,16 +201,21 @@ class TextPrinter final : public Printer {
     }
     out_ << r.path << ": " << r.files.size() << (r.files.size() == 1 ? " file" : " files") << " checked, "
          << r.corruptions << " corruptions, " << r.leaks << " leaks, " << r.warnings << " warnings: "
-         << (r.corruptions != 0 ? "damaged" : r.leaks != 0 ? "leaks only" : "clean") << '\n';
+         << (r.corruptions != 0 ? "damaged"
+             : r.leaks != 0     ? "leaks only"
+                                : "clean")
+         << '\n';
   }
 
   void print(const vmdk::RepairReport& r) override {
     const char* verb = r.dry_run ? "would " : "";
     if (r.actions.empty()) {
-      const bool left = !r.unrepaired.empty() && std::any_of(r.unrepaired.begin(), r.unrepaired.end(), [](const auto& f) {
-        return f.severity != vmdk::Severity::warning;
-      });
-      out_ << r.path << (left ? ": nothing repair can fix without more options or by itself\n" : ": nothing to repair\n");
+      const bool left = !r.unrepaired.empty() &&
+                        std::any_of(r.unrepaired.begin(), r.unrepaired.end(),
+                                    [](const auto& f) { return f.severity != vmdk::Severity::warning; });
+      out_ << r.path
+           << (left ? ": nothing repair can fix without more options or by itself\n"
+                    : ": nothing to repair\n");
     }
     for (const auto& a : r.actions) {
       out_ << verb << (r.dry_run ? "fix: " : "fixed: ") << a.file;
@@ -202,8 +223,8 @@ class TextPrinter final : public Printer {
       out_ << ": " << a.message << " [" << a.code << "]\n";
     }
     for (const auto& l : r.lost) {
-      out_ << "lost: " << l.disk << " bytes " << vmdk::hex(l.offset) << "+" << vmdk::hex(l.length) << ": " << l.reason
-           << '\n';
+      out_ << "lost: " << l.disk << " bytes " << vmdk::hex(l.offset) << "+" << vmdk::hex(l.length) << ": "
+           << l.reason << '\n';
     }
     for (const auto& f : r.unrepaired) {
       out_ << "left: " << to_string(f.severity) << ": " << f.file;
@@ -211,12 +232,13 @@ class TextPrinter final : public Printer {
       out_ << ": " << f.message << " [" << f.code << "]\n";
     }
     if (!r.undo_log.empty()) {
-      out_ << "undo log: " << r.undo_log << " (" << human_size(r.undo_bytes) << " saved; 'vmdkit repair --undo "
-           << r.path << "' puts it back)\n";
+      out_ << "undo log: " << r.undo_log << " (" << human_size(r.undo_bytes)
+           << " saved; 'vmdkit repair --undo " << r.path << "' puts it back)\n";
     }
     if (r.after) {
-      out_ << r.path << ": after repair " << r.after->corruptions << " corruptions, " << r.after->leaks << " leaks, "
-           << r.after->warnings << " warnings: " << (r.after->corruptions != 0 ? "damage left" : "clean") << '\n';
+      out_ << r.path << ": after repair " << r.after->corruptions << " corruptions, " << r.after->leaks
+           << " leaks, " << r.after->warnings
+           << " warnings: " << (r.after->corruptions != 0 ? "damage left" : "clean") << '\n';
     }
   }
 
@@ -226,13 +248,14 @@ class TextPrinter final : public Printer {
   }
 
   void print(const vmdk::RebuildReport& r) override {
-    out_ << (r.written ? (r.replaced ? "replaced: " : "wrote: ") : "would write: ") << r.path << " (" << r.create_type
-         << ", " << human_size(r.capacity) << ")\n";
-    for (const auto& e : r.extents) out_ << "  extent: " << e.type << " \"" << e.file << "\" " << human_size(e.size) << '\n';
+    out_ << (r.written ? (r.replaced ? "replaced: " : "wrote: ") : "would write: ") << r.path << " ("
+         << r.create_type << ", " << human_size(r.capacity) << ")\n";
+    for (const auto& e : r.extents)
+      out_ << "  extent: " << e.type << " \"" << e.file << "\" " << human_size(e.size) << '\n';
     out_ << "  CID: " << cid_hex(r.cid) << " (" << r.cid_reason << ")\n";
     if (!r.parent.empty()) {
-      out_ << "  parent: " << r.parent << " (hint \"" << r.parent_hint << "\", parentCID " << cid_hex(r.parent_cid)
-           << "; " << r.parent_reason << ")\n";
+      out_ << "  parent: " << r.parent << " (hint \"" << r.parent_hint << "\", parentCID "
+           << cid_hex(r.parent_cid) << "; " << r.parent_reason << ")\n";
     }
     for (const auto& w : r.warnings) out_ << "  warning: " << w << '\n';
   }
@@ -246,6 +269,8 @@ class TextPrinter final : public Printer {
 
 }  // namespace
 
-std::unique_ptr<Printer> make_text_printer(std::ostream& out) { return std::make_unique<TextPrinter>(out); }
+std::unique_ptr<Printer> make_text_printer(std::ostream& out) {
+  return std::make_unique<TextPrinter>(out);
+}
 
 }  // namespace vmdkit_cli

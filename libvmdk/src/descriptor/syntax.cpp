@@ -3,6 +3,7 @@
 #include "descriptor/syntax.hpp"
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <utility>
 
@@ -43,6 +44,12 @@ std::string_view trim(std::string_view text) {
 std::string_view strip_trailing_cr(std::string_view text) {
   while (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   return text;
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -20,6 +20,8 @@ bool is_blank(char c);
 std::string_view trim(std::string_view text);
 std::string_view strip_trailing_cr(std::string_view text);
 bool iequals(std::string_view a, std::string_view b);
+/// ASCII lower case (keys, keywords and file names compared without regard to case).
+std::string to_lower(std::string_view text);
 bool istarts_with(std::string_view text, std::string_view prefix);
 
 /// Decimal digits only (no sign, no spaces); nullopt when empty, not a number or past u64.

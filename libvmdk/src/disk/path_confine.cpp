@@ -19,8 +19,9 @@ std::string normalize_separators(std::string_view name) {
 
 bool is_absolute_name(std::string_view normalized) {
   if (!normalized.empty() && normalized[0] == '/') return true;
-  const bool drive = normalized.size() >= 2 && normalized[1] == ':' &&
-                     ((normalized[0] >= 'A' && normalized[0] <= 'Z') || (normalized[0] >= 'a' && normalized[0] <= 'z'));
+  const bool drive =
+      normalized.size() >= 2 && normalized[1] == ':' &&
+      ((normalized[0] >= 'A' && normalized[0] <= 'Z') || (normalized[0] >= 'a' && normalized[0] <= 'z'));
   return drive;
 }
 
@@ -72,7 +73,9 @@ Resolved resolve_in_folder(const fs::path& folder, const std::string& name, bool
   }
   const bool absolute = is_absolute_name(name);
   // "." / name would show as "./name" in every report; the plain name means the same file.
-  result.path = absolute && name[0] == '/' ? fs::path(name) : folder == "." ? fs::path(name) : folder / fs::path(name);
+  result.path = absolute && name[0] == '/' ? fs::path(name)
+                : folder == "."            ? fs::path(name)
+                                           : folder / fs::path(name);
   if (!allow_outside) {
     if (absolute) {
       result.status = Resolved::Status::refused;
@@ -113,6 +116,12 @@ Resolved resolve_in_folder(const fs::path& folder, const std::string& name, bool
     return result;
   }
   return result;
+}
+
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  std::error_code error;
+  const bool same = std::filesystem::equivalent(a, b, error);
+  return !error && same;
 }
 
 }  // namespace vmdk::paths

@@ -35,5 +35,7 @@ Resolved resolve_in_folder(const std::filesystem::path& folder, const std::strin
 
 /// The folder a descriptor's relative names are resolved against ("." for a bare file name).
 std::filesystem::path folder_of(const std::filesystem::path& file);
+/// True when a and b name the same existing file (std::filesystem::equivalent); false on any error.
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
 
 }  // namespace vmdk::paths

@@ -19,6 +19,8 @@ inline constexpr std::uint64_t kSesparseVolatileMagic = 0x00000000CAFECAFEull;
 inline constexpr std::uint64_t kSesparseVersion = 0x0000000200000001ull;
 inline constexpr std::uint64_t kSesparseGrainSectors = 8;        // 4 KiB grains
 inline constexpr std::uint64_t kSesparseGrainTableSectors = 64;  // 4096 u64 entries per table
+/// "Maximum disk size: just under 64 TB" (vmdk-format.md 4.3.3): 2^37 sectors.
+inline constexpr std::uint64_t kSesparseMaxCapacitySectors = 1ull << 37;
 
 /// Constant header fields in on-disk order; every field is a u64. The 304-byte pad at 208 (zero)
 /// is not listed. All offsets and sizes are in sectors.

@@ -11,6 +11,13 @@
 namespace vmdk::format {
 
 inline constexpr std::uint64_t kSectorSize = 512;
+/// Grain table and directory entries (and COWD's sector numbers) are 32-bit sector numbers
+/// (vmdk-format.md 2.8 step 6): a file cannot reach this sector.
+inline constexpr std::uint64_t kSectorLimit32 = 1ull << 32;
+/// Largest capacity a KDMV header may state: keeps every byte offset derived from it far below 2^64.
+inline constexpr std::uint64_t kMaxSparseCapacitySectors = 1ull << 53;
+/// Entries per grain table in every file VMware writes (2.4).
+inline constexpr std::uint32_t kStandardGtesPerGt = 512;
 inline constexpr std::size_t kSparseHeaderSize = 512;
 inline constexpr std::uint32_t kSparseMagic = 0x564D444B;  // "KDMV"
 inline constexpr std::uint64_t kGdAtEnd = 0xFFFFFFFFFFFFFFFFull;

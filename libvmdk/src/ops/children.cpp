@@ -63,12 +63,6 @@ std::vector<fs::path> hint_targets(const std::string& hint, const fs::path& fold
   return targets;
 }
 
-bool same_file(const fs::path& a, const fs::path& b) {
-  std::error_code error;
-  const bool same = fs::equivalent(a, b, error);
-  return !error && same;
-}
-
 }  // namespace
 
 std::optional<Descriptor> peek_descriptor(const fs::path& file) {
@@ -141,14 +135,14 @@ std::vector<fs::path> find_children(const fs::path& disk, const OpenOptions& ope
     const fs::path candidate = disk.parent_path() / it->path().filename();
     std::error_code status_error;
     if (!it->is_regular_file(status_error) || status_error) continue;
-    if (!ops::has_vmdk_extension(candidate) || ops::same_file(candidate, disk)) continue;
+    if (!ops::has_vmdk_extension(candidate) || paths::same_file(candidate, disk)) continue;
     std::optional<Descriptor> descriptor = ops::peek_descriptor(candidate);
     if (!descriptor || descriptor->parent_cid() == kNoParentCid) continue;  // a base, as Chain::open reads it
     std::optional<std::string> hint = descriptor->parent_file_name_hint();
     if (!hint) continue;
     for (const fs::path& target :
          ops::hint_targets(*hint, paths::folder_of(candidate), open.allow_outside_paths)) {
-      if (ops::same_file(target, disk)) {
+      if (paths::same_file(target, disk)) {
         children.push_back(candidate);
         break;
       }

@@ -35,12 +35,6 @@ fs::path absolute_normal(const fs::path& path) {
   return (error ? path : absolute).lexically_normal();
 }
 
-bool same_file(const fs::path& a, const fs::path& b) {
-  std::error_code error;
-  const bool same = fs::equivalent(a, b, error);
-  return !error && same;
-}
-
 SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
   const std::string name = slot.path.empty() ? disk_name : slot.path.string();
   if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem);
@@ -174,14 +168,14 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     if (!fs::exists(*options.into, error)) throw UsageError(options.into->string(), "does not exist");
     depth = 0;
     for (std::size_t i = 1; i < layers.size(); ++i) {
-      if (same_file(layers[i].disk->path(), *options.into)) depth = i;
+      if (paths::same_file(layers[i].disk->path(), *options.into)) depth = i;
     }
     if (depth == 0) {
       std::string names;
       for (std::size_t i = 1; i < layers.size(); ++i)
         names += (i > 1 ? ", " : "") + layers[i].disk->path().string();
       throw UsageError(options.into->string(),
-                       same_file(top, *options.into)
+                       paths::same_file(top, *options.into)
                            ? "is TOP itself; --into names a layer below it (" + names + ")"
                            : "is not a layer below " + top_name + " (its layers: " + names + ")");
     }
@@ -207,9 +201,9 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     }
     for (const fs::path& file : files) {
       const bool known = std::any_of(result.removed.begin(), result.removed.end(),
-                                     [&](const fs::path& p) { return same_file(p, file); });
+                                     [&](const fs::path& p) { return paths::same_file(p, file); });
       if (known) continue;
-      if (same_file(file, ancestor_path)) {
+      if (paths::same_file(file, ancestor_path)) {
         throw UsageError(disk.path().string(), "shares the file " + file.string() + " with the ancestor");
       }
       result.removed.push_back(file);
@@ -221,7 +215,7 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   // would silently read different data. Never overridden.
   for (std::size_t i = 1; i <= depth; ++i) {
     for (const fs::path& child : find_children(layers[i].disk->path(), options.open)) {
-      if (same_file(child, layers[i - 1].disk->path())) continue;
+      if (paths::same_file(child, layers[i - 1].disk->path())) continue;
       throw UsageError(
           layers[i].disk->path().string(),
           "has another child, " + child.string() +

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <vector>
 
+#include "descriptor/syntax.hpp"
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "format/sparse_header.hpp"
@@ -22,11 +23,6 @@ std::span<const std::uint8_t> bytes_of(const std::string& text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 // The key of a `key = value` line, trimmed and lower-cased; "" for other lines.
 std::string line_key(const std::string& line) {
   auto eq = line.find('=');
@@ -34,7 +30,7 @@ std::string line_key(const std::string& line) {
   std::string key = line.substr(0, eq);
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
   std::size_t start = key.find_first_not_of(" \t");
-  return start == std::string::npos ? "" : lower(key.substr(start));
+  return start == std::string::npos ? "" : descriptor_detail::to_lower(key.substr(start));
 }
 
 }  // namespace
@@ -58,8 +54,8 @@ DescriptorHome load_descriptor_home(const Disk& disk) {
   }
   const std::uint64_t size = file->size();
   if (size > kMaxStandaloneBytes) {
-    throw FormatError(disk.path().string(), "descriptor file is " + hex(size) + " bytes, more than " +
-                                                hex(kMaxStandaloneBytes));
+    throw FormatError(disk.path().string(),
+                      "descriptor file is " + hex(size) + " bytes, more than " + hex(kMaxStandaloneBytes));
   }
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   read_exact(*file, 0, bytes, "descriptor");
@@ -68,7 +64,7 @@ DescriptorHome load_descriptor_home(const Disk& disk) {
 }
 
 std::string with_header_value(const std::string& text, const std::string& key, const std::string& value) {
-  const std::string wanted = lower(key);
+  const std::string wanted = descriptor_detail::to_lower(key);
   std::size_t last_header_end = std::string::npos;
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t nl = text.find('\n', pos);
@@ -98,9 +94,9 @@ std::string with_header_value(const std::string& text, const std::string& key, c
 void check_fits(const DescriptorHome& home, const std::string& text) {
   if (home.embedded && text.size() >= home.capacity) {
     // Keep one NUL: readers stop the text there.
-    throw UsageError(home.file.string(), "the embedded descriptor would grow to " + std::to_string(text.size()) +
-                                             " bytes, past its reserved " + std::to_string(home.capacity) +
-                                             " bytes at " + hex(home.offset));
+    throw UsageError(home.file.string(), "the embedded descriptor would grow to " +
+                                             std::to_string(text.size()) + " bytes, past its reserved " +
+                                             std::to_string(home.capacity) + " bytes at " + hex(home.offset));
   }
 }
 

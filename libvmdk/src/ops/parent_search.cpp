@@ -6,6 +6,7 @@
 #include <exception>
 #include <system_error>
 
+#include "descriptor/syntax.hpp"
 #include "disk/path_confine.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "vmdk/error.hpp"
@@ -16,12 +17,6 @@ namespace vmdk::ops {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 bool ends_with(const std::string& text, std::string_view suffix) {
   return text.size() >= suffix.size() &&
@@ -65,7 +60,7 @@ bool same_file_location(const fs::path& a, const fs::path& b) {
 bool is_extent_file_name(const fs::path& file) {
   const std::string name = file.filename().string();
   if (!name.empty() && name[0] == '.' && ends_with(name, ".vmdkit-tmp")) return true;
-  const std::string stem = lower(file.stem().string());
+  const std::string stem = descriptor_detail::to_lower(file.stem().string());
   for (std::string_view suffix : {"-flat", "-delta", "-sesparse", "-ctk", "-rdm", "-rdmp", "-pt"}) {
     if (ends_with(stem, suffix)) return true;
   }
@@ -92,7 +87,7 @@ DiskScan scan_disks(const std::vector<fs::path>& folders, const DiskFilter& filt
       std::error_code status_error;
       if (!it->is_regular_file(status_error) || status_error) continue;
       const fs::path name = it->path().filename();
-      if (lower(name.extension().string()) == ".vmdk") names.push_back(name);
+      if (descriptor_detail::to_lower(name.extension().string()) == ".vmdk") names.push_back(name);
     }
     if (error) {
       scan.skipped.push_back({given, "cannot list the folder: " + error.message()});

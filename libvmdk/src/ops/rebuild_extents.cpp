@@ -25,8 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Largest capacity accepted from a header: keeps every byte count far below 2^64 (as kdmv_layout).
-constexpr std::uint64_t kMaxCapacitySectors = 1ull << 53;
 constexpr std::size_t kSnapshotDigits = 6;
 
 bool all_digits(std::string_view text) {
@@ -61,7 +59,7 @@ std::uint64_t sectors_to_bytes(std::uint64_t sectors, const fs::path& path, cons
                                std::uint64_t offset) {
   const std::string at = field + " at " + hex(offset);
   if (sectors == 0) throw FormatError(path.string(), at + " is 0: the extent has no capacity", offset);
-  if (sectors > kMaxCapacitySectors) {
+  if (sectors > format::kMaxSparseCapacitySectors) {
     throw FormatError(path.string(), at + " is " + hex(sectors) + " sectors, too large", offset);
   }
   return sectors * format::kSectorSize;

@@ -14,17 +14,15 @@
 #include "format/cowd_header.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
+#include "format/sparse_header.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::cowd {
 
 namespace {
 
-constexpr std::uint64_t kSector = 512;
 constexpr std::uint64_t kTableBytes = format::kCowdGtes * 4;
-constexpr std::uint64_t kTableSectors = kTableBytes / kSector;
-// Every sector number in the header, directory and tables is 32-bit.
-constexpr std::uint64_t kSectorLimit = 1ull << 32;
+constexpr std::uint64_t kTableSectors = kTableBytes / format::kSectorSize;
 
 void store_le32(std::uint8_t* out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
@@ -42,7 +40,7 @@ class Updater final : public sparse::SparseUpdater {
     // Append past freeSector and past the end of the file: after a kill between publishing
     // entries and updating freeSector, the header is stale, and appending at it would overwrite
     // live grains. Anything past freeSector that nothing points to is only a leak.
-    const std::uint64_t file_sectors = format::div_round_up(layout_.file_size, kSector);
+    const std::uint64_t file_sectors = format::div_round_up(layout_.file_size, format::kSectorSize);
     next_sector_ =
         std::max<std::uint64_t>({layout_.header.free_sector, file_sectors, layout_.metadata_end_sector});
     append_start_ = next_sector_;
@@ -71,7 +69,7 @@ class Updater final : public sparse::SparseUpdater {
       staged_copies_[grain_index] = sector;
     }
     std::copy(data.begin(), data.end(),
-              pending_.begin() + static_cast<std::ptrdiff_t>((sector - append_start_) * kSector));
+              pending_.begin() + static_cast<std::ptrdiff_t>((sector - append_start_) * format::kSectorSize));
     staged_[grain_index] = static_cast<std::uint32_t>(sector);
   }
 
@@ -94,7 +92,7 @@ class Updater final : public sparse::SparseUpdater {
     const std::uint32_t entry =
         tables.table(gd_index)[static_cast<std::size_t>(grain_index % format::kCowdGtes)];
     if (entry <= kGteZeroGrain) return std::nullopt;
-    return std::uint64_t{entry} * kSector;
+    return std::uint64_t{entry} * format::kSectorSize;
   }
 
   void overwrite_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) override {
@@ -118,13 +116,13 @@ class Updater final : public sparse::SparseUpdater {
     for (const auto& [grain, value] : staged_) {
       const std::uint64_t gd_index = grain / format::kCowdGtes, entry = grain % format::kCowdGtes;
       if (auto t = new_tables_.find(gd_index); t != new_tables_.end()) {
-        store_le32(&pending_[static_cast<std::size_t>((t->second - append_start_) * kSector + entry * 4)],
+        store_le32(&pending_[static_cast<std::size_t>((t->second - append_start_) * format::kSectorSize + entry * 4)],
                    value);
       } else {
-        old_table_entries.emplace_back(std::uint64_t{gd_[gd_index]} * kSector + entry * 4, value);
+        old_table_entries.emplace_back(std::uint64_t{gd_[gd_index]} * format::kSectorSize + entry * 4, value);
       }
     }
-    if (!pending_.empty()) file_->write_at(append_start_ * kSector, pending_);
+    if (!pending_.empty()) file_->write_at(append_start_ * format::kSectorSize, pending_);
     file_->flush();
     // 2. Entries of existing tables, then the directory entries of the new tables, fsync.
     std::array<std::uint8_t, 4> bytes{};
@@ -163,15 +161,15 @@ class Updater final : public sparse::SparseUpdater {
   }
 
   std::uint64_t append(std::uint64_t sectors, const std::string& what) {
-    if (next_sector_ + sectors > kSectorLimit) {
+    if (next_sector_ + sectors > format::kSectorLimit32) {
       throw FormatError(layout_.name,
                         what + " would pass the 32-bit sector limit of COWD files (" +
-                            hex((next_sector_ + sectors) * kSector) + ")",
+                            hex((next_sector_ + sectors) * format::kSectorSize) + ")",
                         format::cowd_header_field("free_sector").offset);
     }
     const std::uint64_t sector = next_sector_;
     next_sector_ += sectors;
-    pending_.resize(static_cast<std::size_t>((next_sector_ - append_start_) * kSector), 0);
+    pending_.resize(static_cast<std::size_t>((next_sector_ - append_start_) * format::kSectorSize), 0);
     return sector;
   }
 

@@ -13,24 +13,23 @@ namespace vmdk::cowd {
 
 namespace {
 
-constexpr std::uint64_t kSector = 512;
 
 class CowdWriter final : public ExtentWriter {
  public:
   CowdWriter(std::shared_ptr<ByteSink> file, std::uint64_t capacity_bytes)
       : file_(std::move(file)), capacity_(capacity_bytes) {
-    if (capacity_ == 0 || capacity_ % kSector != 0 || capacity_ / kSector > 0xffffffffull) {
+    if (capacity_ == 0 || capacity_ % format::kSectorSize != 0 || capacity_ / format::kSectorSize > 0xffffffffull) {
       throw UsageError(file_->name(),
                        "a vmfsSparse (COWD) delta holds a positive multiple of 512 bytes below "
                        "2 TiB (numSectors is 32-bit); got " +
                            std::to_string(capacity_));
     }
-    header_.num_sectors = static_cast<std::uint32_t>(capacity_ / kSector);
+    header_.num_sectors = static_cast<std::uint32_t>(capacity_ / format::kSectorSize);
     header_.grain_size = 1;  // what ESXi writes (4.2.1)
     header_.gd_offset = 4;
     const std::uint64_t coverage = std::uint64_t{header_.grain_size} * format::kCowdGtes;
     header_.num_gd_entries = static_cast<std::uint32_t>(format::div_round_up(header_.num_sectors, coverage));
-    gd_sectors_ = format::div_round_up(std::uint64_t{header_.num_gd_entries} * 4, kSector);
+    gd_sectors_ = format::div_round_up(std::uint64_t{header_.num_gd_entries} * 4, format::kSectorSize);
     header_.free_sector = static_cast<std::uint32_t>(header_.gd_offset + gd_sectors_);
   }
 
@@ -53,15 +52,15 @@ class CowdWriter final : public ExtentWriter {
     if (finished_) return;
     // The directory is written as zeros first, the header last: a file without its magic is
     // never taken for a delta, and the file is renamed into place only after this anyway.
-    std::vector<std::uint8_t> gd(static_cast<std::size_t>(gd_sectors_ * kSector), 0);
-    file_->write_at(std::uint64_t{header_.gd_offset} * kSector, gd);
+    std::vector<std::uint8_t> gd(static_cast<std::size_t>(gd_sectors_ * format::kSectorSize), 0);
+    file_->write_at(std::uint64_t{header_.gd_offset} * format::kSectorSize, gd);
     const auto header = format::encode_cowd_header(header_);
     file_->write_at(0, header);
     file_->flush();
     finished_ = true;
   }
 
-  std::uint64_t file_bytes() const override { return std::uint64_t{header_.free_sector} * kSector; }
+  std::uint64_t file_bytes() const override { return std::uint64_t{header_.free_sector} * format::kSectorSize; }
 
  private:
   std::shared_ptr<ByteSink> file_;

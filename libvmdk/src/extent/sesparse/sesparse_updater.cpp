@@ -20,8 +20,6 @@ namespace vmdk::sesparse {
 
 namespace {
 
-constexpr std::uint64_t kSector = 512;
-
 // Writes 8-byte values at their byte offsets, one write per run of neighbouring offsets.
 void write_u64_runs(File& file, const std::map<std::uint64_t, std::uint64_t>& values) {
   std::vector<std::uint8_t> run;
@@ -133,13 +131,14 @@ class Updater final : public sparse::SparseUpdater {
         table_entries[table_byte_offset(gd_[gd_index]) + entry * 8] = value;
         // The committed grain this entry replaces is free once the new entry is durable.
         if (std::optional<std::uint64_t> old = committed_slot(grain)) {
-          backmap[layout_.header.backmap_offset * kSector + *old * 8] = 0;
+          backmap[layout_.header.backmap_offset * format::kSectorSize + *old * 8] = 0;
           bitmap[*old / 8].second |= static_cast<std::uint8_t>(1u << (*old % 8));
         }
       }
       if (format::sesparse_entry_type(value) == format::kSesparseTypeAllocated) {
         const std::uint64_t slot = format::sesparse_entry_slot(value);
-        backmap[layout_.header.backmap_offset * kSector + slot * 8] = format::sesparse_backmap_entry(grain);
+        backmap[layout_.header.backmap_offset * format::kSectorSize + slot * 8] =
+            format::sesparse_backmap_entry(grain);
         bitmap[slot / 8].first |= static_cast<std::uint8_t>(1u << (slot % 8));
       }
     }
@@ -170,7 +169,7 @@ class Updater final : public sparse::SparseUpdater {
       layout_.volatile_header.free_gt_number = next_table_;
       std::array<std::uint8_t, 8> bytes{};
       format::store_le64(bytes, 0, next_table_);
-      file_->write_at(layout_.header.volatile_header_offset * kSector +
+      file_->write_at(layout_.header.volatile_header_offset * format::kSectorSize +
                           format::sesparse_volatile_field("free_gt_number").offset,
                       bytes);
     }
@@ -250,8 +249,9 @@ class Updater final : public sparse::SparseUpdater {
 
   std::uint64_t take_slot() {
     const std::uint64_t slot = next_slot_;
-    const bool fits = slot < layout_.grain_slots && slot / 8 < layout_.header.free_bitmap_size * kSector &&
-                      slot < layout_.header.backmap_size * kSector / 8;
+    const bool fits = slot < layout_.grain_slots &&
+                      slot / 8 < layout_.header.free_bitmap_size * format::kSectorSize &&
+                      slot < layout_.header.backmap_size * format::kSectorSize / 8;
     if (!fits) {
       throw FormatError(layout_.name,
                         "no room for grain slot " + hex(slot) + ": the grains region holds " +
@@ -275,7 +275,7 @@ class Updater final : public sparse::SparseUpdater {
   // Sets and clears free-bitmap bits (bit i%8 of byte i/8 for slot i), one read and one write
   // per run of neighbouring bytes.
   void write_bitmap(const std::map<std::uint64_t, std::pair<std::uint8_t, std::uint8_t>>& changes) {
-    const std::uint64_t base = layout_.header.free_bitmap_offset * kSector;
+    const std::uint64_t base = layout_.header.free_bitmap_offset * format::kSectorSize;
     for (auto it = changes.begin(); it != changes.end();) {
       auto end = std::next(it);
       while (end != changes.end() && end->first == std::prev(end)->first + 1) ++end;

@@ -15,24 +15,22 @@ namespace vmdk::sesparse {
 
 namespace {
 
-constexpr std::uint64_t kSector = 512;
 // ESXi starts the journal and every later region on a 2048-sector (1 MiB) boundary and makes
 // none shorter than that (the 100 MiB and 512 MiB extents of 4.3.1).
 constexpr std::uint64_t kRegionAlign = 2048;
-// "Maximum disk size: just under 64 TB" (4.3.3); the reader refuses more than 2^37 sectors.
-constexpr std::uint64_t kMaxCapacitySectors = 1ull << 37;
 
 void check_capacity(const std::string& name, std::uint64_t capacity_bytes) {
-  if (capacity_bytes == 0 || capacity_bytes % kSector != 0 ||
-      capacity_bytes / kSector > kMaxCapacitySectors) {
+  if (capacity_bytes == 0 || capacity_bytes % format::kSectorSize != 0 ||
+      capacity_bytes / format::kSectorSize > format::kSesparseMaxCapacitySectors) {
     throw UsageError(name, "a seSparse delta holds a positive multiple of 512 bytes up to 64 TiB; got " +
                                std::to_string(capacity_bytes));
   }
 }
 
 std::uint64_t region_sectors(std::uint64_t bytes) {
-  return std::max(kRegionAlign,
-                  format::div_round_up(format::div_round_up(bytes, kSector), kRegionAlign) * kRegionAlign);
+  return std::max(
+      kRegionAlign,
+      format::div_round_up(format::div_round_up(bytes, format::kSectorSize), kRegionAlign) * kRegionAlign);
 }
 
 class SesparseWriter final : public ExtentWriter {
@@ -62,21 +60,21 @@ class SesparseWriter final : public ExtentWriter {
     file_->resize(file_bytes());
     format::SesparseVolatileHeader volatile_header;
     volatile_header.next_txn_seq_number = 1;
-    file_->write_at(header_.volatile_header_offset * kSector,
+    file_->write_at(header_.volatile_header_offset * format::kSectorSize,
                     format::encode_sesparse_volatile_header(volatile_header));
     // The journal's format is not public (4.3.3); its header gets the magic and the transaction
     // counter that an ESXi file shows there, and the volatile header says nothing is to replay.
-    std::array<std::uint8_t, kSector> journal{};
+    std::array<std::uint8_t, format::kSectorSize> journal{};
     format::store_le64(journal, 0, kJournalHeaderMagic);
     format::store_le64(journal, 8, volatile_header.next_txn_seq_number);
     format::store_le64(journal, 16, 1);
-    file_->write_at(header_.journal_header_offset * kSector, journal);
+    file_->write_at(header_.journal_header_offset * format::kSectorSize, journal);
     file_->write_at(0, format::encode_sesparse_header(header_));
     file_->flush();
     finished_ = true;
   }
 
-  std::uint64_t file_bytes() const override { return header_.grains_offset * kSector; }
+  std::uint64_t file_bytes() const override { return header_.grains_offset * format::kSectorSize; }
 
  private:
   std::shared_ptr<ByteSink> file_;
@@ -90,7 +88,7 @@ class SesparseWriter final : public ExtentWriter {
 format::SesparseHeader new_sesparse_header(std::uint64_t capacity_bytes) {
   check_capacity("", capacity_bytes);
   format::SesparseHeader h;
-  h.capacity = capacity_bytes / kSector;
+  h.capacity = capacity_bytes / format::kSectorSize;
   const std::uint64_t grains = format::div_round_up(capacity_bytes, kGrainBytes);
   const std::uint64_t tables = format::div_round_up(grains, kTableEntries);
   h.volatile_header_offset = 1;

@@ -16,8 +16,6 @@ namespace {
 using format::kSectorSize;
 using format::SparseHeader;
 
-// Largest capacity accepted: keeps every byte offset derived from it far below 2^64.
-constexpr std::uint64_t kMaxCapacitySectors = 1ull << 53;
 // GD entries and GTEs are 32-bit sectors: nothing in a hosted sparse file lies past 2^32 sectors.
 constexpr std::uint64_t kMaxSector = 1ull << 32;
 
@@ -43,12 +41,14 @@ class HeaderChecker {
 
   void check_fields() const {
     if (h_.version < 1 || h_.version > 3) {
-      throw UnsupportedError(file_, what_ + " version " + std::to_string(h_.version) +
-                                        " is not supported (versions 1 to 3 are)", at("version"));
+      throw UnsupportedError(
+          file_, what_ + " version " + std::to_string(h_.version) + " is not supported (versions 1 to 3 are)",
+          at("version"));
     }
     std::uint32_t unknown = h_.flags & format::kIncompatibleFlagsMask & ~format::kKnownIncompatibleFlags;
     if (unknown != 0) {
-      throw UnsupportedError(file_, what_ + " has unsupported incompatible flags " + hex(unknown), at("flags"));
+      throw UnsupportedError(file_, what_ + " has unsupported incompatible flags " + hex(unknown),
+                             at("flags"));
     }
     if ((h_.flags & format::kFlagEmbeddedLba) != 0 && (h_.flags & format::kFlagCompressed) == 0) {
       fail("flags", "sets the grain-marker flag (0x20000) without the compression flag (0x10000)");
@@ -58,8 +58,8 @@ class HeaderChecker {
            "end-of-line check bytes are wrong: the file was corrupted by a text-mode transfer");
     }
     if (!format::is_power_of_two(h_.grain_size) || h_.grain_size > format::kMaxGrainSectors) {
-      fail("grain_size", "grain size " + hex(h_.grain_size) + " sectors is not a power of two between 1 and " +
-                             hex(format::kMaxGrainSectors));
+      fail("grain_size", "grain size " + hex(h_.grain_size) +
+                             " sectors is not a power of two between 1 and " + hex(format::kMaxGrainSectors));
     }
     if (!format::is_power_of_two(h_.num_gtes_per_gt) || h_.num_gtes_per_gt < format::kMinGtesPerGt ||
         h_.num_gtes_per_gt > format::kMaxGtesPerGt) {
@@ -67,10 +67,12 @@ class HeaderChecker {
                                   " is not a power of two between 128 and 512");
     }
     if ((h_.flags & format::kFlagCompressed) != 0 && h_.compress_algorithm != format::kCompressDeflate) {
-      throw UnsupportedError(file_, what_ + " compression algorithm " + std::to_string(h_.compress_algorithm) +
-                                        " is not supported (1 = deflate is)", at("compress_algorithm"));
+      throw UnsupportedError(file_,
+                             what_ + " compression algorithm " + std::to_string(h_.compress_algorithm) +
+                                 " is not supported (1 = deflate is)",
+                             at("compress_algorithm"));
     }
-    if (h_.capacity > kMaxCapacitySectors) {
+    if (h_.capacity > format::kMaxSparseCapacitySectors) {
       fail("capacity", "capacity " + hex(h_.capacity) + " sectors is too large");
     }
     auto geometry = format::grain_geometry(h_.capacity, h_.grain_size, h_.num_gtes_per_gt);
@@ -93,21 +95,23 @@ class HeaderChecker {
                                   hex(format::kMaxDescriptorSectors));
     }
     if (h_.descriptor_offset == 0) return;
-    if (h_.descriptor_size == 0) fail("descriptor_size", "has a descriptor offset but a descriptor size of 0");
+    if (h_.descriptor_size == 0)
+      fail("descriptor_size", "has a descriptor offset but a descriptor size of 0");
     if (h_.descriptor_offset >= kMaxSector) {
       fail("descriptor_offset", "descriptor offset " + hex(h_.descriptor_offset) + " is out of range");
     }
     std::uint64_t end = (h_.descriptor_offset + h_.descriptor_size) * kSectorSize;
     if (end > file_size_) {
-      fail("descriptor_offset", "embedded descriptor ends past end of file (" + hex(end) + " > " +
-                                    hex(file_size_) + ")");
+      fail("descriptor_offset",
+           "embedded descriptor ends past end of file (" + hex(end) + " > " + hex(file_size_) + ")");
     }
   }
 
   // The primary directory: inside the file and clear of the header and the descriptor.
   void check_directory(const format::GrainGeometry& g) const {
     std::uint64_t gd = h_.gd_offset;
-    if (gd == 0 || gd >= kMaxSector) fail("gd_offset", "grain directory offset " + hex(gd) + " is out of range");
+    if (gd == 0 || gd >= kMaxSector)
+      fail("gd_offset", "grain directory offset " + hex(gd) + " is out of range");
     std::uint64_t desc_end = h_.descriptor_offset + h_.descriptor_size;
     if (h_.descriptor_offset != 0 && gd < desc_end && gd + g.gd_sectors > h_.descriptor_offset) {
       fail("gd_offset", "grain directory at sector " + hex(gd) + " overlaps the embedded descriptor");
@@ -139,9 +143,10 @@ SparseHeader read_footer(const ByteSource& file, std::uint64_t file_size, std::u
   std::span<const std::uint8_t> bytes(tail);
   format::Marker marker = format::decode_marker(bytes.subspan(0, kSectorSize));
   if (marker.size != 0 || marker.type != static_cast<std::uint32_t>(format::MarkerType::footer)) {
-    throw FormatError(name, "stream footer marker at " + hex(marker_at) +
-                                " is missing or damaged (size " + hex(marker.size) + ", type " +
-                                std::to_string(marker.type) + ")", marker_at);
+    throw FormatError(name,
+                      "stream footer marker at " + hex(marker_at) + " is missing or damaged (size " +
+                          hex(marker.size) + ", type " + std::to_string(marker.type) + ")",
+                      marker_at);
   }
   std::uint64_t eos_at = file_size - kSectorSize;
   format::Marker eos = format::decode_marker(bytes.subspan(2 * kSectorSize, kSectorSize));

@@ -22,9 +22,6 @@ namespace {
 
 using format::kSectorSize;
 
-// Directory and table entries are 32-bit sector numbers (2.8 step 6).
-constexpr std::uint64_t kSectorLimit = 1ull << 32;
-
 class Updater final : public SparseUpdater {
  public:
   explicit Updater(std::shared_ptr<File> file) : file_(std::move(file)), layout_(load_kdmv_layout(*file_)) {
@@ -194,7 +191,7 @@ class Updater final : public SparseUpdater {
 
   // Sectors at the end of the file for `what`; FormatError when they would pass 2^32 sectors.
   std::uint64_t allocate(std::uint64_t sectors, const std::string& what) {
-    if (next_sector_ + sectors > kSectorLimit) {
+    if (next_sector_ + sectors > format::kSectorLimit32) {
       throw FormatError(layout_.name,
                         what + " would pass 2^32 sectors (sparse extent files are limited to 2 TiB)",
                         next_sector_ * kSectorSize);
@@ -219,7 +216,7 @@ class Updater final : public SparseUpdater {
     const std::uint64_t rgd = layout_.header.rgd_offset;
     const std::uint64_t field_at = format::sparse_header_field("rgd_offset").offset;
     const std::uint64_t count = layout_.geometry.num_gd_entries;
-    if (rgd < layout_.table_floor_sector || rgd >= kSectorLimit) {
+    if (rgd < layout_.table_floor_sector || rgd >= format::kSectorLimit32) {
       throw FormatError(
           name, "sparse header redundant grain directory offset " + hex(rgd) + " is out of range", field_at);
     }

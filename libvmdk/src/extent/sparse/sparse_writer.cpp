@@ -20,10 +20,6 @@ using format::kSectorSize;
 
 constexpr std::uint64_t kMinGrainBytes = 4096;
 constexpr std::uint64_t kMaxGrainBytes = 1u << 20;
-// Grain table entries and directory entries are 32-bit sector numbers (2.8 step 6).
-constexpr std::uint64_t kSectorLimit = 1ull << 32;
-// Keeps every byte offset derived from the capacity far below 2^64 (the reader's own limit).
-constexpr std::uint64_t kMaxCapacitySectors = 1ull << 53;
 
 bool all_zero(std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return true;
@@ -55,7 +51,7 @@ class SparseWriter final : public ExtentWriter {
     header_.gd_offset = header_.rgd_offset + geometry_.gd_sectors + tables;
     std::uint64_t metadata_end = header_.gd_offset + geometry_.gd_sectors + tables;
     header_.overhead = format::div_round_up(metadata_end, grain_sectors) * grain_sectors;
-    if (header_.overhead >= kSectorLimit) {
+    if (header_.overhead >= format::kSectorLimit32) {
       throw UsageError(file_->name(), "sparse extent metadata of " + hex(header_.overhead) +
                                           " sectors does not fit below 2^32 sectors");
     }
@@ -141,7 +137,7 @@ class SparseWriter final : public ExtentWriter {
       throw UsageError(name, "sparse extent capacity " + hex(p.capacity_bytes) +
                                  " is not a positive multiple of 512 bytes");
     }
-    if (p.capacity_bytes / kSectorSize > kMaxCapacitySectors) {
+    if (p.capacity_bytes / kSectorSize > format::kMaxSparseCapacitySectors) {
       throw UsageError(name, "sparse extent capacity " + hex(p.capacity_bytes) + " is too large");
     }
     if (!format::is_power_of_two(p.grain_bytes) || p.grain_bytes < kMinGrainBytes ||
@@ -186,7 +182,7 @@ class SparseWriter final : public ExtentWriter {
   // Gives grain `index` the next sector and records it in its table (switching tables as needed).
   std::uint64_t allocate(std::uint64_t index) {
     const std::uint64_t grain_sectors = header_.grain_size;
-    if (next_sector_ + grain_sectors > kSectorLimit) {
+    if (next_sector_ + grain_sectors > format::kSectorLimit32) {
       throw FormatError(file_->name(),
                         "sparse extent would pass 2^32 sectors at grain " + std::to_string(index) +
                             " (grain table entries are 32-bit)",

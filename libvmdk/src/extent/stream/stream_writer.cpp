@@ -24,13 +24,10 @@ using format::kSectorSize;
 
 constexpr std::uint64_t kMinGrainBytes = 4096;
 constexpr std::uint64_t kMaxGrainBytes = 1u << 20;
-constexpr std::uint32_t kGtesPerGt = 512;
 constexpr unsigned kMaxThreads = 256;
 constexpr std::size_t kMaxBatchesInFlight = 32;
 // GTEs and GD entries are 32-bit sector numbers: a stream file cannot pass 2^32 sectors (2 TiB).
 constexpr std::uint64_t kMaxFileSectors = 1ull << 32;
-// Capacity bound of the reader (kdmv_layout.cpp): keeps every derived offset far below 2^64.
-constexpr std::uint64_t kMaxCapacitySectors = 1ull << 53;
 
 class StreamWriter final : public ExtentWriter {
  public:
@@ -62,10 +59,10 @@ class StreamWriter final : public ExtentWriter {
     grain_bytes_ = params.grain_bytes;
     const std::uint64_t capacity_sectors = capacity_bytes_ / kSectorSize;
     const std::uint64_t grain_sectors = grain_bytes_ / kSectorSize;
-    if (capacity_sectors > kMaxCapacitySectors) {
+    if (capacity_sectors > format::kMaxSparseCapacitySectors) {
       throw UsageError(name, "stream capacity " + hex(capacity_bytes_) + " bytes is too large");
     }
-    geometry_ = format::grain_geometry(capacity_sectors, grain_sectors, kGtesPerGt);
+    geometry_ = format::grain_geometry(capacity_sectors, grain_sectors, format::kStandardGtesPerGt);
     if (geometry_.num_gd_entries > format::kMaxGdEntries) {
       throw UsageError(name, "stream capacity " + hex(capacity_bytes_) + " bytes needs " +
                                  hex(geometry_.num_gd_entries) + " grain tables (more than " +
@@ -86,7 +83,7 @@ class StreamWriter final : public ExtentWriter {
     header_.grain_size = grain_sectors;
     header_.descriptor_offset = 1;
     header_.descriptor_size = descriptor_sectors;
-    header_.num_gtes_per_gt = kGtesPerGt;
+    header_.num_gtes_per_gt = format::kStandardGtesPerGt;
     header_.rgd_offset = 0;
     header_.gd_offset = format::kGdAtEnd;
     header_.overhead = *format::round_up(1 + descriptor_sectors, grain_sectors);
@@ -101,7 +98,7 @@ class StreamWriter final : public ExtentWriter {
                                                    static_cast<std::size_t>(grain_bytes_), in_flight);
     batch_grains_ = pipeline_->grains_per_batch();
     gd_.assign(static_cast<std::size_t>(geometry_.num_gd_entries), 0);
-    gt_.assign(kGtesPerGt, 0);
+    gt_.assign(format::kStandardGtesPerGt, 0);
 
     // Header, descriptor and zero padding up to overHead, in one write.
     std::vector<std::uint8_t> front(static_cast<std::size_t>(header_.overhead * kSectorSize), 0);
@@ -209,7 +206,7 @@ class StreamWriter final : public ExtentWriter {
   // Writes a compressed batch (all of one grain table) and records its grains in the table.
   void write_batch(std::unique_ptr<GrainBatch> batch) {
     if (!batch->records.empty()) {
-      const std::uint64_t table = batch->first_grain / kGtesPerGt;
+      const std::uint64_t table = batch->first_grain / format::kStandardGtesPerGt;
       if (table != table_) {
         write_grain_table();
         table_ = table;
@@ -217,7 +214,8 @@ class StreamWriter final : public ExtentWriter {
       std::uint64_t sector = position_ / kSectorSize;
       check_sector_range(sector + batch->output_bytes / kSectorSize);
       for (const GrainRecord& record : batch->records) {
-        gt_[static_cast<std::size_t>(record.grain_index % kGtesPerGt)] = static_cast<std::uint32_t>(sector);
+        gt_[static_cast<std::size_t>(record.grain_index % format::kStandardGtesPerGt)] =
+            static_cast<std::uint32_t>(sector);
         sector += record.sectors;
       }
       gt_used_ = true;

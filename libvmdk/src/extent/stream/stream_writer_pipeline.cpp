@@ -16,12 +16,12 @@ namespace vmdk::stream {
 
 namespace {
 constexpr std::size_t kTargetBatchBytes = 4u << 20;
-constexpr std::size_t kGtesPerGt = 512;
 }  // namespace
 
 std::size_t grains_per_batch(std::size_t grain_bytes) {
   std::size_t grains = 1;
-  while (grains < kGtesPerGt && grains * grain_bytes * 2 <= kTargetBatchBytes) grains *= 2;
+  while (grains < std::uint64_t{format::kStandardGtesPerGt} && grains * grain_bytes * 2 <= kTargetBatchBytes)
+    grains *= 2;
   return grains;
 }
 
