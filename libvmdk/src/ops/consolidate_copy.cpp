@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "extent/sparse/sparse_updater.hpp"
+#include "extent/open_updater.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
@@ -48,7 +48,7 @@ class Copier {
       if (plan.slots[s].kind != SlotKind::zero) {
         t.file = std::shared_ptr<File>(File::open(slot.path, File::Mode::read_write));
         if (plan.slots[s].kind == SlotKind::sparse) {
-          t.updater = sparse::SparseUpdater::open(t.file);
+          t.updater = extent::open_updater(plan.slots[s].format, t.file, slot.length);
           if (t.updater->grain_bytes() != plan.slots[s].grain) {
             throw FormatError(slot.path.string(), "grain size changed since the plan was made");
           }

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "disk/path_confine.hpp"
+#include "extent/open_updater.hpp"
 #include "ops/children.hpp"
 #include "ops/descriptor_store.hpp"
 #include "ops/journal.hpp"
@@ -50,12 +51,15 @@ SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
                            "nothing can be consolidated into it; convert it first (vmdkit convert " +
                                disk_name + " NEW.vmdk --to monolithicSparse)");
   }
-  if (details.format == "sparse") {
+  if (extent::has_updater(details.format)) {
+    // Hosted sparse, and the ESXi deltas (COWD, SESparse) when a delta is ANCESTOR.
     info.kind = SlotKind::sparse;
+    info.format = details.format;
     info.grain = details.grain_size;
     for (const auto& [key, value] : details.header) {
-      if (key == "flags") info.zeroed_grains = (value & 0x4) != 0;
+      if (key == "flags" && details.format == "sparse") info.zeroed_grains = (value & 0x4) != 0;
     }
+    if (details.format == "sesparse") info.zeroed_grains = true;  // type-2 entries (4.3.3)
     if (info.grain == 0 || (info.grain & (info.grain - 1)) != 0) {
       throw FormatError(name, "sparse extent has grain size " + hex(info.grain) + ", not a power of two");
     }

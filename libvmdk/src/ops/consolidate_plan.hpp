@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct MergeGrain {
 
 struct SlotInfo {
   SlotKind kind = SlotKind::flat;
+  std::string format;                ///< sparse slots: the extent's format (extent::open_updater)
   std::uint64_t grain = kFlatBlock;  ///< bytes
   bool zeroed_grains = false;        ///< sparse header allows zeroed-grain entries
 };

@@ -5,8 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "extent/cowd/cowd_updater.hpp"
-#include "extent/sesparse/sesparse_updater.hpp"
+#include "extent/open_updater.hpp"
 #include "extent/sparse/sparse_updater.hpp"
 #include "ops/descriptor_store.hpp"
 #include "ops/random.hpp"
@@ -75,14 +74,13 @@ std::vector<Target> open_targets(const Disk& top, std::uint64_t offset, std::uin
       throw UnsupportedError(name, "streamOptimized (compressed) disks cannot be written in place; convert it first: "
                                    "vmdkit convert " + top.path().string() + " NEW.vmdk --to monolithicSparse");
     }
-    if (format != "sparse" && format != "flat" && format != "cowd" && format != "sesparse") {
+    if (format != "flat" && !extent::has_updater(format)) {
       throw UnsupportedError(name, "writing into " + format + " extents is not supported");
     }
     t.file = std::shared_ptr<File>(File::open(slot.path, File::Mode::read_write));
-    if (format == "sparse") t.updater = sparse::SparseUpdater::open(t.file);
-    // COWD (vmfsSparse) deltas take the same grain-level copy-on-write, at their grain size.
-    if (format == "cowd") t.updater = cowd::open_cowd_updater(t.file, slot.length);
-    if (format == "sesparse") t.updater = sesparse::open_sesparse_updater(t.file, slot.length);
+    // COWD (vmfsSparse) and SESparse deltas take the same grain-level copy-on-write as hosted
+    // sparse extents, at their grain size.
+    if (format != "flat") t.updater = extent::open_updater(format, t.file, slot.length);
     targets.push_back(std::move(t));
   }
   return targets;
