@@ -1,6 +1,7 @@
 // libFuzzer target: Disk::open of a whole disk made of the input bytes (descriptor text, monolithic
 // sparse or streamOptimized), then what `info`, `map` and `cat` do with it. The input becomes a file
-// in a per-process folder under /dev/shm, beside copies of the fixtures' extent files.
+// in a per-process folder under /dev/shm, beside copies of the fixtures' extent files and of the
+// ESXi extents (vmfs, COWD, SESparse) that run.sh makes in $VMDKIT_FUZZ_EXTENTS.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -40,7 +41,8 @@ void remove_folder() {
   fs::remove_all(g_folder, ignored);
 }
 
-// Extent files a descriptor seed names (fixtures/generated/flat, single, stream).
+// Extent files a descriptor seed names (fixtures/generated/flat, single, stream), and every file
+// of $VMDKIT_FUZZ_EXTENTS (run.sh's ESXi seeds: their descriptors name these files).
 void copy_extent_files() {
   static const char* const kFiles[] = {"flat/flat-flat.vmdk", "flat/esx-flat.vmdk", "flat/esx-000001.vmdk",
                                        "single/single.vmdk",  "stream/stream.vmdk", "chain/chain.vmdk"};
@@ -48,6 +50,14 @@ void copy_extent_files() {
     std::error_code error;
     const fs::path from = fs::path(VMDKIT_FIXTURES_DIR) / name;
     fs::copy_file(from, g_folder / from.filename(), fs::copy_options::overwrite_existing, error);
+  }
+  const char* extents = std::getenv("VMDKIT_FUZZ_EXTENTS");
+  std::error_code error;
+  if (extents == nullptr || !fs::is_directory(extents, error)) return;
+  for (const fs::directory_entry& entry : fs::directory_iterator(extents, error)) {
+    if (!entry.is_regular_file(error) || entry.path().filename() == g_disk.filename()) continue;
+    fs::copy_file(entry.path(), g_folder / entry.path().filename(), fs::copy_options::overwrite_existing,
+                  error);
   }
 }
 

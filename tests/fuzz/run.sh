@@ -9,7 +9,7 @@ ROOT=$(cd "$FUZZ_DIR/../.." && pwd)
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 WORK=$BUILD/work
 SAMPLES=${SAMPLES:-$ROOT/../shared/samples}
-TARGETS=(descriptor sparse_header stream_markers open_disk)
+TARGETS=(descriptor sparse_header esxi_header stream_markers open_disk)
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # Sanitizer settings of their own: the ASan pass of scripts/test.sh exports options meant for ctest.
@@ -19,6 +19,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # them behind, so the folder goes when this script ends.
 VMDKIT_FUZZ_TMPDIR=$(mktemp -d "$([[ -d /dev/shm ]] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/vmdkit-fuzz.XXXXXX")
 export VMDKIT_FUZZ_TMPDIR
+# fuzz_open_disk copies the ESXi extent files made here beside its inputs (make_esxi_seeds).
+export VMDKIT_FUZZ_EXTENTS=$WORK/esxi
 trap 'rm -rf "$VMDKIT_FUZZ_TMPDIR"' EXIT
 
 usage() {
@@ -29,12 +31,12 @@ usage() {
 
 # Largest input per target: a descriptor is a few KiB; header seeds are the fixtures' KDMV files
 # (up to 56 KiB); stream seeds and whole disks go up to the largest seed (132 KiB), so that no seed
-# loses its footer to truncation.
+# loses its footer to truncation; ESXi extent seeds are whole COWD and SESparse files (up to 80 KiB).
 max_len() {
   case $1 in
     descriptor) echo 16384 ;;
     sparse_header) echo 65536 ;;
-    stream_markers | open_disk) echo 139264 ;;
+    esxi_header | stream_markers | open_disk) echo 139264 ;;
   esac
 }
 
@@ -57,6 +59,8 @@ build() {
 
 is_kdmv() { [[ $(head -c 4 "$1" | tr -d '\0') == KDMV ]]; }
 is_descriptor() { ! is_kdmv "$1" && head -c 4096 "$1" | tr -d '\0' | grep -qiE '^[[:space:]]*version[[:space:]]*='; }
+is_cowd() { [[ $(od -An -t x4 -N 4 "$1" | tr -d ' ') == 44574f43 ]]; }
+is_sesparse() { [[ $(od -An -t x8 -N 8 "$1" | tr -d ' ') == 00000000cafebabe ]]; }
 is_stream() { is_kdmv "$1" && (($(od -An -t u4 -j 8 -N 4 "$1") & 0x10000)); }
 
 # Prints the descriptor embedded in a KDMV file (nothing when it has none).
@@ -96,6 +100,52 @@ make_qemu_seeds() {
   touch "$dir/.done"
 }
 
+# ESXi deltas, once per build folder (none are committed): a vmfs base with a vmfsSparse (COWD)
+# delta made by vmdkit (when a vmdkit binary is at hand: $VMDKIT or build/cli/vmdkit), COWD and
+# SESparse extents laid out by tests/interop/lib/esxi_images.py, each with its descriptor, and the
+# headers of the real SESparse sample. fuzz_open_disk finds the extent files beside its input.
+make_esxi_seeds() {
+  local dir=$WORK/esxi vmdkit=${VMDKIT:-$ROOT/build/cli/vmdkit}
+  [[ -f $dir/.done ]] && return 0
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if [[ -x $vmdkit ]]; then
+    (
+      cd "$dir"
+      "$vmdkit" create -q --type vmfs --size 4M vd.vmdk
+      "$vmdkit" write -q --offset 0 --length 64K --pattern 0x11 vd.vmdk
+      "$vmdkit" snapshot -q --delta-format vmfsSparse --seed 1 vd.vmdk
+      "$vmdkit" write -q --offset 1000 --length 5000 --pattern 0x5a vd-000001.vmdk
+      "$vmdkit" write -q --offset 2097000 --length 2000 --pattern 0x6b vd-000001.vmdk
+      "$vmdkit" write -q --offset 4193792 --length 512 --zero vd-000001.vmdk
+    ) >"$WORK/esxi.log" 2>&1 || echo "note: the vmdkit-made ESXi seeds failed (see $WORK/esxi.log)" >&2
+  else
+    echo "note: no vmdkit binary ($vmdkit), no vmdkit-made COWD seeds" >&2
+  fi
+  /usr/bin/python3 - "$ROOT/tests/interop/lib" "$dir" <<'PY' >>"$WORK/esxi.log" 2>&1 || echo "note: the python-made ESXi seeds failed (see $WORK/esxi.log)" >&2
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import esxi_images as e
+d = Path(sys.argv[2])
+# COWD: 4 MiB (two tables), grains out of LBA order, a table boundary, the last sector.
+grains = [(4095, b"\x41" * 512), (3, e.pattern(512, 3)), (4096, b"\x42" * 512), (8191, b"\x43" * 512)]
+grains += [(i, e.pattern(512, i)) for i in range(100, 110)]
+(d / "py-cowd-delta.vmdk").write_bytes(e.cowd(8192, grains))
+(d / "py-cowd.vmdk").write_text(e.descriptor("0c0d0001", "ffffffff", "vmfsSparse", 'RW 8192 VMFSSPARSE "py-cowd-delta.vmdk"'))
+# SESparse: 32 MiB and 4 KiB more (three tables, the last partial), every entry type.
+grains = [(4096, e.pattern(4096, 1)), (0, e.pattern(4096, 2)), (1, "zero"), (2, "unmapped"), (3, b"\x61" * 4096)]
+grains += [(8192, b"\x62" * 4096), (4097, e.pattern(4096, 3))]
+(d / "py-se-sesparse.vmdk").write_bytes(e.sesparse(65544, grains))
+(d / "py-se.vmdk").write_text(e.descriptor("5e5e0001", "ffffffff", "seSparse", 'RW 65544 SESPARSE "py-se-sesparse.vmdk"'))
+PY
+  if [[ -f $SAMPLES/esxi/disk-sesparse.vmdk.gz ]]; then
+    # Its directory lies at 2 MiB: only the headers fit an input.
+    gunzip -c "$SAMPLES/esxi/disk-sesparse.vmdk.gz" | head -c 8192 >"$dir/sample-sesparse-headers.vmdk" || true
+  fi
+  touch "$dir/.done"
+}
+
 # The small sample disks of other producers (../shared/samples), when that folder exists.
 make_sample_seeds() {
   local dir=$WORK/samples f
@@ -120,8 +170,8 @@ assemble_seeds() {
   rm -rf "$seeds"
   mkdir -p "$seeds"
   local candidates=()
-  mapfile -t candidates < <(find "$ROOT/fixtures/generated" "$WORK/qemu" "$WORK/samples" -type f -name '*.vmdk' \
-    2>/dev/null | sort)
+  mapfile -t candidates < <(find "$ROOT/fixtures/generated" "$WORK/qemu" "$WORK/samples" "$WORK/esxi" -type f \
+    -name '*.vmdk' 2>/dev/null | sort)
   for f in "${candidates[@]}"; do
     local name
     name=$(basename "$(dirname "$f")")_$(basename "$f")
@@ -135,6 +185,7 @@ assemble_seeds() {
         fi
         ;;
       sparse_header) is_kdmv "$f" && cp "$f" "$seeds/$name" ;;
+      esxi_header) { is_cowd "$f" || is_sesparse "$f"; } && (($(stat -c %s "$f") <= limit)) && cp "$f" "$seeds/$name" ;;
       stream_markers) is_stream "$f" && cp "$f" "$seeds/$name" ;;
       open_disk) { is_kdmv "$f" || is_descriptor "$f"; } && (($(stat -c %s "$f") <= limit)) && cp "$f" "$seeds/$name" ;;
     esac
@@ -200,6 +251,7 @@ prepare() {
     build
     make_qemu_seeds
     make_sample_seeds
+    make_esxi_seeds
   ) 9>"$BUILD/.run.lock"
 }
 

@@ -4,7 +4,9 @@
 #include <random>
 
 #include "extent/cowd/cowd_extent.hpp"
+#include "extent/cowd/cowd_scan.hpp"
 #include "extent/sesparse/sesparse_extent.hpp"
+#include "extent/sesparse/sesparse_scan.hpp"
 #include "support/esxi_builder.hpp"
 #include "vmdk/error.hpp"
 
@@ -309,5 +311,112 @@ TEST_CASE("seeded bit flips in ESXi metadata end in vmdk errors or good reads, n
         // Expected for most flips; anything else escapes and fails the test.
       }
     }
+  }
+}
+
+namespace {
+
+// (code, offset) of every finding of check's scan of the image.
+std::vector<std::pair<std::string, std::uint64_t>> scan(const EsxiImage& image, bool cowd) {
+  const std::vector<Finding> findings =
+      cowd ? cowd::scan_cowd(image.file("d-delta.vmdk"), kCowdSectors * 512ull)
+           : sesparse::scan_sesparse(image.file("d-sesparse.vmdk"), kSeSectors * 512);
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (const Finding& f : findings) {
+    CHECK(f.severity == Severity::corruption);
+    CHECK(f.file == (cowd ? "d-delta.vmdk" : "d-sesparse.vmdk"));
+    out.emplace_back(f.code, f.offset.value_or(UINT64_MAX));
+  }
+  return out;
+}
+
+using Found = std::vector<std::pair<std::string, std::uint64_t>>;
+
+}  // namespace
+
+TEST_CASE("check's COWD scan lists every damage with its code and offset", "[esxi][cowd][damage][check]") {
+  EsxiImage image = cowd_image();
+  const std::uint64_t file_size = image.bytes.size();
+  CHECK(scan(image, true).empty());
+  SECTION("header: the first refused field, nothing else") {
+    vmdk::test::poke_cowd_header(image, "grain_size", 3);
+    vmdk::test::poke_cowd_header(image, "num_gd_entries", 1);
+    CHECK(scan(image, true) == Found{{"header_invalid", cowd_field("grain_size")}});
+    vmdk::test::poke_cowd_header(image, "grain_size", 1);
+    vmdk::test::poke_cowd_header(image, "version", 2);
+    CHECK(scan(image, true) == Found{{"header_unsupported", cowd_field("version")}});
+    vmdk::test::poke_cowd_header(image, "version", 1);
+    vmdk::test::poke_cowd_header(image, "num_sectors", kCowdSectors - 1);
+    CHECK(scan(image, true) == Found{{"header_capacity_mismatch", cowd_field("num_sectors")}});
+    image.bytes.resize(2047);
+    CHECK(scan(image, true) == Found{{"header_truncated", 0}});
+  }
+  SECTION("directory and table entries, all of them, in file order") {
+    // A table ending past the file, entries into the header, past the end and inside table 2.
+    image.poke(image.gde_offset(1), 4, file_size / 512 - 8);
+    image.poke(image.gte_offset(3), 4, 2);
+    image.poke(image.gte_offset(9000), 4, file_size / 512);
+    image.poke(image.gte_offset(5), 4, image.gt_byte_offsets[2] / 512 + 1);
+    CHECK(scan(image, true) == Found{{"gd_entry_past_eof", image.gde_offset(1)},
+                                     {"gt_entry_into_metadata", image.gte_offset(3)},
+                                     {"gt_entry_into_metadata", image.gte_offset(5)},
+                                     {"gt_entry_past_eof", image.gte_offset(9000)}});
+  }
+  SECTION("a grain cut short by the end of the file") {
+    image.bytes.resize(static_cast<std::size_t>(image.grain_byte_offsets.at(9000) + 100));
+    CHECK(scan(image, true) == Found{{"grain_truncated", image.gte_offset(9000)}});
+  }
+  SECTION("two directory entries naming one table") {
+    image.poke(image.gde_offset(2), 4, image.peek(image.gde_offset(0), 4));
+    CHECK(scan(image, true) == Found{{"gd_entries_share_table", image.gde_offset(2)}});
+  }
+  SECTION("a table of garbage: 200 findings, then one that counts the rest") {
+    for (std::uint64_t e = 0; e < 4096; ++e) image.poke(image.gt_byte_offsets[0] + e * 4, 4, 2);
+    const std::vector<Finding> findings = cowd::scan_cowd(image.file("d-delta.vmdk"), kCowdSectors * 512ull);
+    REQUIRE(findings.size() == 201);
+    CHECK(findings.back().code == "more_findings");
+    CHECK_THAT(findings.back().message, Catch::StartsWith("3896 more findings"));
+  }
+}
+
+TEST_CASE("check's SESparse scan lists every damage with its code and offset",
+          "[esxi][sesparse][damage][check]") {
+  EsxiImage image = sesparse_image();
+  CHECK(scan(image, false).empty());
+  SECTION("headers") {
+    vmdk::test::poke_sesparse_header(image, "flags", 1);
+    CHECK(scan(image, false) == Found{{"header_unsupported", se_field("flags")}});
+    vmdk::test::poke_sesparse_header(image, "flags", 0);
+    vmdk::test::poke_sesparse_header(image, "capacity", kSeSectors - 8);
+    CHECK(scan(image, false) == Found{{"header_capacity_mismatch", se_field("capacity")}});
+    vmdk::test::poke_sesparse_header(image, "capacity", kSeSectors);
+    vmdk::test::poke_sesparse_volatile(image, "replay_journal", 1);
+    CHECK(scan(image, false) == Found{{"journal_replay_needed", image.volatile_byte_offset + 24}});
+    vmdk::test::poke_sesparse_volatile(image, "replay_journal", 0);
+    vmdk::test::poke_sesparse_volatile(image, "magic", 0);
+    CHECK(scan(image, false) == Found{{"header_invalid", image.volatile_byte_offset}});
+    image.bytes.resize(511);
+    CHECK(scan(image, false) == Found{{"header_truncated", 0}});
+  }
+  SECTION("directory and table entries") {
+    // Type 0 but not 0, an unknown type, a grain past the grains region and one past the file.
+    image.poke(image.gte_offset(7), 8, 5);
+    image.poke(image.gte_offset(4100), 8, 0x7000000000000000);
+    image.poke(image.gte_offset(3), 8, vmdk::test::sesparse_allocated_entry(kSeSectors / 8));
+    image.poke(image.gte_offset(4), 8, vmdk::test::sesparse_allocated_entry(0x1001));
+    CHECK(scan(image, false) == Found{{"gt_entry_invalid", image.gte_offset(3)},
+                                      {"gt_entry_past_eof", image.gte_offset(4)},
+                                      {"gt_entry_invalid", image.gte_offset(7)},
+                                      {"gt_entry_invalid", image.gte_offset(4100)}});
+    image.poke(image.gde_offset(1), 8, image.peek(image.gde_offset(0), 8));
+    const Found shared = scan(image, false);
+    REQUIRE_FALSE(shared.empty());
+    CHECK(shared.front() ==
+          std::pair<std::string, std::uint64_t>{"gd_entries_share_table", image.gde_offset(1)});
+    image.poke(image.gde_offset(1), 8, 0x2000000000000000);
+    image.poke(image.gde_offset(0), 8, 0x1000000000000002);
+    const Found invalid = scan(image, false);
+    CHECK(invalid ==
+          Found{{"gd_entry_invalid", image.gde_offset(0)}, {"gd_entry_invalid", image.gde_offset(1)}});
   }
 }

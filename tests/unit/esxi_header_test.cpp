@@ -159,6 +159,13 @@ TEST_CASE("COWD text fields are cut to their size and short input decodes as zer
   CHECK(partial.version == 1);
   CHECK(partial.num_sectors == 0);
   CHECK(partial.name.empty());
+  // A field the input holds only partly decodes as if the input were padded with zeros.
+  std::vector<std::uint8_t> cut = {'C', 'O', 'W', 'D', 2, 1};
+  CHECK(decode_cowd_header(cut).version == 0x102);
+  std::vector<std::uint8_t> se_cut(19, 0);
+  se_cut[16] = 0x34;
+  se_cut[18] = 0x12;
+  CHECK(decode_sesparse_header(se_cut).capacity == 0x120034);
 }
 
 TEST_CASE("SESparse field tables follow 4.3.1 and 4.3.2") {

@@ -97,7 +97,11 @@ bool has_cowd_magic(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 4 && load_le32(bytes, 0) == kCowdMagic;
 }
 
-CowdHeader decode_cowd_header(std::span<const std::uint8_t> bytes) {
+CowdHeader decode_cowd_header(std::span<const std::uint8_t> input) {
+  // A short input decodes as if padded with zeros (a field it holds only partly keeps those bytes).
+  std::array<std::uint8_t, kCowdHeaderSize> padded{};
+  std::copy_n(input.begin(), std::min(input.size(), padded.size()), padded.begin());
+  const std::span<const std::uint8_t> bytes(padded);
   CowdHeader header;
   for (const FieldInfo& field : kCowdHeaderFields) {
     if (is_text(field.name) || is_root_view(field.name)) continue;

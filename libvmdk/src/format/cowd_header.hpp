@@ -90,8 +90,8 @@ struct CowdHeader {
 /// True when bytes start with the COWD magic (needs at least 4 bytes, else false).
 bool has_cowd_magic(std::span<const std::uint8_t> bytes);
 
-/// Decodes the header (fields beyond the span read as zero / empty). Validates nothing, not even
-/// the magic: that belongs to the reader.
+/// Decodes the header as if bytes were padded with zeros to 2048 (fields beyond the span read as
+/// zero / empty). Validates nothing, not even the magic: that belongs to the reader.
 CowdHeader decode_cowd_header(std::span<const std::uint8_t> bytes);
 
 /// Encodes the 2048-byte header: name and description NUL padded (cut to 60 / 512 bytes), the

@@ -66,12 +66,12 @@ bool zero_from(std::span<const std::uint8_t> bytes, std::size_t offset) {
   return std::all_of(rest.begin(), rest.end(), [](std::uint8_t b) { return b == 0; });
 }
 
+// A short input decodes as if padded with zeros (a field it holds only partly keeps those bytes).
 template <typename H, std::size_t N>
-void decode_into(H& h, std::span<const std::uint8_t> bytes, const std::array<FieldInfo, N>& table) {
-  for (const FieldInfo& field : table) {
-    h.set_field(field.name,
-                field.offset + field.size <= bytes.size() ? load_le(bytes, field.offset, field.size) : 0);
-  }
+void decode_into(H& h, std::span<const std::uint8_t> input, const std::array<FieldInfo, N>& table) {
+  std::array<std::uint8_t, kSesparseHeaderSize> bytes{};
+  std::copy_n(input.begin(), std::min(input.size(), bytes.size()), bytes.begin());
+  for (const FieldInfo& field : table) h.set_field(field.name, load_le(bytes, field.offset, field.size));
 }
 
 template <typename H, std::size_t N>

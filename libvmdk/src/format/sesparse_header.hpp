@@ -120,7 +120,8 @@ struct SesparseVolatileHeader {
 /// True when bytes start with the 8-byte SESparse magic (needs at least 8 bytes, else false).
 bool has_sesparse_magic(std::span<const std::uint8_t> bytes);
 
-/// Decode the first 512 bytes (fields beyond the span read as zero). Validate nothing.
+/// Decode the first 512 bytes as if padded with zeros (fields beyond the span read as zero).
+/// Validate nothing.
 SesparseHeader decode_sesparse_header(std::span<const std::uint8_t> bytes);
 SesparseVolatileHeader decode_sesparse_volatile_header(std::span<const std::uint8_t> bytes);
 

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "extent/damage.hpp"
 #include "format/cowd_header.hpp"
 #include "vmdk/io.hpp"
 
@@ -25,5 +27,11 @@ struct CowdLayout {
 /// magic, version, grain size, capacity (not below the line), directory size and location.
 /// Throws FormatError (damage) or UnsupportedError (another version) naming the field's offset.
 CowdLayout load_cowd_layout(const ByteSource& file, std::uint64_t size_bytes);
+
+/// The same checks for `check`: a header load_cowd_layout refuses gives nullopt and its damage
+/// (codes header_truncated, header_invalid, header_unsupported, header_capacity_mismatch).
+/// Throws only IoError.
+std::optional<CowdLayout> inspect_cowd_layout(const ByteSource& file, std::uint64_t size_bytes,
+                                              extent::Damage& damage);
 
 }  // namespace vmdk::cowd

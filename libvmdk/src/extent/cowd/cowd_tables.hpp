@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "extent/cowd/cowd_layout.hpp"
+#include "extent/damage.hpp"
 #include "vmdk/io.hpp"
 
 namespace vmdk::cowd {
@@ -31,11 +32,24 @@ class CowdTables {
   /// naming the entry and its offset.
   CowdTables(std::shared_ptr<const ByteSource> file, const CowdLayout& layout, std::uint64_t mapped_bytes);
 
+  /// For `check`: the same checks, but every damaged directory entry goes to log (codes
+  /// gd_entry_into_metadata, gd_entry_past_eof, gd_entries_share_table) instead of being thrown;
+  /// an entry pointing into the metadata or past the end of the file then reads as 0. Throws IoError.
+  CowdTables(std::shared_ptr<const ByteSource> file, const CowdLayout& layout, std::uint64_t mapped_bytes,
+             extent::DamageLog& log);
+
   /// The table of directory entry gd_index, nullptr when the entry is 0 (or past the used ones).
   /// Entries of grains inside the mapped range are checked when the table is loaded: 0, 1 (zero
   /// grain), or a grain past the metadata, outside every table and ending inside the file.
   /// Throws FormatError / IoError.
   Table table(std::uint64_t gd_index) const;
+
+  /// Directory entries read: those covering the mapped range.
+  std::uint64_t directory_size() const { return directory_.size(); }
+
+  /// For `check`: reads table gd_index (nothing when the entry is 0) and adds every damaged entry
+  /// to log (codes gt_entry_into_metadata, gt_entry_past_eof, grain_truncated). Throws IoError.
+  void scan_table(std::uint64_t gd_index, extent::DamageLog& log) const;
 
   /// Byte offset in the file of entry `entry` of table gd_index (which must be non-zero).
   std::uint64_t entry_offset(std::uint64_t gd_index, std::uint64_t entry) const {
@@ -43,8 +57,12 @@ class CowdTables {
   }
 
  private:
+  void read_directory(extent::DamageLog* log);
   Table load(std::uint64_t gd_index) const;
-  void check_table(std::uint64_t gd_index, const std::uint32_t* entries) const;
+  Table read_table(std::uint64_t gd_index) const;
+  // Throws the first damage when log is null, else adds each to it.
+  void check_table(std::uint64_t gd_index, const std::uint32_t* entries, extent::DamageLog* log) const;
+  void report(extent::Damage damage, extent::DamageLog* log) const;
 
   std::shared_ptr<const ByteSource> file_;
   CowdLayout layout_;

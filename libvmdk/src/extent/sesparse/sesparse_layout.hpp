@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "extent/damage.hpp"
 #include "format/sesparse_header.hpp"
 #include "vmdk/io.hpp"
 
@@ -32,5 +34,11 @@ struct SesparseLayout {
 /// Throws UnsupportedError for valid values this reader does not know (version, grain size, table
 /// size, flags, a journal to replay) and FormatError for damage, naming the field's offset.
 SesparseLayout load_sesparse_layout(const ByteSource& file, std::uint64_t size_bytes);
+
+/// The same checks for `check`: headers load_sesparse_layout refuses give nullopt and their damage
+/// (codes header_truncated, header_invalid, header_unsupported, header_capacity_mismatch,
+/// journal_replay_needed). Throws only IoError.
+std::optional<SesparseLayout> inspect_sesparse_layout(const ByteSource& file, std::uint64_t size_bytes,
+                                                      extent::Damage& damage);
 
 }  // namespace vmdk::sesparse

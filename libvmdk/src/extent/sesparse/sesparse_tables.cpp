@@ -22,6 +22,20 @@ constexpr std::size_t kCacheTables = (4u << 20) / kTableBytes;
 SesparseTables::SesparseTables(std::shared_ptr<const ByteSource> file, const SesparseLayout& layout,
                                std::uint64_t mapped_bytes)
     : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
+  read_directory(nullptr);
+}
+
+SesparseTables::SesparseTables(std::shared_ptr<const ByteSource> file, const SesparseLayout& layout,
+                               std::uint64_t mapped_bytes, extent::DamageLog& log)
+    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
+  read_directory(&log);
+}
+
+void SesparseTables::report(extent::Damage damage, extent::DamageLog* log) const {
+  extent::report_damage(layout_.name, std::move(damage), log);
+}
+
+void SesparseTables::read_directory(extent::DamageLog* log) {
   const std::uint64_t count =
       std::min(format::div_round_up(mapped_bytes_, kCoverageBytes), layout_.gd_entries_used);
   // load_sesparse_layout checked that these entries lie inside the file (and capacity < 64 TiB):
@@ -36,35 +50,38 @@ SesparseTables::SesparseTables(std::shared_ptr<const ByteSource> file, const Ses
     if (entry == 0) continue;
     const std::uint64_t at = layout_.gd_byte_offset + i * 8;
     const std::string what = "grain directory entry " + std::to_string(i);
-    if ((entry >> 32) != kGdAllocatedHigh) {
-      throw FormatError(layout_.name,
-                        what + " is neither 0 nor 0x10000000 in its high half (" + hex(entry) + ")", at);
-    }
     const std::uint64_t table = entry & 0xffffffffu;
-    if (table >= layout_.gt_count) {
-      throw FormatError(layout_.name,
-                        what + " refers to grain table " + hex(table) + " but the tables region holds " +
-                            hex(layout_.gt_count),
-                        at);
-    }
     const std::uint64_t end = layout_.gt_byte_offset + (table + 1) * kTableBytes;
-    if (end > layout_.file_size) {
-      throw FormatError(layout_.name,
-                        what + " points past end of file (" + hex(end) + " > " + hex(layout_.file_size) + ")",
-                        at);
+    if ((entry >> 32) != kGdAllocatedHigh) {
+      report({"gd_entry_invalid", what + " is neither 0 nor 0x10000000 in its high half (" + hex(entry) + ")",
+              at},
+             log);
+    } else if (table >= layout_.gt_count) {
+      report({"gd_entry_invalid",
+              what + " refers to grain table " + hex(table) + " but the tables region holds " +
+                  hex(layout_.gt_count),
+              at},
+             log);
+    } else if (end > layout_.file_size) {
+      report({"gd_entry_past_eof",
+              what + " points past end of file (" + hex(end) + " > " + hex(layout_.file_size) + ")", at},
+             log);
+    } else {
+      used.emplace_back(table, i);
+      continue;
     }
-    used.emplace_back(table, i);
+    directory_[static_cast<std::size_t>(i)] = 0;  // only with a log: the table is not read
   }
   std::sort(used.begin(), used.end());
   for (std::size_t k = 1; k < used.size(); ++k) {
     if (used[k].first == used[k - 1].first) {
       // Two ranges sharing a table would read each other's grains.
       const std::uint64_t later = std::max(used[k].second, used[k - 1].second);
-      throw FormatError(layout_.name,
-                        "grain directory entries " +
-                            std::to_string(std::min(used[k].second, used[k - 1].second)) + " and " +
-                            std::to_string(later) + " both use grain table " + hex(used[k].first),
-                        layout_.gd_byte_offset + later * 8);
+      report({"gd_entries_share_table",
+              "grain directory entries " + std::to_string(std::min(used[k].second, used[k - 1].second)) +
+                  " and " + std::to_string(later) + " both use grain table " + hex(used[k].first),
+              layout_.gd_byte_offset + later * 8},
+             log);
     }
   }
 }
@@ -76,7 +93,7 @@ SesparseTables::Table SesparseTables::table(std::uint64_t gd_index) const {
     lru_.splice(lru_.begin(), lru_, it->second);
     return it->second->second;
   }
-  Table loaded = load(gd_index);
+  Table loaded = load(gd_index, nullptr);
   lru_.emplace_front(gd_index, loaded);
   index_[gd_index] = lru_.begin();
   while (lru_.size() > kCacheTables) {
@@ -86,7 +103,12 @@ SesparseTables::Table SesparseTables::table(std::uint64_t gd_index) const {
   return loaded;
 }
 
-SesparseTables::Table SesparseTables::load(std::uint64_t gd_index) const {
+void SesparseTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log) const {
+  if (gd_index >= directory_.size() || directory_[gd_index] == 0) return;
+  (void)load(gd_index, &log);
+}
+
+SesparseTables::Table SesparseTables::load(std::uint64_t gd_index, extent::DamageLog* log) const {
   const std::uint64_t table_at = layout_.gt_byte_offset + (directory_[gd_index] & 0xffffffffu) * kTableBytes;
   std::vector<std::uint8_t> bytes(kTableBytes);
   read_exact(*file_, table_at, bytes, "grain table " + std::to_string(gd_index));
@@ -102,8 +124,9 @@ SesparseTables::Table SesparseTables::load(std::uint64_t gd_index) const {
     switch (raw >> 60) {
       case 0x0:
         if (raw != 0) {
-          throw FormatError(layout_.name,
-                            where() + " has type 0 (unallocated) but is not 0 (" + hex(raw) + ")", at);
+          report(
+              {"gt_entry_invalid", where() + " has type 0 (unallocated) but is not 0 (" + hex(raw) + ")", at},
+              log);
         }
         break;
       case 0x1:  // unmapped by a guest SCSI UNMAP: zeros (QEMU, xen-orchestra; 4.3.3 and section 9)
@@ -114,24 +137,38 @@ SesparseTables::Table SesparseTables::load(std::uint64_t gd_index) const {
         // Bits 48-59 hold the low 12 bits of the grain index, bits 0-47 the high bits.
         const std::uint64_t index = ((raw >> 48) & 0xfff) | ((raw & 0x0000ffffffffffffull) << 12);
         if (index >= layout_.grain_slots) {
-          throw FormatError(layout_.name,
-                            where() + " points past the grains region (grain " + hex(index) + " of " +
-                                hex(layout_.grain_slots) + ")",
-                            at);
+          report({"gt_entry_invalid",
+                  where() + " points past the grains region (grain " + hex(index) + " of " +
+                      hex(layout_.grain_slots) + ")",
+                  at},
+                 log);
+          break;
         }
         const std::uint64_t host = layout_.grains_byte_offset + index * kGrainBytes;
         const std::uint64_t end = host + std::min(kGrainBytes, mapped_bytes_ - grain_start);
         if (end > layout_.file_size) {
-          throw FormatError(
-              layout_.name,
-              where() + " points past end of file (" + hex(end) + " > " + hex(layout_.file_size) + ")", at);
+          // A grain that starts inside the file was cut short (a truncated file), else it lies beyond.
+          if (host < layout_.file_size) {
+            report({"grain_truncated",
+                    where() + " points to a grain cut short by the end of the file (" + hex(end) + " > " +
+                        hex(layout_.file_size) + ")",
+                    at},
+                   log);
+          } else {
+            report({"gt_entry_past_eof",
+                    where() + " points past end of file (" + hex(end) + " > " + hex(layout_.file_size) + ")",
+                    at},
+                   log);
+          }
+          break;
         }
         entries[e] = host;
         break;
       }
       default:
-        throw FormatError(layout_.name,
-                          where() + " has the unknown type " + hex(raw >> 60) + " (" + hex(raw) + ")", at);
+        report({"gt_entry_invalid",
+                where() + " has the unknown type " + hex(raw >> 60) + " (" + hex(raw) + ")", at},
+               log);
     }
   }
   return entries;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "extent/damage.hpp"
 #include "extent/sesparse/sesparse_layout.hpp"
 #include "vmdk/io.hpp"
 
@@ -30,13 +31,29 @@ class SesparseTables {
   SesparseTables(std::shared_ptr<const ByteSource> file, const SesparseLayout& layout,
                  std::uint64_t mapped_bytes);
 
+  /// For `check`: the same checks, but every damaged directory entry goes to log (codes
+  /// gd_entry_invalid, gd_entry_past_eof, gd_entries_share_table) instead of being thrown; an
+  /// entry that is not a usable table then reads as 0. Throws IoError.
+  SesparseTables(std::shared_ptr<const ByteSource> file, const SesparseLayout& layout,
+                 std::uint64_t mapped_bytes, extent::DamageLog& log);
+
   /// The decoded table of directory entry gd_index, nullptr when the entry is 0. Entries of grains
   /// inside the mapped range are checked when the table is loaded (type 0 entries all zero, type 3
   /// inside the grains region and the file, no other type). Throws FormatError / IoError.
   Table table(std::uint64_t gd_index) const;
 
+  /// Directory entries read: those covering the mapped range.
+  std::uint64_t directory_size() const { return directory_.size(); }
+
+  /// For `check`: reads table gd_index (nothing when the entry is 0) and adds every damaged entry
+  /// to log (codes gt_entry_invalid, gt_entry_past_eof, grain_truncated). Throws IoError.
+  void scan_table(std::uint64_t gd_index, extent::DamageLog& log) const;
+
  private:
-  Table load(std::uint64_t gd_index) const;
+  void read_directory(extent::DamageLog* log);
+  // Decodes table gd_index; throws its first damage when log is null, else adds each to it.
+  Table load(std::uint64_t gd_index, extent::DamageLog* log) const;
+  void report(extent::Damage damage, extent::DamageLog* log) const;
 
   std::shared_ptr<const ByteSource> file_;
   SesparseLayout layout_;

@@ -3,8 +3,11 @@
 // again until nothing is left to do.
 #include "vmdk/repair.hpp"
 
+#include "extent/cowd/cowd_scan.hpp"
+#include "extent/sesparse/sesparse_scan.hpp"
 #include "extent/sparse/sparse_scan.hpp"
 #include "ops/journal.hpp"
+#include "ops/repair/repair_esxi.hpp"
 #include "ops/repair/repair_links.hpp"
 #include "ops/repair/repair_sparse.hpp"
 #include "vmdk/consolidate.hpp"
@@ -35,7 +38,17 @@ void plan_chain(const Chain& chain, const RepairOptions& options, ops::RepairPla
   for (std::size_t depth = 0; depth < chain.layers().size(); ++depth) {
     const Disk& disk = *chain.layers()[depth].disk;
     for (const ExtentSlot& slot : disk.extents()) {
-      if (slot.line.type != ExtentType::sparse || slot.path.empty() || slot.problem == "missing") continue;
+      if (slot.path.empty() || slot.problem == "missing") continue;
+      if (slot.line.type == ExtentType::vmfssparse || slot.line.type == ExtentType::sesparse) {
+        const bool cowd = slot.line.type == ExtentType::vmfssparse;
+        std::shared_ptr<File> file = File::open(slot.path);
+        const std::vector<Finding> findings =
+            cowd ? cowd::scan_cowd(file, slot.length) : sesparse::scan_sesparse(file, slot.length);
+        ops::plan_esxi_repair(slot.path, *file, cowd ? "cowd" : "sesparse", findings, disk.path().string(),
+                              slot.start, slot.length, plan);
+        continue;
+      }
+      if (slot.line.type != ExtentType::sparse) continue;
       std::shared_ptr<File> file = File::open(slot.path);
       sparse::SparseScan scan = sparse::scan_sparse(*file, slot.length);
       if (scan.footer_damaged) {

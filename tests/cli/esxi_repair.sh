@@ -1,0 +1,70 @@
+#!/bin/bash
+# repair of ESXi deltas (issue 6): damaged grain table and directory entries of a vmfsSparse (COWD)
+# and a seSparse delta made by vmdkit are found by check at their offsets, cleared by repair (the
+# ranges then read from the parent and are listed as lost), qemu-img and check call the result
+# clean, the disk reads as before outside the lost ranges, and --undo puts the damaged bytes back.
+source "$(dirname "$0")/common.bash"
+need qemu-img sha256sum
+
+for kind in vmfsSparse seSparse; do
+  mkdir -p "$kind" && cd "$kind" || exit 1
+  "$VMDKIT" create -q --type vmfs --size 40M --seed 1 b.vmdk
+  "$VMDKIT" write -q b.vmdk --offset 0 --length 1M --pattern 0x11
+  "$VMDKIT" snapshot -q --seed 2 --delta-format "$kind" b.vmdk >/dev/null
+  "$VMDKIT" write -q b-000001.vmdk --offset 512K --length 20M --pattern 0x22
+  "$VMDKIT" cat b-000001.vmdk >before.raw
+  "$VMDKIT" cat b.vmdk >parent.raw
+  extent=$(ls b-000001-*.vmdk)
+  # Damage: one table entry of an unknown kind, and a second directory entry naming the first's table.
+  "$PY" - "$extent" "$kind" >damage.txt <<'PYEOF'
+import struct, sys
+path, kind = sys.argv[1], sys.argv[2]
+d = bytearray(open(path, "rb").read())
+if kind == "seSparse":
+    gd, gt = struct.unpack_from("<Q", d, 128)[0] * 512, struct.unpack_from("<Q", d, 144)[0] * 512
+    table0 = gt + (struct.unpack_from("<Q", d, gd)[0] & 0xffffffff) * 32768
+    struct.pack_into("<Q", d, table0 + 8 * 200, 0x5000000000000000)  # grain 200: unknown type 5
+    struct.pack_into("<Q", d, gd + 8, struct.unpack_from("<Q", d, gd)[0])  # entry 1 names table 0 too
+    print(table0 + 8 * 200, gd + 8)
+else:
+    gd = struct.unpack_from("<I", d, 20)[0] * 512  # gdOffset
+    table0 = struct.unpack_from("<I", d, gd)[0] * 512
+    struct.pack_into("<I", d, table0 + 4 * 1500, 0x7fffffff)  # sector 1500: far past the end of the file
+    struct.pack_into("<I", d, gd + 4, struct.unpack_from("<I", d, gd)[0])  # entry 1 names table 0 too
+    print(table0 + 4 * 1500, gd + 4)
+open(path, "wb").write(d)
+PYEOF
+  read -r entry_at dir_at <damage.txt
+  damaged=$(sha256sum "$extent")
+  expect_exit 2 "$kind: check finds the damage" -- "$VMDKIT" check --json b-000001.vmdk
+  "$PY" - "$TEST_TMPDIR/out" "$extent" "$entry_at" "$dir_at" <<'PYEOF' && pass "$kind: findings at the damaged entries, repairable" || fail "$kind: findings: $(head -c 1500 "$TEST_TMPDIR/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = {(sys.argv[2], int(sys.argv[3])), (sys.argv[2], int(sys.argv[4]))}
+got = {(f["file"], f["offset"]) for f in d["findings"]}
+assert want <= got, (want, got)
+assert all(f["repairable"] for f in d["findings"]), d["findings"]
+PYEOF
+  expect_exit 0 "$kind: repair" -- "$VMDKIT" repair --json b-000001.vmdk
+  cp "$TEST_TMPDIR/out" repair.json
+  expect_exit 0 "$kind: check is clean after repair" -- "$VMDKIT" check b-000001.vmdk
+  qemu-img check -q -f vmdk b-000001.vmdk && pass "$kind: qemu-img check clean" || fail "$kind: qemu-img check"
+  "$VMDKIT" cat b-000001.vmdk >after.raw
+  # Outside the lost ranges the disk reads as before; inside them it reads the parent.
+  "$PY" - repair.json before.raw after.raw parent.raw <<'PYEOF' && pass "$kind: same content outside the lost ranges, the parent's inside" || fail "$kind: content after repair"
+import json, sys
+report = json.load(open(sys.argv[1]))
+before, after, parent = (open(p, "rb").read() for p in sys.argv[2:5])
+lost = [(r["offset"], r["length"]) for r in report["lost"]]
+assert len(lost) == 2, lost
+expect = bytearray(before)
+for off, length in lost:
+    expect[off:off + length] = parent[off:off + length]
+assert bytes(expect) == after, "content differs"
+PYEOF
+  qemu-img convert -f vmdk -O raw b-000001.vmdk q.raw && cmp -s q.raw after.raw && pass "$kind: qemu-img reads the repaired disk the same" || fail "$kind: qemu-img reads differently"
+  expect_exit 0 "$kind: undo" -- "$VMDKIT" repair --undo b-000001.vmdk
+  [ "$damaged" = "$(sha256sum "$extent")" ] && pass "$kind: undo put the damaged bytes back" || fail "$kind: undo"
+  cd ..
+done
+finish
