@@ -24,7 +24,14 @@ echo "== test build-asan (AddressSanitizer + UndefinedBehaviorSanitizer)"
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:max_allocation_size_mb=2048:allocator_may_return_null=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
 export VMDKIT_SANITIZED=1
-ctest --test-dir "$ROOT/build-asan" --output-on-failure -j4
+# The interop tests below compare our output with qemu-img, qemu-io and libvmdk byte for byte; the
+# -Werror pass above runs them all. Under the sanitizers they add 460 s of test time (about 2
+# minutes of the run on two cores), and the vmdkit code they drive (consolidate, convert, write,
+# rebuild, ESXi deltas, the subformat readers) runs here anyway through the unit, cli and
+# robustness tests. The interop tests that read chains made by qemu (chains, esxi_read, samples)
+# and repair them (repair_chain) stay in this pass.
+SKIP_UNDER_SANITIZERS='^interop\.(consolidate|esxi_write|rebuild_descriptor|subformats|convert_types|write_chain|libvmdk)$'
+ctest --test-dir "$ROOT/build-asan" --output-on-failure -j4 -E "$SKIP_UNDER_SANITIZERS"
 
 # libFuzzer targets (docs/fuzzing.md): clang build in build-fuzz/, the committed regression inputs
 # replayed, then each target fuzzed for 12 s from the fixture seeds, two at a time. Any crash,

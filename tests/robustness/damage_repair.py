@@ -710,11 +710,14 @@ def build_cases():
         for chain, role in layers:
             cases.append(Case(f"{label}.{chain}-{role}", chain, chains[chain], role, damage))
     cases.append(Case("leak_rewrite.own-top", "own", chains["own"], "top", d_leak_rewrite))
-    for damage in FOUND_BUGS:
-        for chain, role in [("qemu", "base"), ("own", "top")]:
+    for n, damage in enumerate(FOUND_BUGS):
+        pairs = [("qemu", "base"), ("own", "top")]
+        if SANITIZED:  # each once, on either chain in turn
+            pairs = [pairs[n % len(pairs)]]
+        for chain, role in pairs:
             cases.append(Case(f"{damage.__name__[2:]}.{chain}-{role}", chain, chains[chain], role, damage))
-    for damage in LINKS:
-        for chain in ("qemu", "own"):
+    for n, damage in enumerate(LINKS):
+        for chain in (["qemu", "own"][n % 2],) if SANITIZED else ("qemu", "own"):
             cases.append(Case(f"{damage.__name__[2:]}.{chain}-top", chain, chains[chain], "top", damage))
     cases.append(Case("stream_cut.vmdkit-stream", "vstream", {"disk": "stream.vmdk"}, "disk", d_stream_cut))
     cases.append(Case("stream_cut.qemu-stream", "qstream", {"disk": "stream.vmdk"}, "disk", d_qemu_stream_cut))
