@@ -3,15 +3,13 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "extent/cowd/cowd_layout.hpp"
 #include "extent/damage.hpp"
+#include "extent/lru_cache.hpp"
 #include "vmdk/io.hpp"
 
 namespace vmdk::cowd {
@@ -71,9 +69,7 @@ class CowdTables {
   /// (sector, directory index) of every table, sorted by sector: grains must not fall inside one.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> tables_by_sector_;
 
-  mutable std::mutex mutex_;
-  mutable std::list<std::pair<std::uint64_t, Table>> lru_;  // most recent first
-  mutable std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, Table>>::iterator> index_;
+  mutable extent::LruCache<Table> cache_;  // decoded tables by directory index
 };
 
 }  // namespace vmdk::cowd

@@ -96,14 +96,7 @@ class Updater final : public sparse::SparseUpdater {
   }
 
   void overwrite_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) override {
-    if (data.size() != layout_.grain_bytes) {
-      throw UsageError(layout_.name, "grain " + std::to_string(grain_index) + " overwritten with " +
-                                         hex(data.size()) + " bytes instead of " + hex(layout_.grain_bytes));
-    }
-    auto at = grain_host_offset(grain_index);
-    if (!at)
-      throw UsageError(layout_.name, "grain " + std::to_string(grain_index) + " is not held by this extent");
-    file_->write_at(*at, data);
+    sparse::overwrite_held_grain(*this, *file_, layout_.name, grain_index, data);
   }
 
   void flush() override { file_->flush(); }

@@ -21,13 +21,13 @@ constexpr std::size_t kCacheTables = (4u << 20) / kTableBytes;
 
 SesparseTables::SesparseTables(std::shared_ptr<const ByteSource> file, const SesparseLayout& layout,
                                std::uint64_t mapped_bytes)
-    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
+    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes), cache_(kCacheTables) {
   read_directory(nullptr);
 }
 
 SesparseTables::SesparseTables(std::shared_ptr<const ByteSource> file, const SesparseLayout& layout,
                                std::uint64_t mapped_bytes, extent::DamageLog& log)
-    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
+    : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes), cache_(kCacheTables) {
   read_directory(&log);
 }
 
@@ -88,19 +88,7 @@ void SesparseTables::read_directory(extent::DamageLog* log) {
 
 SesparseTables::Table SesparseTables::table(std::uint64_t gd_index) const {
   if (gd_index >= directory_.size() || directory_[gd_index] == 0) return nullptr;
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = index_.find(gd_index); it != index_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->second;
-  }
-  Table loaded = load(gd_index, nullptr);
-  lru_.emplace_front(gd_index, loaded);
-  index_[gd_index] = lru_.begin();
-  while (lru_.size() > kCacheTables) {
-    index_.erase(lru_.back().first);
-    lru_.pop_back();
-  }
-  return loaded;
+  return cache_.get(gd_index, [&] { return load(gd_index, nullptr); });
 }
 
 void SesparseTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log) const {

@@ -3,15 +3,13 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "extent/damage.hpp"
 #include "extent/sesparse/sesparse_layout.hpp"
+#include "extent/lru_cache.hpp"
 #include "vmdk/io.hpp"
 
 namespace vmdk::sesparse {
@@ -60,9 +58,7 @@ class SesparseTables {
   std::uint64_t mapped_bytes_;
   std::vector<std::uint64_t> directory_;  ///< raw entries
 
-  mutable std::mutex mutex_;
-  mutable std::list<std::pair<std::uint64_t, Table>> lru_;  // most recent first
-  mutable std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, Table>>::iterator> index_;
+  mutable extent::LruCache<Table> cache_;  // decoded tables by directory index
 };
 
 }  // namespace vmdk::sesparse

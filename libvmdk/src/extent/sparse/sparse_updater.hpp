@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "vmdk/io.hpp"
 
@@ -53,5 +54,11 @@ class SparseUpdater {
   /// Entries staged and not yet committed.
   virtual std::size_t staged() const = 0;
 };
+
+/// overwrite_grain() of every updater kind (hosted sparse, COWD, SESparse): checks the size, finds
+/// the grain's committed copy through updater.grain_host_offset() and writes data over it in file
+/// (named name in messages). UsageError for a wrong size or a grain the extent does not hold.
+void overwrite_held_grain(const SparseUpdater& updater, ByteSink& file, const std::string& name,
+                          std::uint64_t grain_index, std::span<const std::uint8_t> data);
 
 }  // namespace vmdk::sparse
