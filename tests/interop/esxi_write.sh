@@ -10,21 +10,6 @@ cd "$TEST_TMPDIR"
 
 SIZE=$((64 * 1024 * 1024))
 
-# w DISK OFFSET LENGTH BYTE: the same pattern write into the disk (vmdkit) and the raw (dd).
-w() {
-  local disk=$1 off=$2 len=$3 byte=$4
-  "$VMDKIT" write -q "$disk" --offset "$off" --length "$len" --pattern "$byte" || fail "vmdkit write $disk $off $len"
-  head -c "$len" /dev/zero | tr '\0' "\\$(printf '%03o' "$byte")" |
-    dd of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
-}
-
-# f DISK OFFSET FILE: bytes from a file.
-f() {
-  local disk=$1 off=$2 file=$3
-  "$VMDKIT" write -q "$disk" --offset "$off" --from "$file" || fail "vmdkit write --from $disk $off"
-  dd if="$file" of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
-}
-
 check_all() {
   local leaf=$1 label=$2
   "$VMDKIT" cat "$leaf" >v.raw || fail "$label: vmdkit cat"
@@ -54,30 +39,29 @@ chain() {
     echo "ok: vmfs descriptor" || fail "vmfs descriptor: $(cat base.vmdk)"
   qemu-img info -f vmdk base.vmdk | grep -q "virtual size: 64 MiB" && echo "ok: qemu-img info" || fail "qemu-img info base"
   check_all base.vmdk "empty vmfs"
-  w base.vmdk 1000 70000 0x11
-  f base.vmdk 5000000 data.bin
+  mirror_write base.vmdk 1000 70000 pattern 0x11
+  mirror_from base.vmdk 5000000 data.bin
   check_all base.vmdk "vmfs base"
 
   "$VMDKIT" snapshot base.vmdk --delta-format "$kind" >/dev/null || fail "$kind: snapshot 1"
   [[ -f base-000001-$suffix.vmdk ]] && grep -q "^createType=\"$kind\"$" base-000001.vmdk &&
     echo "ok: $kind: ESXi delta names" || fail "$kind: snapshot 1 files: $(ls)"
   check_all base-000001.vmdk "$kind: empty delta 1"
-  w base-000001.vmdk 1001 3 0x21                      # inside one sector of parent data
-  w base-000001.vmdk 2096000 5000 0x22                # across a COWD grain-table boundary (2 MiB)
-  w base-000001.vmdk 16776000 5000 0x24               # across a seSparse grain-table boundary (16 MiB)
-  f base-000001.vmdk 4999999 data.bin                 # unaligned over parent data
-  w base-000001.vmdk $((SIZE - 700)) 700 0x23         # the end of the disk
-  w base-000001.vmdk 1001 2 0x25                      # rewrites a grain this delta holds
+  mirror_write base-000001.vmdk 1001 3 pattern 0x21                      # inside one sector of parent data
+  mirror_write base-000001.vmdk 2096000 5000 pattern 0x22                # across a COWD grain-table boundary (2 MiB)
+  mirror_write base-000001.vmdk 16776000 5000 pattern 0x24               # across a seSparse grain-table boundary (16 MiB)
+  mirror_from base-000001.vmdk 4999999 data.bin                 # unaligned over parent data
+  mirror_write base-000001.vmdk $((SIZE - 700)) 700 pattern 0x23         # the end of the disk
+  mirror_write base-000001.vmdk 1001 2 pattern 0x25                      # rewrites a grain this delta holds
   check_all base-000001.vmdk "$kind: depth 2"
 
   "$VMDKIT" snapshot base-000001.vmdk >/dev/null || fail "$kind: snapshot 2 (default format)"
   grep -q "$ext \"base-000002-$suffix.vmdk\"" base-000002.vmdk && echo "ok: $kind: default delta format" ||
     fail "$kind: snapshot 2 is not $kind: $(cat base-000002.vmdk)"
-  w base-000002.vmdk 1002 1 0x31                      # one byte in a grain delta 1 holds
-  w base-000002.vmdk 6000000 30000000 0x32            # many grains, several tables of both kinds
-  w base-000002.vmdk 2096500 10 0x00                  # zeros over data below
-  "$VMDKIT" write -q base-000002.vmdk --offset 40960 --length 8192 --zero || fail "$kind: write --zero"
-  dd if=/dev/zero of="$raw" bs=4096 seek=10 count=2 conv=notrunc status=none
+  mirror_write base-000002.vmdk 1002 1 pattern 0x31                      # one byte in a grain delta 1 holds
+  mirror_write base-000002.vmdk 6000000 30000000 pattern 0x32            # many grains, several tables of both kinds
+  mirror_write base-000002.vmdk 2096500 10 pattern 0x00                  # zeros over data below
+  mirror_write base-000002.vmdk 40960 8192 zero                     # whole grains of zeros over base data
   check_all base-000002.vmdk "$kind: depth 3"
 
   qemu-img info --backing-chain base-000002.vmdk >chain.txt 2>&1 || fail "qemu-img info --backing-chain: $(cat chain.txt)"

@@ -12,26 +12,6 @@ SIZE=$((80 * 1024 * 1024 + 4096))  # not a multiple of the 64 KiB grain
 raw=ref.raw
 truncate -s "$SIZE" "$raw"
 
-# w DISK OFFSET LENGTH pattern|zero [BYTE]: the same write into the disk (vmdkit) and the raw (dd).
-w() {
-  local disk=$1 off=$2 len=$3 kind=$4 byte=${5:-0}
-  if [[ $kind == zero ]]; then
-    "$VMDKIT" write -q "$disk" --offset "$off" --length "$len" --zero || fail "vmdkit write --zero $disk $off $len"
-    head -c "$len" /dev/zero | dd of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
-  else
-    "$VMDKIT" write -q "$disk" --offset "$off" --length "$len" --pattern "$byte" || fail "vmdkit write $disk $off $len"
-    head -c "$len" /dev/zero | tr '\0' "\\$(printf '%03o' "$byte")" |
-      dd of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
-  fi
-}
-
-# f DISK OFFSET FILE: bytes from a file.
-f() {
-  local disk=$1 off=$2 file=$3
-  "$VMDKIT" write -q "$disk" --offset "$off" --from "$file" || fail "vmdkit write --from $disk $off"
-  dd if="$file" of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
-}
-
 check_all() {
   local leaf=$1 label=$2 got
   if got=$("$VMDKIT" cat "$leaf" | $HELPER cmp "$raw"); then
@@ -47,31 +27,31 @@ check_all() {
 $HELPER pattern data.bin 300000 --seed 3
 
 "$VMDKIT" create base.vmdk --size "$SIZE" --seed 1 >/dev/null || fail "create"
-w base.vmdk 1000 70000 pattern 0x11
-w base.vmdk 33553000 3000 pattern 0x12            # across the 32 MiB grain-table boundary
-f base.vmdk 5000000 data.bin
-w base.vmdk $((SIZE - 1136)) 1136 pattern 0x13    # the last, partial grain
+mirror_write base.vmdk 1000 70000 pattern 0x11
+mirror_write base.vmdk 33553000 3000 pattern 0x12            # across the 32 MiB grain-table boundary
+mirror_from base.vmdk 5000000 data.bin
+mirror_write base.vmdk $((SIZE - 1136)) 1136 pattern 0x13    # the last, partial grain
 check_all base.vmdk "base"
 
 "$VMDKIT" snapshot base.vmdk >/dev/null || fail "snapshot 1"
-w base-000001.vmdk 65535 2 pattern 0x21             # two bytes across a grain boundary
-w base-000001.vmdk 1000 4000 zero                   # partial zero write over parent data
-w base-000001.vmdk 33488896 131072 pattern 0x22     # whole grains, both sides of a table boundary
-w base-000001.vmdk 5046272 65536 zero               # a whole grain of zeros, no zeroed-grain entries
+mirror_write base-000001.vmdk 65535 2 pattern 0x21             # two bytes across a grain boundary
+mirror_write base-000001.vmdk 1000 4000 zero                   # partial zero write over parent data
+mirror_write base-000001.vmdk 33488896 131072 pattern 0x22     # whole grains, both sides of a table boundary
+mirror_write base-000001.vmdk 5046272 65536 zero               # a whole grain of zeros, no zeroed-grain entries
 check_all base-000001.vmdk "depth 2"
 
 "$VMDKIT" snapshot base-000001.vmdk --zeroed-grains >/dev/null || fail "snapshot 2"
-w base-000002.vmdk 0 262144 zero                    # whole grains: zeroed-grain entries
-w base-000002.vmdk 50000000 777 pattern 0x31
-f base-000002.vmdk 33550000 data.bin                # unaligned, spans many grains and a table
-w base-000002.vmdk 33560000 100 zero                # partial zero inside a grain written just before
+mirror_write base-000002.vmdk 0 262144 zero                    # whole grains: zeroed-grain entries
+mirror_write base-000002.vmdk 50000000 777 pattern 0x31
+mirror_from base-000002.vmdk 33550000 data.bin                # unaligned, spans many grains and a table
+mirror_write base-000002.vmdk 33560000 100 zero                # partial zero inside a grain written just before
 check_all base-000002.vmdk "depth 3"
 
 "$VMDKIT" snapshot base-000002.vmdk >/dev/null || fail "snapshot 3"
-w base-000003.vmdk 3 5 pattern 0x41
-w base-000003.vmdk 33553000 3000 pattern 0x42
-w base-000003.vmdk 70000 200000 zero
-w base-000003.vmdk 70000 100 pattern 0x43            # rewrite part of a grain this layer already holds
+mirror_write base-000003.vmdk 3 5 pattern 0x41
+mirror_write base-000003.vmdk 33553000 3000 pattern 0x42
+mirror_write base-000003.vmdk 70000 200000 zero
+mirror_write base-000003.vmdk 70000 100 pattern 0x43            # rewrite part of a grain this layer already holds
 check_all base-000003.vmdk "depth 4"
 
 # Every layer: qemu-img check clean, vmdkinfo size right, links intact for qemu and vmdkit.

@@ -10,12 +10,15 @@
 #include "extent/cowd/cowd_updater.hpp"
 #include "format/cowd_header.hpp"
 #include "support/error_text.hpp"
+#include "support/model_writes.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/chain.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 
 using namespace vmdk;
+using vmdk_test::read_chain;
+using vmdk_test::write_both;
 namespace fs = std::filesystem;
 
 namespace {
@@ -27,24 +30,6 @@ std::string read_text(const fs::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-std::vector<std::uint8_t> read_chain(const fs::path& leaf) {
-  auto chain = Chain::open(leaf);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(chain->capacity()));
-  chain->read(0, bytes);
-  return bytes;
-}
-
-// Writes a pattern through vmdkit and into the model.
-void write_both(const fs::path& leaf, std::vector<std::uint8_t>& model, std::uint64_t offset,
-                std::uint64_t length, std::uint8_t pattern) {
-  WriteData data;
-  data.kind = WriteData::Kind::pattern;
-  data.pattern = pattern;
-  data.length = length;
-  write(leaf, offset, data);
-  std::fill_n(model.begin() + static_cast<std::ptrdiff_t>(offset), length, pattern);
 }
 
 format::CowdHeader cowd_header(const fs::path& path) {

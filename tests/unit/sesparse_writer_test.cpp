@@ -11,34 +11,20 @@
 #include "extent/sesparse/sesparse_updater.hpp"
 #include "format/endian.hpp"
 #include "format/sesparse_entry.hpp"
+#include "support/model_writes.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/chain.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 
 using namespace vmdk;
+using vmdk_test::read_chain;
+using vmdk_test::write_both;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr std::uint64_t kCapacity = 40ull << 20;  // three grain tables of 16 MiB
-
-std::vector<std::uint8_t> read_chain(const fs::path& leaf) {
-  auto chain = Chain::open(leaf);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(chain->capacity()));
-  chain->read(0, bytes);
-  return bytes;
-}
-
-void write_both(const fs::path& leaf, std::vector<std::uint8_t>& model, std::uint64_t offset,
-                std::uint64_t length, std::uint8_t pattern) {
-  WriteData data;
-  data.kind = WriteData::Kind::pattern;
-  data.pattern = pattern;
-  data.length = length;
-  write(leaf, offset, data);
-  std::fill_n(model.begin() + static_cast<std::ptrdiff_t>(offset), length, pattern);
-}
 
 std::uint64_t u64_at(const fs::path& path, std::uint64_t offset) {
   auto file = File::open(path);

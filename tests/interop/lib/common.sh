@@ -72,6 +72,27 @@ write_spread() {
     -c "write -P $((p + 4)) 50000000 777" "$img"
 }
 
+# mirror_write DISK OFFSET LENGTH pattern|zero [BYTE]: the same write into the disk (vmdkit) and into
+# the raw file named by $raw (dd), for tests that compare the two.
+mirror_write() {
+  local disk=$1 off=$2 len=$3 kind=$4 byte=${5:-0}
+  if [[ $kind == zero ]]; then
+    "$VMDKIT" write -q "$disk" --offset "$off" --length "$len" --zero || fail "vmdkit write --zero $disk $off $len"
+    head -c "$len" /dev/zero | dd of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
+  else
+    "$VMDKIT" write -q "$disk" --offset "$off" --length "$len" --pattern "$byte" || fail "vmdkit write $disk $off $len"
+    head -c "$len" /dev/zero | tr '\0' "\\$(printf '%03o' "$byte")" |
+      dd of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
+  fi
+}
+
+# mirror_from DISK OFFSET FILE: the same, with the bytes of a file.
+mirror_from() {
+  local disk=$1 off=$2 file=$3
+  "$VMDKIT" write -q "$disk" --offset "$off" --from "$file" || fail "vmdkit write --from $disk $off"
+  dd if="$file" of="$raw" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
+}
+
 # make_subformat DIR SUBFORMAT [small]: one disk of that subformat. Split kinds are 2.5 GiB so they
 # have more than one extent file, with data on both sides of the 2 GiB extent boundary (unless
 # "small", for the robustness tests); the others are 100 MiB + 3 sectors (64 MiB + 3 sectors when
