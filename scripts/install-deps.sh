@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
-  zlib1g-dev libdeflate-dev libboost-iostreams-dev nlohmann-json3-dev catch2 libcli11-dev
+  zlib1g-dev libdeflate-dev liburing-dev libboost-iostreams-dev nlohmann-json3-dev catch2 libcli11-dev
   qemu-utils libvmdk-utils python3-libvmdk
   clang libclang-rt-14-dev
   python3 coreutils bzip2 gzip

@@ -281,7 +281,7 @@ TEST_CASE("a capacity mismatch is a broken link", "[chain]") {
   CHECK(chain->layers()[0].link == LinkState::capacity_mismatch);
 }
 
-TEST_CASE("cycles are detected by canonical path", "[chain]") {
+TEST_CASE("cycles are detected by file identity", "[chain]") {
   TempDir dir;
   flat_link(dir, "a", "aaaaaaaa", "bbbbbbbb", "b.vmdk");
   flat_link(dir, "b", "bbbbbbbb", "aaaaaaaa", "./a.vmdk");
@@ -296,6 +296,14 @@ TEST_CASE("cycles are detected by canonical path", "[chain]") {
 
   flat_link(dir, "self", "cccccccc", "cccccccc", "self.vmdk");
   CHECK_THAT(error_text([&] { Chain::open(dir / "self.vmdk"); }), Catch::Contains("cycle"));
+
+  // Other names of a layer already seen: a hard link and a symlink are the same file.
+  flat_link(dir, "h", "dddddddd", "eeeeeeee", "h-link.vmdk");
+  fs::create_hard_link(dir / "h.vmdk", dir / "h-link.vmdk");
+  CHECK_THAT(error_text([&] { Chain::open(dir / "h.vmdk"); }), Catch::Contains("cycle"));
+  flat_link(dir, "s", "12121212", "34343434", "s-alias.vmdk");
+  fs::create_symlink("s.vmdk", dir / "s-alias.vmdk");
+  CHECK_THAT(error_text([&] { Chain::open(dir / "s.vmdk"); }), Catch::Contains("cycle"));
 }
 
 TEST_CASE("the depth limit stops long chains", "[chain]") {

@@ -100,7 +100,7 @@ struct SnapshotOptions {
   std::optional<std::uint64_t> grain_size;  ///< bytes; default 64 KiB
   std::optional<std::uint64_t> seed;
   std::optional<std::uint32_t> cid;  ///< fixed CID for the new delta
-  /// seSparse is refused (UnsupportedError): vmdkit reads SESparse but does not write it yet.
+  /// The delta's kind; automatic follows the parent's family (see DeltaFormat).
   DeltaFormat delta_format = DeltaFormat::automatic;
 };
 
@@ -110,16 +110,17 @@ struct SnapshotReport {
   std::uint32_t cid = 0;
   std::uint32_t parent_cid = 0;
   std::string parent_hint;         ///< parentFileNameHint written (relative)
-  std::string type;                ///< createType of the delta: "monolithicSparse" or "vmfsSparse"
+  std::string type;                ///< createType of the delta: "monolithicSparse", "vmfsSparse" or "seSparse"
   std::vector<std::string> files;  ///< every file written, descriptor first
 };
 
 /// Creates `<base>-00000N.vmdk` (first free N; base is the parent's name without an -00000N
-/// suffix) beside the parent: a monolithicSparse delta, or a vmfsSparse one (descriptor plus
-/// `<base>-00000N-delta.vmdk`, COWD with 1-sector grains, vmdk-format.md 4.2, 5.1), of the same
-/// capacity, parentCID = the parent's CID, parentFileNameHint relative. Refuses a parent that has a
-/// child (naming it) unless force, and a parent whose chain does not open. Throws UsageError,
-/// UnsupportedError (seSparse), ChainError, IoError.
+/// suffix) beside the parent: a monolithicSparse delta, a vmfsSparse one (descriptor plus
+/// `<base>-00000N-delta.vmdk`, COWD with 1-sector grains, vmdk-format.md 4.2, 5.1) or a seSparse
+/// one (descriptor plus `<base>-00000N-sesparse.vmdk`, 4 KiB grains, 5.2), of the same capacity,
+/// parentCID = the parent's CID, parentFileNameHint relative. Refuses a parent that has a child
+/// (naming it) unless force, and a parent whose chain does not open. Throws UsageError,
+/// ChainError, IoError.
 SnapshotReport snapshot(const std::filesystem::path& parent, const SnapshotOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ class File final : public ByteSource, public ByteSink {
   void flush() override;
   void resize(std::uint64_t size) override;
   bool random_access() const override { return true; }
+  /// The operating system's descriptor, for batched reads (io::read_batch); owned by this File.
+  int descriptor() const { return fd_; }
 
  private:
   File(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}

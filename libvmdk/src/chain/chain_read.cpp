@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "chain/chain_impl.hpp"
+#include "io/batch_read.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {
@@ -46,29 +47,38 @@ class HostGather {
     std::sort(pieces_.begin(), pieces_.end(), [](const Piece& a, const Piece& b) {
       return a.source != b.source ? std::less<const ByteSource*>()(a.source, b.source) : a.host < b.host;
     });
-    std::vector<std::span<std::uint8_t>> parts;
+    // Host-contiguous pieces of one file form one read; all reads go to the kernel as one batch.
+    parts_.clear();
+    parts_.reserve(pieces_.size());
+    reads_.clear();
     for (std::size_t i = 0; i < pieces_.size();) {
       const Piece& first = pieces_[i];
-      std::uint64_t next = first.host + first.into.size();
-      std::size_t total = first.into.size();
-      parts.assign(1, first.into);
+      io::BatchRead read;
+      read.source = first.source;
+      read.offset = first.host;
+      read.bytes = first.into.size();
+      const std::size_t first_part = parts_.size();
+      parts_.push_back(first.into);
       std::size_t j = i + 1;
-      while (j < pieces_.size() && pieces_[j].source == first.source && pieces_[j].host == next &&
-             total < kMaxGatherBytes) {
-        parts.push_back(pieces_[j].into);
-        next += pieces_[j].into.size();
-        total += pieces_[j].into.size();
+      while (j < pieces_.size() && pieces_[j].source == first.source && pieces_[j].host == first.host + read.bytes &&
+             read.bytes < kMaxGatherBytes) {
+        parts_.push_back(pieces_[j].into);
+        read.bytes += pieces_[j].into.size();
         ++j;
       }
-      std::size_t got = parts.size() == 1 ? first.source->read_at(first.host, first.into)
-                                          : first.source->read_scatter_at(first.host, parts);
-      if (got != total) {
-        throw FormatError(first.source->name(), "data at " + hex(first.host) +
-                                                    " is cut short by the end of the file (" +
-                                                    hex(first.source->size()) + ")",
-                          first.host);
-      }
+      // parts_ was reserved for every piece, so this view stays valid while reads_ grows.
+      read.parts = std::span<const std::span<std::uint8_t>>(parts_.data() + first_part, j - i);
+      reads_.push_back(read);
       i = j;
+    }
+    io::read_batch(reads_);
+    for (const io::BatchRead& read : reads_) {
+      if (read.got != read.bytes) {
+        throw FormatError(read.source->name(), "data at " + hex(read.offset) +
+                                                   " is cut short by the end of the file (" +
+                                                   hex(read.source->size()) + ")",
+                          read.offset);
+      }
     }
     pieces_.clear();
   }
@@ -81,6 +91,8 @@ class HostGather {
     std::span<std::uint8_t> into;
   };
   std::vector<Piece> pieces_;
+  std::vector<std::span<std::uint8_t>> parts_;
+  std::vector<io::BatchRead> reads_;
 };
 
 }  // namespace

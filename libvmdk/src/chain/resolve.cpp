@@ -28,13 +28,6 @@ std::string_view to_string(LinkState state) {
 namespace {
 
 
-fs::path canonical_or_absolute(const fs::path& path) {
-  std::error_code error;
-  fs::path canonical = fs::canonical(path, error);
-  if (!error) return canonical;
-  return fs::absolute(path, error).lexically_normal();
-}
-
 // Where a parent hint may point, in the order tried (vmdk-format.md 6.2). A refusal (".." without
 // allow_outside_paths) is returned as text instead of candidates.
 struct Candidate {
@@ -80,7 +73,8 @@ Candidates parent_candidates(const std::string& hint, const fs::path& folder, bo
 
 std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& options) {
   auto impl = std::make_unique<Impl>();
-  std::set<fs::path> seen;
+  // Layers seen so far, by file identity: a cycle through a symlink or a hard link is still a cycle.
+  std::set<paths::FileId> seen;
 
   // Records a broken link: thrown by default, kept in layers() with report_broken.
   auto broken = [&](Layer& layer, LinkState state, const std::string& file, const std::string& message) {
@@ -91,7 +85,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
 
   Layer first;
   first.disk = Disk::open(leaf, options.open);
-  seen.insert(canonical_or_absolute(leaf));
+  if (auto id = paths::file_id(leaf)) seen.insert(*id);
   impl->layers.push_back(std::move(first));
 
   while (true) {
@@ -120,6 +114,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
       break;
     }
     fs::path found;
+    paths::FileId found_id;
     std::string refusal;
     for (const Candidate& candidate : candidates.paths) {
       paths::Resolved resolved =
@@ -127,6 +122,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
       child.tried.push_back(resolved.path.string());
       if (resolved.status == paths::Resolved::Status::ok) {
         found = resolved.path;
+        found_id = resolved.id;
         break;
       }
       if (resolved.status == paths::Resolved::Status::refused && refusal.empty()) {
@@ -144,8 +140,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
     if (!candidates.warning.empty()) impl->warnings.push_back(child_name + ": " + candidates.warning);
     child.parent_path = found;
 
-    const fs::path canonical = canonical_or_absolute(found);
-    if (seen.count(canonical) != 0) {
+    if (seen.count(found_id) != 0) {
       broken(child, LinkState::cycle, child_name,
              "chain has a cycle: parent " + found.string() + " is already a layer of this chain");
       break;
@@ -182,7 +177,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
                  found.string() + " is " + hex(parent->capacity()) + " bytes");
       break;
     }
-    seen.insert(canonical);
+    seen.insert(found_id);
     Layer next;
     next.disk = std::move(parent);
     impl->layers.push_back(std::move(next));

@@ -65,10 +65,13 @@ std::shared_ptr<const Window> WindowCache::resolve(std::uint64_t index) const {
   }
   const std::uint64_t end = std::min(capacity_, begin + kWindowBytes);
 
-  Window owned;
-  std::vector<Hole> holes{{begin, end}};
-  std::vector<Hole> next_holes;
-  std::vector<DiskRun> runs;
+  // Scratch reused from window to window (resolving is not re-entrant on one thread).
+  thread_local Window owned;
+  thread_local std::vector<Hole> holes;
+  thread_local std::vector<Hole> next_holes;
+  thread_local std::vector<DiskRun> runs;
+  owned.clear();
+  holes.assign(1, Hole{begin, end});
   for (std::size_t depth = 0; depth < layers_.size() && !holes.empty(); ++depth) {
     // One map call per layer over the span of the remaining holes: one grain-table walk per layer.
     runs.clear();

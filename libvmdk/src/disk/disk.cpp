@@ -43,7 +43,8 @@ void Disk::map(std::uint64_t offset, std::uint64_t length, std::vector<DiskRun>&
                                          hex(capacity_) + ")");
   }
   if (length == 0) return;
-  std::vector<Run> runs;
+  // Reused across calls: a deep chain maps every layer for every window it resolves.
+  thread_local std::vector<Run> runs;
   std::uint64_t pos = offset;
   const std::uint64_t end = offset + length;
   for (std::size_t index = slot_index(slots_, pos); pos < end; ++index) {

@@ -7,6 +7,7 @@
 
 #include "disk/open_extents.hpp"
 #include "extent/sparse/open_sparse.hpp"
+#include "format/sparse_header.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
 
@@ -74,7 +75,7 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
   std::array<std::uint8_t, 8> magic{};
   const std::size_t got = file->read_at(0, magic);
 
-  if (got >= 4 && sparse::has_sparse_magic(*file)) {
+  if (got >= 4 && format::has_kdmv_magic(std::span<const std::uint8_t>(magic.data(), 4))) {
     std::optional<std::string> text = sparse::read_embedded_descriptor(*file);
     const bool embedded = text.has_value();
     if (!embedded) {

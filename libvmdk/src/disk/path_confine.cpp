@@ -93,12 +93,17 @@ Resolved resolve_in_folder(const fs::path& folder, const std::string& name, bool
     result.status = Resolved::Status::missing;
     return result;
   }
+  result.id = {static_cast<std::uint64_t>(link_st.st_dev), static_cast<std::uint64_t>(link_st.st_ino)};
+  // The common case needs no more system calls: a plain name that is a regular file (not a
+  // symlink) is an entry of the folder itself. Opening a deep chain resolves a name per layer.
+  if (S_ISREG(link_st.st_mode) && name.find('/') == std::string::npos) return result;
   struct stat st {};
   if (::stat(result.path.c_str(), &st) != 0) {
     // A dangling symlink: nothing to read there.
     result.status = Resolved::Status::missing;
     return result;
   }
+  result.id = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
   if (allow_outside) return result;
   // Canonical paths catch a symlink anywhere along the name, not only on the last component.
   std::error_code target_error;
@@ -122,6 +127,18 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
   std::error_code error;
   const bool same = std::filesystem::equivalent(a, b, error);
   return !error && same;
+}
+
+std::filesystem::path absolute_normal(const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  return (error ? path : absolute).lexically_normal();
+}
+
+std::optional<FileId> file_id(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
 }  // namespace vmdk::paths

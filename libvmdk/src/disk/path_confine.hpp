@@ -2,7 +2,10 @@
 // the descriptor that names them; absolute paths, "..", device nodes and escaping symlinks are refused.
 #pragma once
 
+#include <compare>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,11 +23,23 @@ bool has_dotdot(std::string_view normalized);
 /// The last non-empty component of normalized ("" when there is none).
 std::string last_component(std::string_view normalized);
 
+/// Which file a path names (device and inode): equal for two names of one file, symlinks and hard
+/// links included.
+struct FileId {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  auto operator<=>(const FileId&) const = default;
+};
+
+/// The FileId of the file path names (symlinks followed), nullopt when it cannot be stat'ed.
+std::optional<FileId> file_id(const std::filesystem::path& path);
+
 struct Resolved {
   enum class Status { ok, missing, refused };
   Status status = Status::ok;
   std::filesystem::path path;  ///< where the name points (also set when missing)
   std::string reason;          ///< why it was refused, lower case, without the file prefix
+  FileId id;                   ///< the file found (status ok)
 };
 
 /// Resolves name (already normalized) against folder. Without allow_outside: refuses absolute
@@ -37,5 +52,8 @@ Resolved resolve_in_folder(const std::filesystem::path& folder, const std::strin
 std::filesystem::path folder_of(const std::filesystem::path& file);
 /// True when a and b name the same existing file (std::filesystem::equivalent); false on any error.
 bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
+/// path made absolute against the working folder and lexically normalised (path itself,
+/// normalised, when the working folder cannot be read). Touches no file.
+std::filesystem::path absolute_normal(const std::filesystem::path& path);
 
 }  // namespace vmdk::paths

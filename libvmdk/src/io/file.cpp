@@ -31,7 +31,14 @@ std::unique_ptr<File> File::open(const std::filesystem::path& path, Mode mode) {
     case Mode::create_exclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
     case Mode::create_truncate: flags |= O_RDWR | O_CREAT | O_TRUNC; break;
   }
-  int fd = ::open(path.c_str(), flags, 0644);
+  int fd = -1;
+  if (mode == Mode::read) {
+    // Reading a disk leaves its access time alone: forensic copies stay as found, and the kernel
+    // skips an access-time check on every read. Only the owner (or root) may ask for this.
+    fd = ::open(path.c_str(), flags | O_NOATIME);
+    if (fd < 0 && errno != EPERM) fail(path.string(), "cannot open", errno);
+  }
+  if (fd < 0) fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) fail(path.string(), "cannot open", errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {

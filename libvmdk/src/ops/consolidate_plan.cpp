@@ -30,12 +30,6 @@ constexpr std::uint64_t kWalkWindow = 32ull << 20;
 // Room kept free beyond the appended grains (tables created on the way, the journal, descriptors).
 constexpr std::uint64_t kSlack = 1ull << 20;
 
-fs::path absolute_normal(const fs::path& path) {
-  std::error_code error;
-  fs::path absolute = fs::absolute(path, error);
-  return (error ? path : absolute).lexically_normal();
-}
-
 SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
   const std::string name = slot.path.empty() ? disk_name : slot.path.string();
   if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem);
@@ -81,7 +75,7 @@ std::uint64_t free_space(const fs::path& path) {
 }
 
 std::string relative_hint(const fs::path& ancestor, const fs::path& child) {
-  return absolute_normal(ancestor).lexically_relative(absolute_normal(child).parent_path()).generic_string();
+  return paths::absolute_normal(ancestor).lexically_relative(paths::absolute_normal(child).parent_path()).generic_string();
 }
 
 void walk_merge_grains(const MergePlan& plan, const std::function<void(std::span<const MergeGrain>)>& visit) {
@@ -235,9 +229,9 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   // Everything stays in ANCESTOR's folder unless outside paths are allowed (the journal stores
   // names relative to that folder).
   if (!options.open.allow_outside_paths) {
-    const fs::path folder = absolute_normal(ancestor_path).parent_path();
+    const fs::path folder = paths::absolute_normal(ancestor_path).parent_path();
     auto check = [&](const fs::path& p) {
-      if (absolute_normal(p).parent_path() != folder) {
+      if (paths::absolute_normal(p).parent_path() != folder) {
         throw UsageError(p.string(), "is not in the ancestor's folder " + folder.string() +
                                          " (use --allow-outside-paths to consolidate across folders)");
       }

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "ops/temp_file.hpp"
+#include "disk/path_confine.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
@@ -22,16 +23,10 @@ namespace {
 constexpr const char* kSuffix = ".vmdkit-consolidate";
 constexpr std::uint64_t kMaxJournalBytes = 1u << 20;
 
-fs::path absolute_normal(const fs::path& path) {
-  std::error_code error;
-  fs::path absolute = fs::absolute(path, error);
-  return (error ? path : absolute).lexically_normal();
-}
-
 // The name stored for path: relative to the journal's folder.
 std::string stored_name(const fs::path& path, const fs::path& journal_file) {
-  const fs::path folder = absolute_normal(journal_file).parent_path();
-  return absolute_normal(path).lexically_relative(folder).generic_string();
+  const fs::path folder = paths::absolute_normal(journal_file).parent_path();
+  return paths::absolute_normal(path).lexically_relative(folder).generic_string();
 }
 
 // Strict accessors: every error names the journal and the key.
@@ -251,7 +246,7 @@ bool same_path(const fs::path& a, const fs::path& b) {
     const bool same = fs::equivalent(a, b, error);
     if (!error) return same;
   }
-  return absolute_normal(a) == absolute_normal(b);
+  return paths::absolute_normal(a) == paths::absolute_normal(b);
 }
 
 bool journal_names(const Journal& journal, const fs::path& path) {

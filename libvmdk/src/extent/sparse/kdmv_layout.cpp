@@ -159,19 +159,23 @@ SparseHeader read_footer(const ByteSource& file, std::uint64_t file_size, std::u
 
 }  // namespace
 
-format::SparseHeader read_sparse_header(const ByteSource& file) {
+namespace {
+SparseHeader read_header_of(const ByteSource& file, std::uint64_t file_size) {
   std::array<std::uint8_t, format::kSparseHeaderSize> bytes{};
   read_exact(file, 0, bytes, "sparse header");
   SparseHeader header = format::decode_sparse_header(bytes);
-  HeaderChecker(header, file.name(), 0, "sparse header", file.size()).check_magic();
+  HeaderChecker(header, file.name(), 0, "sparse header", file_size).check_magic();
   return header;
 }
+}  // namespace
+
+format::SparseHeader read_sparse_header(const ByteSource& file) { return read_header_of(file, file.size()); }
 
 KdmvLayout load_kdmv_layout(const ByteSource& file) {
   KdmvLayout layout;
   layout.name = file.name();
   layout.file_size = file.size();
-  layout.header = read_sparse_header(file);
+  layout.header = read_header_of(file, layout.file_size);
   HeaderChecker header_check(layout.header, layout.name, 0, "sparse header", layout.file_size);
   header_check.check_fields();
   layout.effective = layout.header;
