@@ -1,4 +1,4 @@
-// read_batch: io_uring READV submissions with a per-thread ring, read_scatter_at for the rest.
+// read_batch: io_uring READ/READV submissions with a per-thread ring, read_scatter_at for the rest.
 #include "io/batch_read.hpp"
 
 #include <liburing.h>
@@ -88,12 +88,15 @@ void read_batch(std::span<BatchRead> reads) {
   if (ring_reads.size() >= 2 && ring_enabled.load(std::memory_order_relaxed)) ring = thread_ring.get();
   thread_ring.used = ring != nullptr;
   if (ring != nullptr) {
-    // iovec and std::span differ in layout: the ring reads its own copies, kept until completion.
+    // iovec and std::span differ in layout: scattered reads get copies, kept until completion.
+    // Single-part reads (most pieces of a deep chain) need none.
     std::vector<iovec> vectors;
-    std::vector<std::size_t> first_vector;
-    for (std::size_t index : ring_reads) {
-      first_vector.push_back(vectors.size());
-      for (std::span<std::uint8_t> part : reads[index].parts) vectors.push_back({part.data(), part.size()});
+    std::vector<std::size_t> first_vector(ring_reads.size());
+    for (std::size_t k = 0; k < ring_reads.size(); ++k) {
+      first_vector[k] = vectors.size();
+      const BatchRead& read = reads[ring_reads[k]];
+      if (read.parts.size() == 1) continue;
+      for (std::span<std::uint8_t> part : read.parts) vectors.push_back({part.data(), part.size()});
     }
     unsigned pending = 0;
     for (std::size_t k = 0; k < ring_reads.size(); ++k) {
