@@ -17,6 +17,7 @@
 #include "vmdk/chain.hpp"
 #include "vmdk/error.hpp"
 #include "support/error_text.hpp"
+#include "support/file_contents.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace vmdk;
@@ -33,10 +34,7 @@ void write_text(const fs::path& path, const std::string& text) {
   out << text;
 }
 
-std::vector<std::uint8_t> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
+using vmdk_test::read_file;
 
 // A link made of one flat extent "<name>-flat.bin" filled with fill; parent_hint empty for a base.
 void flat_link(const TempDir& dir, const std::string& name, const std::string& cid, const std::string& parent_cid,

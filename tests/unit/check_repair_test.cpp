@@ -8,6 +8,7 @@
 #include "extent/sparse/sparse_scan.hpp"
 #include "format/grain_directory.hpp"
 #include "format/sparse_header.hpp"
+#include "support/file_contents.hpp"
 #include "support/kdmv_builder.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/check.hpp"
@@ -56,10 +57,7 @@ void write_file(const std::filesystem::path& path, const std::vector<std::uint8_
                                               static_cast<std::streamsize>(bytes.size()));
 }
 
-std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using vmdk_test::read_file;
 
 std::vector<std::uint8_t> contents(const std::filesystem::path& path) {
   auto chain = Chain::open(path);

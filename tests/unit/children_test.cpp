@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "support/error_text.hpp"
+#include "support/file_contents.hpp"
 #include "support/kdmv_builder.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/chain.hpp"
@@ -28,10 +29,7 @@ void write_text(const fs::path& path, const std::string& text) {
   out << text;
 }
 
-std::vector<std::uint8_t> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
+using vmdk_test::read_file;
 
 std::string descriptor_text(const std::string& name, const std::string& parent_cid, const std::string& hint,
                             const std::string& extent_line) {

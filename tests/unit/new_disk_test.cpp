@@ -8,6 +8,7 @@
 #include "ops/descriptor_store.hpp"
 #include "ops/new_disk.hpp"
 #include "ops/random.hpp"
+#include "support/file_contents.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
@@ -30,10 +31,7 @@ std::vector<std::string> names(const ops::NewDiskPlan& plan) {
   return out;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using vmdk_test::read_text;
 
 }  // namespace
 
@@ -158,6 +156,6 @@ TEST_CASE("descriptors are stored in place, embedded ones never past their area"
       CHECK(Disk::open(dir / name)->descriptor().cid() == 0x0badcafeu);
     }
   }
-  CHECK(slurp(dir / "s.vmdk").find("CID=0badcafe\n") != std::string::npos);
+  CHECK(read_text(dir / "s.vmdk").find("CID=0badcafe\n") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / ".s.vmdk.vmdkit-tmp"));
 }

@@ -11,6 +11,7 @@
 #include "format/cowd_header.hpp"
 #include "format/sesparse_header.hpp"
 #include "support/error_text.hpp"
+#include "support/file_contents.hpp"
 #include "support/kdmv_builder.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/chain.hpp"
@@ -33,10 +34,7 @@ void write_file(const fs::path& path, const Bytes& bytes) {
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using vmdk_test::read_text;
 
 std::vector<std::uint8_t> read_disk(const fs::path& path, std::uint64_t offset, std::size_t length) {
   std::vector<std::uint8_t> out(length);
@@ -114,7 +112,7 @@ TEST_CASE("flat extent: NAME-flat.vmdk gives a monolithicFlat NAME.vmdk that rea
   CHECK(r.text.find("ddb.adapterType = \"lsilogic\"") != std::string::npos);
   CHECK(r.text.find("ddb.geometry.cylinders = \"1\"") != std::string::npos);
   CHECK(r.text.find("ddb.virtualHWVersion = \"4\"") != std::string::npos);
-  CHECK(slurp(dir / "disk.vmdk") == r.text);
+  CHECK(read_text(dir / "disk.vmdk") == r.text);
   CHECK(Descriptor::parse(r.text, "x").print() == r.text);  // the printer's canonical text
   CHECK(Disk::open(dir / "disk.vmdk")->descriptor().cid() == r.cid);
   CHECK(read_disk(dir / "disk.vmdk", 0, data.size()) == data);
@@ -167,12 +165,12 @@ TEST_CASE("an existing descriptor is refused unless forced, disk data never repl
   write_file(dir / "d.vmdk", std::string("damaged"));
   CHECK(error_text([&] { rebuild_descriptor({dir / "d-flat.vmdk"}); }).find("already exists") !=
         std::string::npos);
-  CHECK(slurp(dir / "d.vmdk") == "damaged");
+  CHECK(read_text(dir / "d.vmdk") == "damaged");
   RebuildOptions force = seeded();
   force.force = true;
   RebuildReport r = rebuild_descriptor({dir / "d-flat.vmdk"}, force);
   CHECK(r.replaced);
-  CHECK(slurp(dir / "d.vmdk") == r.text);
+  CHECK(read_text(dir / "d.vmdk") == r.text);
   write_file(dir / "d.vmdk", test::KdmvBuilder(2048).build().bytes);
   CHECK(error_text([&] { rebuild_descriptor({dir / "d-flat.vmdk"}, force); }).find("holds disk data") !=
         std::string::npos);

@@ -17,6 +17,7 @@
 #include "format/marker.hpp"
 #include "format/sparse_header.hpp"
 #include "format/zlib_codec.hpp"
+#include "support/file_contents.hpp"
 #include "support/kdmv_builder.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/error.hpp"
@@ -143,10 +144,7 @@ void save(const fs::path& path, const Bytes& bytes) {
   REQUIRE(out.good());
 }
 
-Bytes load(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using vmdk_test::read_file;
 
 int run(const std::string& command) {
   INFO(command);
@@ -454,7 +452,7 @@ TEST_CASE("stream writer output reads the same in qemu-img and libvmdk and passe
 
   const std::string vmdk = (dir / "disk.vmdk").string();
   REQUIRE(run("qemu-img convert -f vmdk -O raw '" + vmdk + "' '" + (dir / "qemu.raw").string() + "'") == 0);
-  CHECK(load(dir / "qemu.raw") == image.raw);
+  CHECK(read_file(dir / "qemu.raw") == image.raw);
   CHECK(run("qemu-img check -f vmdk '" + vmdk + "' >/dev/null 2>&1") == 0);
 
   const std::string pyread =
@@ -462,7 +460,7 @@ TEST_CASE("stream writer output reads the same in qemu-img and libvmdk and passe
       "n=h.get_media_size()\nopen(sys.argv[2],'wb').write(h.read_buffer_at_offset(n,0))\n";
   std::ofstream(dir / "read.py") << pyread;
   REQUIRE(run("cd '" + dir.path.string() + "' && /usr/bin/python3 read.py disk.vmdk libvmdk.raw") == 0);
-  CHECK(load(dir / "libvmdk.raw") == image.raw);
+  CHECK(read_file(dir / "libvmdk.raw") == image.raw);
 
   const std::string checker = "/usr/bin/python3 '" + layout_checker().string() + "' ";
   CHECK(run(checker + "'" + vmdk + "' --raw '" + (dir / "raw.img").string() + "'") == 0);
