@@ -31,4 +31,26 @@ inline void write_both(const std::filesystem::path& leaf, std::vector<std::uint8
   std::fill_n(model.begin() + static_cast<std::ptrdiff_t>(offset), length, pattern);
 }
 
+/// A 48 MiB monolithicSparse disk in dir with four snapshots above it, each layer written at twelve
+/// scattered places (some hiding grains below), so a 4 MiB read gathers pieces from several files.
+/// Returns the leaf; model receives the chain's expected bytes.
+inline std::filesystem::path scattered_chain(const std::filesystem::path& dir, std::vector<std::uint8_t>& model) {
+  vmdk::CreateOptions create;
+  create.capacity = 48u << 20;
+  create.seed = 7;
+  std::filesystem::path leaf = dir / "disk.vmdk";
+  vmdk::create(leaf, create);
+  model.assign(create.capacity, 0);
+  for (int layer = 0; layer < 4; ++layer) {
+    for (int k = 0; k < 12; ++k) {
+      const std::uint64_t grain = static_cast<std::uint64_t>((layer * 37 + k * 53) % 768);
+      write_both(leaf, model, grain * 65536 + 100, 70000, static_cast<std::uint8_t>(layer * 16 + k + 1));
+    }
+    vmdk::SnapshotOptions snap;
+    snap.seed = 8;
+    leaf = dir / vmdk::snapshot(leaf, snap).path;
+  }
+  return leaf;
+}
+
 }  // namespace vmdk_test

@@ -21,7 +21,6 @@
 #include "support/model_writes.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/chain.hpp"
-#include "vmdk/create.hpp"
 #include "vmdk/io.hpp"
 
 using namespace vmdk;
@@ -126,24 +125,8 @@ TEST_CASE("read_batch fills every read the same with and without io_uring", "[io
 TEST_CASE("a chain reads the same bytes with and without io_uring", "[io][chain]") {
   RingSetting restore;
   vmdk_test::TempDir dir("vmdkit-batch-chain");
-  CreateOptions create;
-  create.capacity = 48u << 20;
-  create.seed = 7;
-  const fs::path base = dir / "disk.vmdk";
-  vmdk::create(base, create);
-  std::vector<std::uint8_t> model(create.capacity, 0);
-  fs::path leaf = base;
-  for (int layer = 0; layer < 4; ++layer) {
-    // Scattered grains in every layer, some hiding grains below: each 4 MiB read gathers pieces
-    // from several files.
-    for (int k = 0; k < 12; ++k) {
-      const std::uint64_t grain = static_cast<std::uint64_t>((layer * 37 + k * 53) % 768);
-      vmdk_test::write_both(leaf, model, grain * 65536 + 100, 70000, static_cast<std::uint8_t>(layer * 16 + k + 1));
-    }
-    SnapshotOptions snap;
-    snap.seed = 8;
-    leaf = dir / vmdk::snapshot(leaf, snap).path;
-  }
+  std::vector<std::uint8_t> model;
+  const fs::path leaf = vmdk_test::scattered_chain(dir.path, model);
   io::set_io_uring_enabled(true);
   CHECK(vmdk_test::read_chain(leaf) == model);
   io::set_io_uring_enabled(false);

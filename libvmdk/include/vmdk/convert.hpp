@@ -36,6 +36,8 @@ std::unique_ptr<ConvertSource> raw_source(const std::filesystem::path& path);
 
 struct ConvertOptions : NewDiskOptions {
   std::size_t chunk_size = kDefaultChunkSize;
+  /// Threads reading the source ahead of the writer; 0: one per core (at most 4); 1: none.
+  unsigned read_threads = 0;
   ProgressCallback progress;
   ConvertOptions() { type = DiskType::raw; }
 };

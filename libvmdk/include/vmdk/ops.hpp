@@ -128,6 +128,8 @@ struct CatOptions {
   std::uint64_t offset = 0;
   std::optional<std::uint64_t> length;  ///< to the end of the disk when absent
   std::size_t chunk_size = kDefaultChunkSize;
+  /// Threads reading chunks ahead of the one being written; 0: one per core (at most 4); 1: none.
+  unsigned read_threads = 0;
   ProgressCallback progress;
 };
 

@@ -32,23 +32,33 @@ bool same_owner(const Segment& a, const Segment& b) {
 std::uint64_t layer_map_calls() { return map_calls.load(std::memory_order_relaxed); }
 
 std::shared_ptr<const Window> WindowCache::get(std::uint64_t index) const {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
     auto it = entries_.find(index);
     if (it != entries_.end()) {
       recent_.splice(recent_.begin(), recent_, it->second.position);
       return it->second.window;
     }
+    // Reader threads of one scan reach a new window together: one resolves it, the others wait
+    // for it instead of doing the same work (if it fails, each tries again and gets the error).
+    if (resolving_.count(index) == 0) break;
+    resolved_.wait(lock);
   }
-  // Resolve outside the lock so other threads keep reading cached windows; two threads resolving
-  // the same window at once produce equal results and the second simply replaces the first.
-  std::shared_ptr<const Window> window = resolve(index);
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = entries_.find(index);
-  if (it != entries_.end()) {
-    recent_.splice(recent_.begin(), recent_, it->second.position);
-    return it->second.window;
+  resolving_.insert(index);
+  lock.unlock();
+  // Resolve outside the lock so other threads keep reading cached windows.
+  std::shared_ptr<const Window> window;
+  try {
+    window = resolve(index);
+  } catch (...) {
+    lock.lock();
+    resolving_.erase(index);
+    resolved_.notify_all();
+    throw;
   }
+  lock.lock();
+  resolving_.erase(index);
+  resolved_.notify_all();
   recent_.push_front(index);
   entries_.emplace(index, Entry{window, recent_.begin()});
   while (entries_.size() > kCachedWindows) {

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +57,8 @@ class WindowCache {
     std::list<std::uint64_t>::iterator position;
   };
   mutable std::unordered_map<std::uint64_t, Entry> entries_;
+  mutable std::set<std::uint64_t> resolving_;  // windows a thread is resolving now
+  mutable std::condition_variable resolved_;    // signalled when one of them is done (or failed)
 };
 
 }  // namespace vmdk::chain

@@ -1,7 +1,8 @@
-// ops::cat: a chain's bytes, in large chunks read through the merged map, to a (sequential) sink.
+// ops::cat: a chain's bytes, in large chunks read through the merged map (by reader threads when
+// there is more than one chunk), to a sequential sink in order.
 #include <algorithm>
 
-#include "io/page_buffer.hpp"
+#include "ops/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
 
@@ -11,17 +12,27 @@ CatReport cat(const Chain& chain, ByteSink& out, const CatOptions& options) {
   CatReport report;
   report.offset = options.offset;
   report.length = checked_range(chain.capacity(), options.offset, options.length);
-  std::size_t chunk = std::max<std::size_t>(options.chunk_size, 512);
-  io::PageBuffer buffer(static_cast<std::size_t>(std::min<std::uint64_t>(chunk, report.length)));
-  std::uint64_t done = 0;
-  while (done < report.length) {
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), report.length - done));
-    std::span<std::uint8_t> piece(buffer.data(), n);
-    chain.read(report.offset + done, piece);
-    out.write_at(done, piece);
-    done += n;
-    if (options.progress) options.progress(done, report.length);
-  }
+  const std::size_t chunk = static_cast<std::size_t>(
+      std::min<std::uint64_t>(std::max<std::size_t>(options.chunk_size, 512), report.length));
+  const std::uint64_t end = report.offset + report.length;
+  std::uint64_t next = report.offset;
+  ops::OrderedReadOptions reading;
+  reading.max_length = chunk;
+  // A single chunk is read in this thread: starting readers would only cost time.
+  reading.threads = report.length <= chunk ? 1 : options.read_threads;
+  ops::read_in_order(
+      [&]() -> std::optional<ops::RangeRead> {
+        if (next >= end) return std::nullopt;
+        ops::RangeRead range{next, static_cast<std::size_t>(std::min<std::uint64_t>(chunk, end - next))};
+        next += range.length;
+        return range;
+      },
+      [&chain](std::uint64_t offset, std::span<std::uint8_t> into) { chain.read(offset, into); },
+      [&](const ops::RangeRead& range, std::span<const std::uint8_t> bytes) {
+        out.write_at(range.offset - report.offset, bytes);
+        if (options.progress) options.progress(range.offset + range.length - report.offset, report.length);
+      },
+      reading);
   return report;
 }
 

@@ -38,7 +38,7 @@ void write_raw(const ConvertSource& source, ByteSink& out, const ConvertOptions&
     }
     pending_start = pending_end = 0;
   };
-  ops::pump_data(source, options.chunk_size, options.progress,
+  ops::pump_data(source, options.chunk_size, options.read_threads, options.progress,
                  [&](std::uint64_t offset, std::span<const std::uint8_t> data) {
                    const std::uint64_t end = offset + data.size();
                    for (std::uint64_t p = offset; p < end;) {
@@ -66,7 +66,7 @@ void write_raw(const ConvertSource& source, ByteSink& out, const ConvertOptions&
 
 void write_vmdk(const ConvertSource& source, ops::NewDiskWriter& writer, const ConvertOptions& options,
                 ConvertReport& report) {
-  ops::pump_data(source, options.chunk_size, options.progress,
+  ops::pump_data(source, options.chunk_size, options.read_threads, options.progress,
                  [&](std::uint64_t offset, std::span<const std::uint8_t> data) {
                    report.data_bytes += data.size();
                    writer.write(offset, data);

@@ -1,9 +1,13 @@
-// The read loop of convert (see convert_pump.hpp): batches of data ranges, each batch one read.
+// The read loop of convert (see convert_pump.hpp): batches of data ranges, each batch one read,
+// read ahead by reader threads and handed to the consumer in order.
 #include "ops/convert_pump.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <vector>
+
+#include "ops/ordered_reads.hpp"
 
 namespace vmdk::ops {
 
@@ -21,52 +25,74 @@ class Pump {
  public:
   Pump(const ConvertSource& source, std::size_t chunk_size, const ProgressCallback& progress,
        const DataConsumer& consume)
-      : source_(source), progress_(progress), consume_(consume),
+      : source_(source),
+        progress_(progress),
+        consume_(consume),
         limit_(std::max<std::uint64_t>(chunk_size, 4096)) {}
 
-  void run() {
-    const std::uint64_t capacity = source_.capacity();
-    for (std::uint64_t pos = 0; pos < capacity;) {
-      std::uint64_t window = std::min(kMapWindow, capacity - pos);
-      for (const auto& run : source_.map(pos, window)) {
-        if (run.data) add_data(run.offset, run.offset + run.length);
-        else progress(run.offset + run.length);
-      }
-      pos += window;
-    }
-    flush_batch();
-    progress(capacity);
+  void run(unsigned read_threads) {
+    OrderedReadOptions reading;
+    reading.max_length = static_cast<std::size_t>(limit_);
+    // A disk that fits in one batch is read in this thread: readers would only cost time.
+    reading.threads = source_.capacity() <= limit_ ? 1 : read_threads;
+    read_in_order(
+        [this] { return next_batch(); },
+        [this](std::uint64_t offset, std::span<std::uint8_t> into) { source_.read(offset, into); },
+        [this](const RangeRead& range, std::span<const std::uint8_t> bytes) { deliver(range, bytes); },
+        reading);
+    progress(source_.capacity());
   }
 
  private:
-  void add_data(std::uint64_t start, std::uint64_t end) {
-    while (start < end) {
-      // A batch is one read of at most limit_ bytes starting at its first data byte.
-      if (!batch_.empty() && start >= batch_.front().start + limit_) flush_batch();
-      std::uint64_t batch_start = batch_.empty() ? start : batch_.front().start;
-      std::uint64_t piece_end = std::min(end, batch_start + limit_);
-      batch_.push_back({start, piece_end});
-      start = piece_end;
-      if (start < end) flush_batch();
+  // The next batch: data ranges in map order read with one read of at most limit_ bytes starting
+  // at the batch's first data byte (the holes between them are read too, and not passed on).
+  std::optional<RangeRead> next_batch() {
+    std::vector<Segment> batch;
+    while (next_data()) {
+      if (!batch.empty() && data_start_ >= batch.front().start + limit_) break;
+      const std::uint64_t batch_start = batch.empty() ? data_start_ : batch.front().start;
+      const std::uint64_t piece_end = std::min(data_end_, batch_start + limit_);
+      batch.push_back({data_start_, piece_end});
+      data_start_ = piece_end;
+      if (data_start_ < data_end_) break;  // the batch is full; the rest of this range comes next
     }
+    if (batch.empty()) return std::nullopt;
+    RangeRead range{batch.front().start, static_cast<std::size_t>(batch.back().end - batch.front().start)};
+    pending_.push_back(std::move(batch));
+    return range;
   }
 
-  void flush_batch() {
-    if (batch_.empty()) return;
-    const std::uint64_t base = batch_.front().start;
-    buffer_.resize(static_cast<std::size_t>(batch_.back().end - base));
-    source_.read(base, std::span<std::uint8_t>(buffer_.data(), buffer_.size()));
-    for (const auto& seg : batch_) {
-      consume_(seg.start, std::span<const std::uint8_t>(buffer_.data() + (seg.start - base),
-                                                       static_cast<std::size_t>(seg.end - seg.start)));
+  // Leaves the next data range not yet batched in [data_start_, data_end_); false at the end.
+  bool next_data() {
+    while (data_start_ >= data_end_) {
+      if (run_index_ < runs_.size()) {
+        const ChainRun& run = runs_[run_index_++];
+        if (run.data) {
+          data_start_ = run.offset;
+          data_end_ = run.offset + run.length;
+        }
+        continue;
+      }
+      if (map_pos_ >= source_.capacity()) return false;
+      const std::uint64_t window = std::min(kMapWindow, source_.capacity() - map_pos_);
+      runs_ = source_.map(map_pos_, window);
+      run_index_ = 0;
+      map_pos_ += window;
     }
-    std::uint64_t end = batch_.back().end;
-    batch_.clear();
-    progress(end);
+    return true;
+  }
+
+  void deliver(const RangeRead& range, std::span<const std::uint8_t> bytes) {
+    const std::vector<Segment> batch = std::move(pending_.front());
+    pending_.pop_front();
+    for (const Segment& seg : batch) {
+      consume_(seg.start, bytes.subspan(static_cast<std::size_t>(seg.start - range.offset),
+                                        static_cast<std::size_t>(seg.end - seg.start)));
+    }
+    progress(batch.back().end);
   }
 
   void progress(std::uint64_t done) {
-    // Non-data runs are passed while a batch before them is still pending: never go backwards.
     shown_ = std::max(shown_, done);
     if (progress_) progress_(shown_, source_.capacity());
   }
@@ -75,8 +101,12 @@ class Pump {
   const ProgressCallback& progress_;
   const DataConsumer& consume_;
   std::uint64_t limit_;
-  std::vector<Segment> batch_;
-  std::vector<std::uint8_t> buffer_;
+  std::vector<ChainRun> runs_;  // the current map window
+  std::size_t run_index_ = 0;
+  std::uint64_t map_pos_ = 0;  // where the next map window starts
+  std::uint64_t data_start_ = 0;
+  std::uint64_t data_end_ = 0;
+  std::deque<std::vector<Segment>> pending_;  // batches handed to the readers, oldest first
   std::uint64_t shown_ = 0;
 };
 
@@ -87,9 +117,9 @@ bool all_zero(const std::uint8_t* p, std::size_t n) {
   return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0;
 }
 
-void pump_data(const ConvertSource& source, std::size_t chunk_size, const ProgressCallback& progress,
-               const DataConsumer& consume) {
-  Pump(source, chunk_size, progress, consume).run();
+void pump_data(const ConvertSource& source, std::size_t chunk_size, unsigned read_threads,
+               const ProgressCallback& progress, const DataConsumer& consume) {
+  Pump(source, chunk_size, progress, consume).run(read_threads);
 }
 
 }  // namespace vmdk::ops
