@@ -5,8 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <latch>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -69,6 +71,32 @@ TEST_CASE("ordered reads come back in order with their bytes for every thread co
         {5000, threads});
     CHECK(consumed == 300);
     CHECK(bytes_ok);
+  }
+}
+
+TEST_CASE("a single range is read in the calling thread and next() is not asked past its end", "[ops][threads]") {
+  for (std::size_t count : {0u, 1u, 2u}) {
+    INFO(count << " ranges");
+    std::size_t calls = 0;
+    auto next = [&]() -> std::optional<ops::RangeRead> {
+      ++calls;
+      if (calls > count) return std::nullopt;
+      return ops::RangeRead{calls * 100, 100};
+    };
+    std::vector<std::thread::id> readers;
+    std::mutex readers_mutex;
+    auto read = [&](std::uint64_t offset, std::span<std::uint8_t> into) {
+      std::lock_guard<std::mutex> lock(readers_mutex);
+      readers.push_back(std::this_thread::get_id());
+      fill(offset, into);
+    };
+    std::size_t consumed = 0;
+    ops::read_in_order(next, read, [&](auto&&, auto&&) { ++consumed; }, {100, 4});
+    CHECK(consumed == count);
+    CHECK(calls == count + 1);  // the one nullopt, never asked again
+    const bool in_caller = std::all_of(readers.begin(), readers.end(),
+                                       [](std::thread::id id) { return id == std::this_thread::get_id(); });
+    CHECK(in_caller == (count < 2));
   }
 }
 

@@ -1,5 +1,5 @@
-// ops::cat: a chain's bytes, in large chunks read through the merged map (by reader threads when
-// there is more than one chunk), to a sequential sink in order.
+// ops::cat: a chain's bytes, in large chunks read through the merged map by reader threads, to a
+// sequential sink in order.
 #include <algorithm>
 
 #include "ops/ordered_reads.hpp"
@@ -18,8 +18,7 @@ CatReport cat(const Chain& chain, ByteSink& out, const CatOptions& options) {
   std::uint64_t next = report.offset;
   ops::OrderedReadOptions reading;
   reading.max_length = chunk;
-  // A single chunk is read in this thread: starting readers would only cost time.
-  reading.threads = report.length <= chunk ? 1 : options.read_threads;
+  reading.threads = options.read_threads;
   ops::read_in_order(
       [&]() -> std::optional<ops::RangeRead> {
         if (next >= end) return std::nullopt;

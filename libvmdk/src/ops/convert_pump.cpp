@@ -33,8 +33,7 @@ class Pump {
   void run(unsigned read_threads) {
     OrderedReadOptions reading;
     reading.max_length = static_cast<std::size_t>(limit_);
-    // A disk that fits in one batch is read in this thread: readers would only cost time.
-    reading.threads = source_.capacity() <= limit_ ? 1 : read_threads;
+    reading.threads = read_threads;
     read_in_order(
         [this] { return next_batch(); },
         [this](std::uint64_t offset, std::span<std::uint8_t> into) { source_.read(offset, into); },

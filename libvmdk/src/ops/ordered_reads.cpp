@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -127,6 +128,37 @@ class Readers {
   bool stopping_ = false;
 };
 
+// next() with room to look ahead: ranges asked for early come out first, and next() is not asked
+// again once it has said there are no more.
+class RangeQueue {
+ public:
+  explicit RangeQueue(const NextRange& next) : next_(next) {}
+
+  /// True when at least n more ranges come (asking next() for them now if need be).
+  bool has(std::size_t n) {
+    while (ahead_.size() < n && !ended_) {
+      if (std::optional<RangeRead> range = next_()) {
+        ahead_.push_back(*range);
+      } else {
+        ended_ = true;
+      }
+    }
+    return ahead_.size() >= n;
+  }
+
+  std::optional<RangeRead> pop() {
+    if (!has(1)) return std::nullopt;
+    const RangeRead range = ahead_.front();
+    ahead_.pop_front();
+    return range;
+  }
+
+ private:
+  const NextRange& next_;
+  std::deque<RangeRead> ahead_;
+  bool ended_ = false;
+};
+
 void check_length(const RangeRead& range, std::size_t max_length) {
   if (range.length > max_length) {
     throw UsageError("", "a read of " + hex(range.length) + " bytes at " + hex(range.offset) +
@@ -136,17 +168,17 @@ void check_length(const RangeRead& range, std::size_t max_length) {
 
 }  // namespace
 
-unsigned default_reader_threads() {
-  return std::clamp(std::thread::hardware_concurrency(), 1u, kMaxReaders);
-}
-
 void read_in_order(const NextRange& next, const ReadRange& read, const ConsumeRange& consume,
                    const OrderedReadOptions& options) {
-  const unsigned threads =
-      options.threads != 0 ? std::min(options.threads, kMaxReaders) : default_reader_threads();
-  if (threads <= 1) {
+  const unsigned threads = options.threads != 0
+                               ? std::min(options.threads, kMaxReaders)
+                               : std::clamp(std::thread::hardware_concurrency(), 1u, kMaxReaders);
+  RangeQueue ranges(next);
+  // A scan of one range (a short cat, a disk that fits in one batch) is read in this thread:
+  // starting readers would only cost time.
+  if (threads <= 1 || !ranges.has(2)) {
     io::PageBuffer buffer(options.max_length);
-    while (std::optional<RangeRead> range = next()) {
+    while (std::optional<RangeRead> range = ranges.pop()) {
       check_length(*range, options.max_length);
       std::span<std::uint8_t> bytes(buffer.data(), range->length);
       read(range->offset, bytes);
@@ -157,16 +189,11 @@ void read_in_order(const NextRange& next, const ReadRange& read, const ConsumeRa
   Readers readers(read, options.max_length, threads);
   std::uint64_t queued = 0;
   std::uint64_t consumed = 0;
-  bool at_end = false;
   while (true) {
-    while (!at_end && queued - consumed < readers.slots()) {
-      std::optional<RangeRead> range = next();
-      if (!range) {
-        at_end = true;
-        break;
-      }
-      check_length(*range, options.max_length);
-      readers.queue(*range, queued++);
+    while (queued - consumed < readers.slots() && ranges.has(1)) {
+      const RangeRead range = *ranges.pop();
+      check_length(range, options.max_length);
+      readers.queue(range, queued++);
     }
     if (consumed == queued) return;
     Slot& slot = readers.wait(consumed);

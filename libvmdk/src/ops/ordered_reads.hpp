@@ -27,7 +27,8 @@ using ConsumeRange = std::function<void(const RangeRead& range, std::span<const 
 
 struct OrderedReadOptions {
   std::size_t max_length = 0;  ///< no range is longer (the size of each buffer)
-  unsigned threads = 0;        ///< reader threads; 0: one per core, at most 4; 1: read in the caller
+  /// Reader threads; 0: one per core, at most 4; 1: read in the caller (as is a single range).
+  unsigned threads = 0;
 };
 
 /// Reads every range next() produces and hands it to consume(), in order. At most two ranges per
@@ -36,8 +37,5 @@ struct OrderedReadOptions {
 /// from next() or consume(); reader threads have stopped before the call returns or throws.
 void read_in_order(const NextRange& next, const ReadRange& read, const ConsumeRange& consume,
                    const OrderedReadOptions& options);
-
-/// The reader count read_in_order uses for threads == 0 on this machine.
-unsigned default_reader_threads();
 
 }  // namespace vmdk::ops
