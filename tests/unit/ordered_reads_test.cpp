@@ -1,6 +1,7 @@
 // Reader threads of sequential scans (ops/ordered_reads): ranges come back in order with the right
-// bytes whatever the thread count, errors surface at their range's turn, and cat and convert give
-// the same output with one reader or several; concurrent readers resolve a chain window once.
+// bytes whatever the thread count, errors surface at their range's turn, and cat, convert and
+// compare give the same output with one reader or several; concurrent readers resolve a chain
+// window once.
 #include "ops/ordered_reads.hpp"
 
 #include <catch2/catch.hpp>
@@ -181,6 +182,74 @@ TEST_CASE("cat and convert give the same bytes with one reader thread or several
     auto source = chain_source(*chain);
     vmdk::convert_to_sink(*source, raw, convert_options);
     CHECK(raw.data() == model.model);
+  }
+}
+
+namespace {
+
+// A raw image of bytes with holes where whole 64 KiB blocks are zero (compare skips ranges that
+// neither side can hold data in, so a difference inside a hole of the chain must still be found).
+void write_sparse_raw(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
+  auto file = File::open(path, File::Mode::create_truncate);
+  file->resize(bytes.size());
+  constexpr std::size_t kBlock = 65536;
+  for (std::size_t at = 0; at < bytes.size(); at += kBlock) {
+    std::span<const std::uint8_t> block(bytes.data() + at, std::min(kBlock, bytes.size() - at));
+    if (std::any_of(block.begin(), block.end(), [](std::uint8_t b) { return b != 0; })) file->write_at(at, block);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("compare finds the first difference with one reader thread or several", "[ops][threads][chain]") {
+  ModelChain model;
+  const std::uint64_t size = model.model.size();
+  const std::size_t chunk = 3u << 20;  // 1.5 MiB of each side per range: not aligned with the windows
+  // One difference in a written grain, one in a range where no layer of the chain holds data.
+  const std::uint64_t in_data = 53 * 65536 + 100 + 4321;
+  REQUIRE(model.model[in_data] != 0);
+  std::uint64_t in_hole = 0;
+  for (std::uint64_t at = 0; at + chunk / 2 <= size; at += chunk / 2) {
+    auto range = model.model.begin() + static_cast<std::ptrdiff_t>(at);
+    if (std::all_of(range, range + chunk / 2, [](std::uint8_t b) { return b == 0; })) in_hole = at + 777;
+  }
+  REQUIRE(in_hole != 0);
+
+  const fs::path same = model.dir / "same.raw";
+  write_sparse_raw(same, model.model);
+  std::vector<std::uint8_t> changed = model.model;
+  changed[in_data] ^= 0x5a;
+  changed[in_hole] = 1;
+  const fs::path both = model.dir / "both.raw";
+  write_sparse_raw(both, changed);
+  changed[in_data] = model.model[in_data];
+  const fs::path hole_only = model.dir / "hole.raw";
+  write_sparse_raw(hole_only, changed);
+
+  for (unsigned threads : {1u, 2u, 4u}) {
+    INFO("read threads " << threads);
+    CompareOptions options;
+    options.read_threads = threads;
+    options.chunk_size = chunk;
+    std::uint64_t last = 0;
+    bool forward = true;
+    options.progress = [&](std::uint64_t done, std::uint64_t total) {
+      forward = forward && done >= last && total == size;
+      last = done;
+    };
+    CompareReport report = vmdk::compare(model.leaf, same, options);
+    CHECK(report.identical);
+    CHECK(forward);
+    CHECK(last == size);
+
+    report = vmdk::compare(model.leaf, both, options);
+    CHECK_FALSE(report.identical);
+    CHECK(report.first_difference == std::optional<std::uint64_t>(in_data));
+    // Either side may be the one holding data there.
+    report = vmdk::compare(model.leaf, hole_only, options);
+    CHECK(report.first_difference == std::optional<std::uint64_t>(in_hole));
+    report = vmdk::compare(hole_only, model.leaf, options);
+    CHECK(report.first_difference == std::optional<std::uint64_t>(in_hole));
   }
 }
 

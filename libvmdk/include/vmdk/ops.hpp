@@ -153,6 +153,8 @@ std::uint64_t checked_range(std::uint64_t capacity, std::uint64_t offset,
 struct CompareOptions {
   ChainOptions chain;  ///< how VMDK sides are opened
   std::size_t chunk_size = kDefaultChunkSize;
+  /// Threads reading both sides ahead of the comparison; 0: one per core (at most 4); 1: none.
+  unsigned read_threads = 0;
   ProgressCallback progress;
   WarningCallback warning;  ///< chain warnings of either side
 };

@@ -1,5 +1,6 @@
 // ops::compare: the contents of two disks, each a VMDK chain (KDMV magic or descriptor text) or a
-// raw file. Ranges that both sides map as zeros or unallocated are compared without reading.
+// raw file. Ranges that both sides map as zeros or unallocated are compared without reading; the
+// others are read by reader threads (ops::read_in_order) and compared in order.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ops/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
 
@@ -95,6 +97,16 @@ std::unique_ptr<Side> open_side(const std::filesystem::path& path, const Compare
   return std::make_unique<RawSide>(std::move(file), path);
 }
 
+// Where two equal-length buffers first differ (they are known to differ): memcmp finds the 4 KiB
+// block, a byte loop the byte (std::mismatch alone goes a byte at a time over the whole buffer).
+std::size_t first_difference(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
+  constexpr std::size_t kBlock = 4096;
+  std::size_t at = 0;
+  while (at + kBlock < a.size() && std::memcmp(a.data() + at, b.data() + at, kBlock) == 0) at += kBlock;
+  while (at < a.size() && a[at] == b[at]) ++at;
+  return at;
+}
+
 }  // namespace
 
 CompareReport compare(const std::filesystem::path& a, const std::filesystem::path& b,
@@ -108,29 +120,45 @@ CompareReport compare(const std::filesystem::path& a, const std::filesystem::pat
     return report;
   }
   const std::uint64_t total = report.a.size;
-  const std::size_t chunk = std::max<std::size_t>(options.chunk_size, 512);
-  std::vector<std::uint8_t> buf_a, buf_b;
-  for (std::uint64_t pos = 0; pos < total;) {
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, total - pos));
-    bool data_a = left->may_hold_data(pos, n);
-    bool data_b = right->may_hold_data(pos, n);
-    if (data_a || data_b) {
-      // A side that surely reads as zeros is not read at all.
-      buf_a.assign(n, 0);
-      buf_b.assign(n, 0);
-      if (data_a) left->read(pos, buf_a);
-      if (data_b) right->read(pos, buf_b);
-      auto [ia, ib] = std::mismatch(buf_a.begin(), buf_a.end(), buf_b.begin());
-      if (ia != buf_a.end()) {
-        std::uint64_t at = pos + static_cast<std::uint64_t>(ia - buf_a.begin());
-        report.first_difference = at;
-        report.message = "contents differ at offset " + std::to_string(at) + " (" + hex(at) + ")";
-        return report;
-      }
-    }
-    pos += n;
-    if (options.progress) options.progress(pos, total);
+  // A range of `chunk` disk bytes fills a buffer of twice that: side A's bytes, then side B's (so
+  // the buffers stay chunk_size). Ranges that neither side can hold data in are skipped without
+  // reading; reading stops at the first range that differs (ranges read ahead of it are dropped).
+  const std::size_t chunk = std::max<std::size_t>(options.chunk_size / 2, 512);
+  std::uint64_t pos = 0;
+  ops::OrderedReadOptions reading;
+  reading.max_length = 2 * chunk;
+  reading.threads = options.read_threads;
+  ops::read_in_order(
+      [&]() -> std::optional<ops::RangeRead> {
+        while (!report.first_difference && pos < total) {
+          const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, total - pos));
+          const std::uint64_t at = pos;
+          pos += n;
+          if (left->may_hold_data(at, n) || right->may_hold_data(at, n)) return ops::RangeRead{at, 2 * n};
+        }
+        return std::nullopt;
+      },
+      [&](std::uint64_t offset, std::span<std::uint8_t> into) {
+        const std::size_t n = into.size() / 2;
+        left->read(offset, into.first(n));
+        right->read(offset, into.subspan(n));
+      },
+      [&](const ops::RangeRead& range, std::span<const std::uint8_t> bytes) {
+        if (report.first_difference) return;
+        const std::size_t n = bytes.size() / 2;
+        if (std::memcmp(bytes.data(), bytes.data() + n, n) != 0) {
+          report.first_difference = range.offset + first_difference(bytes.first(n), bytes.subspan(n));
+          return;
+        }
+        if (options.progress) options.progress(range.offset + n, total);
+      },
+      reading);
+  if (report.first_difference) {
+    const std::uint64_t at = *report.first_difference;
+    report.message = "contents differ at offset " + std::to_string(at) + " (" + hex(at) + ")";
+    return report;
   }
+  if (options.progress) options.progress(total, total);
   report.identical = true;
   report.message = "identical";
   return report;
