@@ -2,6 +2,7 @@
 # vmdkit cat and convert --to raw against qemu-img convert -O raw: same bytes on a monolithicSparse
 # disk and a 3-deep chain with zeroed grains; slices with --offset/--length; holes in the output;
 # no temporary left behind; clear errors for bad ranges and unsupported formats.
+# ctest-cost: 21
 source "$(dirname "$0")/common.bash"
 need qemu-img qemu-io
 make_chain c

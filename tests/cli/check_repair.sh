@@ -1,6 +1,7 @@
 #!/bin/bash
 # check and repair from the command line: exit codes, JSON shape, --strict on every command that
 # opens disks, the CID-mismatch refusal that changes nothing, undo without a log.
+# ctest-cost: 31
 source "$(dirname "$0")/common.bash"
 need qemu-img qemu-io sha256sum
 make_chain c

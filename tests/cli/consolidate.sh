@@ -3,6 +3,7 @@
 # re-links TOP's child (vmdkit chain ok, qemu-img reads it); dry runs write nothing; siblings and
 # locks are refused; flat bases; zero grains with and without zeroed-grain entries; a journal in
 # stage "switch" is finished by running consolidate on the remaining child; damaged journals.
+# ctest-cost: 97
 source "$(dirname "$0")/common.bash"
 need qemu-img sha256sum
 

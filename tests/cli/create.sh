@@ -1,6 +1,7 @@
 #!/bin/bash
 # vmdkit create: every type at a few sizes passes qemu-img check, reads as zeros in qemu-img, opens
 # in vmdkinfo and vmdkit info with the right size; seeds repeat byte for byte; bad input is refused.
+# ctest-cost: 68
 source "$(dirname "$0")/common.bash"
 need qemu-img vmdkinfo
 

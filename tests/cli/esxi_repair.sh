@@ -3,6 +3,7 @@
 # and a seSparse delta made by vmdkit are found by check at their offsets, cleared by repair (the
 # ranges then read from the parent and are listed as lost), qemu-img and check call the result
 # clean, the disk reads as before outside the lost ranges, and --undo puts the damaged bytes back.
+# ctest-cost: 37
 source "$(dirname "$0")/common.bash"
 need qemu-img sha256sum
 

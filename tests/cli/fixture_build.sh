@@ -3,6 +3,7 @@
 # disk reads like a raw file that received the same writes with dd (vmdkit cat and qemu-img convert),
 # passes qemu-img check (stream files also the layout-A checker); damaged specs fail cat/info with
 # an error naming the damaged file; --overwrite, refusals and JSON-path spec errors.
+# ctest-cost: 38
 source "$(dirname "$0")/common.bash"
 need qemu-img
 : "${SOURCE_DIR:?SOURCE_DIR must name the project root}"

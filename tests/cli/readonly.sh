@@ -1,6 +1,7 @@
 #!/bin/bash
 # Read-only commands never write: every file of a chain (and of a broken one) is byte-identical
 # and keeps its modification time after info, chain, map, cat, compare, check and repair --dry-run.
+# ctest-cost: 60
 source "$(dirname "$0")/common.bash"
 need qemu-img qemu-io sha256sum
 make_chain c

@@ -2,6 +2,7 @@
 # vmdkit snapshot: deltas link to their parent (parentCID, relative hint), read the same as the
 # parent in qemu-img, chain in vmdkit and qemu-img; naming -000001, -000002...; children and lock
 # folders refuse unless --force; the parent is never modified; the last stdout line is the path.
+# ctest-cost: 28
 source "$(dirname "$0")/common.bash"
 need qemu-img qemu-io
 

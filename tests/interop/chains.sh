@@ -3,6 +3,7 @@
 # unaligned offsets across grain and grain-table boundaries, with and without zeroed grains
 # (`-o zeroed_grain=on`, `write -z`), over sparse, flat and streamOptimized bases. Every layer
 # reads like qemu-img reads it, map agrees byte for byte, and `vmdkit chain --json` sees the links.
+# ctest-cost: 71
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 

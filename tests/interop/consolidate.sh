@@ -6,6 +6,7 @@
 # qemu-img check and vmdkinfo accept it, the merged files are gone. A middle merge re-links the layer
 # above so that qemu-img, python3-libvmdk (both check parentCID) and `vmdkit chain` accept it. A
 # sibling child anywhere in the merge is refused, by name.
+# ctest-cost: 126
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 T=$TEST_TMPDIR

@@ -4,6 +4,7 @@
 # with the right size; our streamOptimized output has VMware's layout (tests/support/stream_layout.py)
 # and reads right in python3-libvmdk; --from raw and standard output work; the same --seed gives
 # byte-identical files; an existing DST is replaced only when the new one is complete.
+# ctest-cost: 31
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 cd "$TEST_TMPDIR"

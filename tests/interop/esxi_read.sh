@@ -2,6 +2,7 @@
 # ESXi extents read by `vmdkit cat` (vmdk-format.md 4.1-4.3): the real SESparse sample reads to its
 # manifest sha256; vmfsSparse and seSparse chains under a vmfs base, built byte by byte by
 # lib/esxi_images.py, read like `qemu-img convert -O raw` and like their expected raw bytes.
+# ctest-cost: 39
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 work="$TEST_TMPDIR/esxi"

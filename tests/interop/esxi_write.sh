@@ -4,6 +4,7 @@
 # qemu-img read every step exactly like a raw file that got the same writes with dd; qemu-img check
 # and info accept every layer. Then each chain is consolidated, the top delta into the one below
 # and the rest into the vmfs base, which keeps the content.
+# ctest-cost: 48
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 cd "$TEST_TMPDIR"

@@ -4,6 +4,7 @@
 # three-link split-sparse delta chain with lost descriptors at every depth. Each rebuilt disk
 # reads like the original in qemu-img (`qemu-img compare`) and in `vmdkit cat`, with the original
 # extent lines, parentCID and parentFileNameHint.
+# ctest-cost: 36
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 

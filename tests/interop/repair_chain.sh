@@ -4,6 +4,7 @@
 # ESXi path (parent found by CID in the delta's folder, in a --search folder, or given by --parent),
 # and a chain whose base CID changed (fixed only with --accept-cid-mismatch). Repaired, each reads
 # through vmdkit cat, qemu-img convert and libvmdk as the original chain's raw export does.
+# ctest-cost: 40
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 RC=("$PY" "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/repair_chain.py")

@@ -2,6 +2,7 @@
 # Interop: every subformat qemu-img creates (monolithicSparse, monolithicFlat, twoGbMaxExtentSparse,
 # twoGbMaxExtentFlat, streamOptimized) reads the same through vmdkit as through qemu-img, and
 # `vmdkit map --json` agrees with `qemu-img map` on present/zero/data/depth and host offsets.
+# ctest-cost: 42
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 interop_init
 

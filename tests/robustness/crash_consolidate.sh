@@ -3,6 +3,7 @@
 # deltas, TOP with a child), each killed with SIGKILL at a random moment; after each kill TOP's chain
 # or ANCESTOR reads the original content, and a re-run completes with nothing lost
 # (tests/robustness/lib/crash_consolidate.py).
+# ctest-cost: 87
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 interop_init
 # The acceptance count (20 runs, 1 GiB) is met by the plain build; the sanitized pass repeats fewer

@@ -2,6 +2,7 @@
 # Kill test of `vmdkit convert` (issue 3, acceptance 5): 24 conversions to streamOptimized, split
 # sparse, monolithicSparse and raw, each killed with SIGKILL at a random moment; afterwards the
 # destination name holds nothing or the complete disk, and the source is unchanged.
+# ctest-cost: 33
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 interop_init
 # The acceptance count (24 runs) is met by the plain build; the sanitized pass repeats fewer, smaller

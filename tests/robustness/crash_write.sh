@@ -2,6 +2,7 @@
 # Kill test of `vmdkit write` (issue 3, acceptance 5): 24 writes through a snapshot, each killed with
 # SIGKILL at a random moment; afterwards every grain reads old or new, qemu-img check finds no
 # corruption and the chain's links hold (tests/robustness/lib/crash.py).
+# ctest-cost: 76
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 interop_init
 # The acceptance count (24 runs) is met by the plain build; the sanitized pass repeats fewer, smaller

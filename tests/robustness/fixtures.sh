@@ -3,6 +3,7 @@
 # depth-4 chain with zeroed grains (generated at test time), and of our own spec-built chain and
 # stream (fixtures/generated); vmdkit info/chain/map/cat on each
 # damaged copy must exit 0, or 1 with "vmdkit: error:", within 20 s and 2 GiB of address space.
+# ctest-cost: 72
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 interop_init
 DAMAGE="$PY $(dirname "${BASH_SOURCE[0]}")/lib/damage.py --vmdkit $VMDKIT --seed ${VMDKIT_FUZZ_SEED:-20240601} --cases ${VMDKIT_FUZZ_CASES:-10} --sanitized-cases ${VMDKIT_FUZZ_CASES:-4}"

@@ -2,6 +2,7 @@
 # Robustness: seeded byte flips and truncations of every sample disk in $SAMPLES/MANIFEST.tsv;
 # vmdkit info/chain/map/cat on each damaged copy must exit 0, or 1 with "vmdkit: error:", within
 # 20 s and 2 GiB of address space. Skipped (77) when the samples folder is absent.
+# ctest-cost: 52
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 : "${VMDKIT:?}" "${TEST_TMPDIR:?}"
 require_samples
