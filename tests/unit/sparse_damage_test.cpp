@@ -193,6 +193,29 @@ TEST_CASE("directory and table entries are checked with their offsets") {
   }
 }
 
+TEST_CASE("entries of tables wholly inside the disk are checked the same (the block-wise fast path)") {
+  // 131072 sectors: two full 512-entry tables, which go through GrainTables' branch-free check
+  // first; a bad entry must still be named with its offset, whichever bound it breaks.
+  constexpr std::uint64_t kCapacity = 131072;
+  auto bad_entry = [&](std::uint64_t entry, std::uint32_t value) {
+    auto image = plain(kCapacity);
+    image.poke(image.gte_offset(entry), 4, value);
+    auto e = open_and_read_error<FormatError>(image, kCapacity * 512);
+    CHECK(e.offset() == image.gte_offset(entry));
+    return std::string(e.what());
+  };
+  CHECK_THAT(bad_entry(3, 0x1000), Catch::Contains("grain table 0 entry 3 points past end of file"));
+  CHECK_THAT(bad_entry(9, 21), Catch::Contains("grain table 0 entry 9 points into the metadata"));
+  CHECK_THAT(bad_entry(500, 0xffffffff), Catch::Contains("grain table 0 entry 500 points past end of file"));
+  CHECK_THAT(bad_entry(511, 2), Catch::Contains("grain table 0 entry 511 points into the metadata"));
+  // Zeroed-grain (1) and unallocated (0) entries are good anywhere.
+  auto image = plain(kCapacity);
+  image.poke(image.gte_offset(100), 4, 1);
+  auto extent = sparse::open_sparse_extent(image.file(), kCapacity * 512);
+  std::vector<std::uint8_t> out(extent->size());
+  CHECK_NOTHROW(extent->read(0, out));
+}
+
 TEST_CASE("stream footer damage") {
   auto image = stream();
   const std::uint64_t size = image.bytes.size();

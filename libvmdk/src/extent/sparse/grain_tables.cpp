@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -127,11 +128,35 @@ std::vector<std::pair<std::uint64_t, GrainTables::Table>> GrainTables::load_run(
   return tables;
 }
 
+bool GrainTables::all_entries_fit(const std::uint32_t* entries, std::uint64_t count, std::uint64_t record_min) const {
+  // Every entry of a table inside the mapped range needs the same room: it is good when it is 0,
+  // 1, or a sector in [first, last]. Opening a deep chain checks every table of every layer before
+  // its first read (33 layers of a 1 GiB disk: 540,000 entries); the entry-by-entry loop of
+  // check_table took about 1 ms of that, this one has no branches in its blocks of 16.
+  const std::uint64_t needed = layout_.compressed ? record_min : layout_.grain_bytes;
+  if (layout_.file_size < needed || layout_.grain_floor_sector > UINT32_MAX) return false;
+  const auto first = static_cast<std::uint32_t>(layout_.grain_floor_sector);
+  const auto last = static_cast<std::uint32_t>(std::min<std::uint64_t>((layout_.file_size - needed) / 512, UINT32_MAX));
+  auto bad = [first, last](std::uint32_t sector) {
+    return static_cast<std::uint32_t>(sector > format::kGteZeroed) &
+           (static_cast<std::uint32_t>(sector < first) | static_cast<std::uint32_t>(sector > last));
+  };
+  constexpr std::uint64_t kBlock = 16;
+  std::uint32_t any_bad = 0;
+  std::uint64_t e = 0;
+  for (; e + kBlock <= count; e += kBlock) {
+    for (std::uint64_t k = 0; k < kBlock; ++k) any_bad |= bad(entries[e + k]);
+  }
+  for (; e < count; ++e) any_bad |= bad(entries[e]);
+  return any_bad == 0;
+}
+
 void GrainTables::check_table(std::uint64_t gd_index, std::uint64_t table_at, const std::uint32_t* entries) const {
   const std::uint64_t count = layout_.geometry.gtes_per_gt;
 
   const std::uint64_t table_start = gd_index * layout_.gt_coverage_bytes;
   const std::uint64_t record_min = layout_.markers ? format::kGrainMarkerHeaderSize : format::kNoMarkerLengthSize;
+  if (table_start + count * layout_.grain_bytes <= mapped_bytes_ && all_entries_fit(entries, count, record_min)) return;
   for (std::uint64_t e = 0; e < count; ++e) {
     std::uint64_t grain_start = table_start + e * layout_.grain_bytes;
     if (grain_start >= mapped_bytes_) break;  // entries past the capacity are not used (pitfall 22)

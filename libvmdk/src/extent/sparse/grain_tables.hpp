@@ -45,6 +45,9 @@ class GrainTables {
   std::vector<std::pair<std::uint64_t, Table>> load_run(std::uint64_t gd_index) const;
   /// Checks the decoded entries of table gd_index, read from table_at. Throws FormatError.
   void check_table(std::uint64_t gd_index, std::uint64_t table_at, const std::uint32_t* entries) const;
+  /// The fast path of check_table for a table wholly inside the mapped range: true when every
+  /// entry is good; false sends check_table through its entries one by one to name the bad one.
+  bool all_entries_fit(const std::uint32_t* entries, std::uint64_t count, std::uint64_t record_min) const;
 
   std::shared_ptr<const ByteSource> file_;
   KdmvLayout layout_;  // a copy: the cache must not depend on its owner's member order
