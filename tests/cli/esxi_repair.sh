@@ -7,15 +7,37 @@
 source "$(dirname "$0")/common.bash"
 need qemu-img sha256sum
 
-for kind in vmfsSparse seSparse; do
-  mkdir -p "$kind" && cd "$kind" || exit 1
+# In a new folder $1 (entered): b.vmdk with 1 MiB written, its delta b-000001.vmdk of kind $2 with
+# $3 written from 512K; before.raw and parent.raw hold what each reads; $extent is the delta's file.
+make_delta() {
+  mkdir -p "$1" && cd "$1" || exit 1
   "$VMDKIT" create -q --type vmfs --size 40M --seed 1 b.vmdk
   "$VMDKIT" write -q b.vmdk --offset 0 --length 1M --pattern 0x11
-  "$VMDKIT" snapshot -q --seed 2 --delta-format "$kind" b.vmdk >/dev/null
-  "$VMDKIT" write -q b-000001.vmdk --offset 512K --length 20M --pattern 0x22
+  "$VMDKIT" snapshot -q --seed 2 --delta-format "$2" b.vmdk >/dev/null
+  "$VMDKIT" write -q b-000001.vmdk --offset 512K --length "$3" --pattern 0x22
   "$VMDKIT" cat b-000001.vmdk >before.raw
   "$VMDKIT" cat b.vmdk >parent.raw
   extent=$(ls b-000001-*.vmdk)
+}
+
+# After repair (repair.json, after.raw): two lost ranges; outside them the disk reads as before,
+# inside them it reads the parent.
+lost_ranges_read_the_parent() {
+  "$PY" - repair.json before.raw after.raw parent.raw <<'PYEOF'
+import json, sys
+report = json.load(open(sys.argv[1]))
+before, after, parent = (open(p, "rb").read() for p in sys.argv[2:5])
+lost = [(r["offset"], r["length"]) for r in report["lost"]]
+assert len(lost) == 2, lost
+expect = bytearray(before)
+for off, length in lost:
+    expect[off:off + length] = parent[off:off + length]
+assert bytes(expect) == after, "content differs"
+PYEOF
+}
+
+for kind in vmfsSparse seSparse; do
+  make_delta "$kind" "$kind" 20M
   # Damage: one table entry of an unknown kind, and a second directory entry naming the first's table.
   "$PY" - "$extent" "$kind" >damage.txt <<'PYEOF'
 import struct, sys
@@ -51,21 +73,49 @@ PYEOF
   expect_exit 0 "$kind: check is clean after repair" -- "$VMDKIT" check b-000001.vmdk
   qemu-img check -q -f vmdk b-000001.vmdk && pass "$kind: qemu-img check clean" || fail "$kind: qemu-img check"
   "$VMDKIT" cat b-000001.vmdk >after.raw
-  # Outside the lost ranges the disk reads as before; inside them it reads the parent.
-  "$PY" - repair.json before.raw after.raw parent.raw <<'PYEOF' && pass "$kind: same content outside the lost ranges, the parent's inside" || fail "$kind: content after repair"
-import json, sys
-report = json.load(open(sys.argv[1]))
-before, after, parent = (open(p, "rb").read() for p in sys.argv[2:5])
-lost = [(r["offset"], r["length"]) for r in report["lost"]]
-assert len(lost) == 2, lost
-expect = bytearray(before)
-for off, length in lost:
-    expect[off:off + length] = parent[off:off + length]
-assert bytes(expect) == after, "content differs"
-PYEOF
+  lost_ranges_read_the_parent && pass "$kind: same content outside the lost ranges, the parent's inside" || fail "$kind: content after repair"
   qemu-img convert -f vmdk -O raw b-000001.vmdk q.raw && cmp -s q.raw after.raw && pass "$kind: qemu-img reads the repaired disk the same" || fail "$kind: qemu-img reads differently"
   expect_exit 0 "$kind: undo" -- "$VMDKIT" repair --undo b-000001.vmdk
   [ "$damaged" = "$(sha256sum "$extent")" ] && pass "$kind: undo put the damaged bytes back" || fail "$kind: undo"
+  cd ..
+done
+
+# Two table entries naming one grain (a cross-link: a write through either range would show in
+# both): check lists both entries, repair clears both and loses exactly those two grains.
+for kind in vmfsSparse seSparse; do
+  make_delta "$kind-shared" "$kind" 2M
+  "$PY" - "$extent" "$kind" >shared.txt <<'PYEOF'
+import struct, sys
+path, kind = sys.argv[1], sys.argv[2]
+d = bytearray(open(path, "rb").read())
+if kind == "seSparse":
+    gd, gt = struct.unpack_from("<Q", d, 128)[0] * 512, struct.unpack_from("<Q", d, 144)[0] * 512
+    table0 = gt + (struct.unpack_from("<Q", d, gd)[0] & 0xffffffff) * 32768
+    size, fmt, allocated = 8, "<Q", lambda v: v >> 60 == 3
+else:
+    gd = struct.unpack_from("<I", d, 20)[0] * 512
+    table0 = struct.unpack_from("<I", d, gd)[0] * 512
+    size, fmt, allocated = 4, "<I", lambda v: v > 1
+entries = [e for e in range(4096) if allocated(struct.unpack_from(fmt, d, table0 + e * size)[0])]
+first, second = entries[0], entries[len(entries) // 2]
+struct.pack_into(fmt, d, table0 + second * size, struct.unpack_from(fmt, d, table0 + first * size)[0])
+open(path, "wb").write(d)
+print(table0 + first * size, table0 + second * size)
+PYEOF
+  read -r first_at second_at <shared.txt
+  expect_exit 2 "$kind: check finds the shared grain" -- "$VMDKIT" check --json b-000001.vmdk
+  "$PY" - "$TEST_TMPDIR/out" "$first_at" "$second_at" <<'PYEOF' && pass "$kind: both entries listed as sharing a grain, repairable" || fail "$kind: shared-grain findings: $(head -c 1500 "$TEST_TMPDIR/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+got = sorted((f["code"], f["offset"], f["repairable"]) for f in d["findings"])
+assert got == [("gt_entries_share_grain", int(sys.argv[2]), True), ("gt_entries_share_grain", int(sys.argv[3]), True)], got
+PYEOF
+  expect_exit 0 "$kind: repair of the shared grain" -- "$VMDKIT" repair --json b-000001.vmdk
+  cp "$TEST_TMPDIR/out" repair.json
+  expect_exit 0 "$kind: check is clean after repairing the shared grain" -- "$VMDKIT" check b-000001.vmdk
+  qemu-img check -q -f vmdk b-000001.vmdk && pass "$kind: qemu-img check clean (shared grain)" || fail "$kind: qemu-img check (shared grain)"
+  "$VMDKIT" cat b-000001.vmdk >after.raw
+  lost_ranges_read_the_parent && pass "$kind: both grains read the parent, the rest as before" || fail "$kind: content after repairing the shared grain"
   cd ..
 done
 finish

@@ -370,6 +370,16 @@ TEST_CASE("check's COWD scan lists every damage with its code and offset", "[esx
     image.poke(image.gde_offset(2), 4, image.peek(image.gde_offset(0), 4));
     CHECK(scan(image, true) == Found{{"gd_entries_share_table", image.gde_offset(2)}});
   }
+  SECTION("two table entries naming one grain: both are listed") {
+    image.poke(image.gte_offset(9000), 4, image.peek(image.gte_offset(3), 4));
+    CHECK(scan(image, true) == Found{{"gt_entries_share_grain", image.gte_offset(3)},
+                                     {"gt_entries_share_grain", image.gte_offset(9000)}});
+  }
+  SECTION("zero-grain entries are not grains: any number of them is fine") {
+    image.poke(image.gte_offset(6), 4, 1);
+    image.poke(image.gte_offset(4200), 4, 1);
+    CHECK(scan(image, true).empty());
+  }
   SECTION("a table of garbage: 200 findings, then one that counts the rest") {
     for (std::uint64_t e = 0; e < 4096; ++e) image.poke(image.gt_byte_offsets[0] + e * 4, 4, 2);
     const std::vector<Finding> findings = cowd::scan_cowd(image.file("d-delta.vmdk"), kCowdSectors * 512ull);
@@ -418,5 +428,19 @@ TEST_CASE("check's SESparse scan lists every damage with its code and offset",
     const Found invalid = scan(image, false);
     CHECK(invalid ==
           Found{{"gd_entry_invalid", image.gde_offset(0)}, {"gd_entry_invalid", image.gde_offset(1)}});
+  }
+  SECTION("two table entries naming one grain: both are listed") {
+    image.poke(image.gte_offset(4100), 8, image.peek(image.gte_offset(3), 8));
+    CHECK(scan(image, false) == Found{{"gt_entries_share_grain", image.gte_offset(3)},
+                                      {"gt_entries_share_grain", image.gte_offset(4100)}});
+  }
+  SECTION("a table named by two directory entries: one finding, its grains not shared") {
+    image.poke(image.gde_offset(1), 8, image.peek(image.gde_offset(0), 8));
+    CHECK(scan(image, false) == Found{{"gd_entries_share_table", image.gde_offset(1)}});
+  }
+  SECTION("zero and unmapped entries are not grains: any number of them is fine") {
+    image.poke(image.gte_offset(7), 8, image.peek(image.gte_offset(5), 8));
+    image.poke(image.gte_offset(4200), 8, image.peek(image.gte_offset(6), 8));
+    CHECK(scan(image, false).empty());
   }
 }

@@ -1,10 +1,13 @@
-// Scan of a COWD extent for check (vmdk-format.md 4.2.1, 4.2.2, 7.1): header, directory, tables,
-// through the checks of cowd_layout and cowd_tables with a damage log instead of exceptions.
+// Scan of a COWD extent for check (vmdk-format.md 4.2.1, 4.2.2, 7.1): header, directory, tables and
+// grains used by two entries, through the checks of cowd_layout and cowd_tables with a damage log
+// instead of exceptions.
 #include "extent/cowd/cowd_scan.hpp"
 
 #include "extent/cowd/cowd_layout.hpp"
 #include "extent/cowd/cowd_tables.hpp"
 #include "extent/damage.hpp"
+#include "extent/grain_overlaps.hpp"
+#include "format/checked_math.hpp"
 #include "extent/sparse/sparse_scan.hpp"
 
 namespace vmdk::cowd {
@@ -19,7 +22,9 @@ std::vector<Finding> scan_cowd(std::shared_ptr<const ByteSource> file, std::uint
     return extent::to_findings(name, log);
   }
   const CowdTables tables(file, *layout, size_bytes, log);
-  for (std::uint64_t i = 0; i < tables.directory_size(); ++i) tables.scan_table(i, log);
+  extent::GrainOverlaps overlaps(format::div_round_up(layout->file_size, format::kSectorSize));
+  for (std::uint64_t i = 0; i < tables.directory_size(); ++i) tables.scan_table(i, log, &overlaps);
+  tables.report_shared_grains(overlaps, log);
   return extent::to_findings(name, log);
 }
 

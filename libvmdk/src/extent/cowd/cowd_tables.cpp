@@ -71,6 +71,7 @@ void CowdTables::read_directory(extent::DamageLog* log) {
     tables_by_sector_.emplace_back(directory_[i], static_cast<std::uint32_t>(i));
   }
   std::sort(tables_by_sector_.begin(), tables_by_sector_.end());
+  std::vector<std::uint32_t> later_sharing;
   for (std::size_t k = 1; k < tables_by_sector_.size(); ++k) {
     const auto& [prev_sector, prev_index] = tables_by_sector_[k - 1];
     const auto& [sector, index] = tables_by_sector_[k];
@@ -83,8 +84,12 @@ void CowdTables::read_directory(extent::DamageLog* log) {
                   " and " + hex(sector) + ")",
               layout_.gd_byte_offset + std::uint64_t{later} * 4},
              log);
+      // Only with a log: the later entry is not scanned, so the shared table's entries are listed
+      // once and its grains do not all look shared.
+      later_sharing.push_back(later);
     }
   }
+  for (std::uint32_t index : later_sharing) directory_[index] = 0;
 }
 
 CowdTables::Table CowdTables::table(std::uint64_t gd_index) const {
@@ -92,10 +97,34 @@ CowdTables::Table CowdTables::table(std::uint64_t gd_index) const {
   return cache_.get(gd_index, [&] { return load(gd_index); });
 }
 
-void CowdTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log) const {
+void CowdTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log, extent::GrainOverlaps* overlaps) const {
   if (gd_index >= directory_.size() || directory_[gd_index] == 0) return;
   const Table entries = read_table(gd_index);
-  check_table(gd_index, entries.get(), &log);
+  GoodEntry mark;
+  if (overlaps != nullptr) {
+    mark = [overlaps](std::uint64_t, std::uint64_t sector, std::uint64_t bytes) {
+      overlaps->use(sector, format::div_round_up(bytes, format::kSectorSize));
+    };
+  }
+  check_table(gd_index, entries.get(), &log, mark);
+}
+
+void CowdTables::report_shared_grains(const extent::GrainOverlaps& overlaps, extent::DamageLog& log) const {
+  if (!overlaps.found()) return;
+  extent::DamageLog already_listed(0);  // the entries' other damage was listed by scan_table
+  for (std::uint64_t gd_index = 0; gd_index < directory_.size(); ++gd_index) {
+    if (directory_[gd_index] == 0) continue;
+    const Table entries = read_table(gd_index);
+    check_table(gd_index, entries.get(), &already_listed,
+                [&](std::uint64_t entry, std::uint64_t sector, std::uint64_t bytes) {
+                  if (!overlaps.shared(sector, format::div_round_up(bytes, format::kSectorSize))) return;
+                  report({"gt_entries_share_grain",
+                          "grain table " + std::to_string(gd_index) + " entry " + std::to_string(entry) +
+                              " points at sector " + hex(sector) + ", a grain another entry also uses",
+                          entry_offset(gd_index, entry)},
+                         &log);
+                });
+  }
 }
 
 CowdTables::Table CowdTables::read_table(std::uint64_t gd_index) const {
@@ -114,8 +143,8 @@ CowdTables::Table CowdTables::load(std::uint64_t gd_index) const {
   return entries;
 }
 
-void CowdTables::check_table(std::uint64_t gd_index, const std::uint32_t* entries,
-                             extent::DamageLog* log) const {
+void CowdTables::check_table(std::uint64_t gd_index, const std::uint32_t* entries, extent::DamageLog* log,
+                             const GoodEntry& on_good) const {
   const std::uint64_t table_start = gd_index * layout_.gt_coverage_bytes;
   for (std::uint64_t e = 0; e < format::kCowdGtes; ++e) {
     const std::uint64_t grain_start = table_start + e * layout_.grain_bytes;
@@ -161,7 +190,9 @@ void CowdTables::check_table(std::uint64_t gd_index, const std::uint32_t* entrie
                   hex(sector) + ")",
               at},
              log);
+      continue;
     }
+    if (on_good) on_good(e, sector, needed);
   }
 }
 

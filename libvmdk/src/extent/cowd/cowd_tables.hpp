@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "extent/cowd/cowd_layout.hpp"
 #include "extent/damage.hpp"
+#include "extent/grain_overlaps.hpp"
 #include "extent/lru_cache.hpp"
 #include "vmdk/io.hpp"
 
@@ -47,7 +49,13 @@ class CowdTables {
 
   /// For `check`: reads table gd_index (nothing when the entry is 0) and adds every damaged entry
   /// to log (codes gt_entry_into_metadata, gt_entry_past_eof, grain_truncated). Throws IoError.
-  void scan_table(std::uint64_t gd_index, extent::DamageLog& log) const;
+  /// With overlaps, the grains of its good entries are marked there (for report_shared_grains).
+  void scan_table(std::uint64_t gd_index, extent::DamageLog& log, extent::GrainOverlaps* overlaps = nullptr) const;
+
+  /// For `check`, after scan_table of every table with overlaps (units: the file's sectors): adds
+  /// gt_entries_share_grain for every good entry whose grain overlaps another entry's, each of
+  /// them named. Reads the tables again only when overlaps found a collision. Throws IoError.
+  void report_shared_grains(const extent::GrainOverlaps& overlaps, extent::DamageLog& log) const;
 
   /// Byte offset in the file of entry `entry` of table gd_index (which must be non-zero).
   std::uint64_t entry_offset(std::uint64_t gd_index, std::uint64_t entry) const {
@@ -59,7 +67,11 @@ class CowdTables {
   Table load(std::uint64_t gd_index) const;
   Table read_table(std::uint64_t gd_index) const;
   // Throws the first damage when log is null, else adds each to it.
-  void check_table(std::uint64_t gd_index, const std::uint32_t* entries, extent::DamageLog* log) const;
+  // A good allocated entry: its index in the table, its sector and the bytes of its grain in use.
+  using GoodEntry = std::function<void(std::uint64_t entry, std::uint64_t sector, std::uint64_t bytes)>;
+  // Throws the first damage when log is null, else adds each to it; good entries go to on_good.
+  void check_table(std::uint64_t gd_index, const std::uint32_t* entries, extent::DamageLog* log,
+                   const GoodEntry& on_good = nullptr) const;
   void report(extent::Damage damage, extent::DamageLog* log) const;
 
   std::shared_ptr<const ByteSource> file_;

@@ -73,6 +73,7 @@ void SesparseTables::read_directory(extent::DamageLog* log) {
     directory_[static_cast<std::size_t>(i)] = 0;  // only with a log: the table is not read
   }
   std::sort(used.begin(), used.end());
+  std::vector<std::uint64_t> later_sharing;
   for (std::size_t k = 1; k < used.size(); ++k) {
     if (used[k].first == used[k - 1].first) {
       // Two ranges sharing a table would read each other's grains.
@@ -82,8 +83,12 @@ void SesparseTables::read_directory(extent::DamageLog* log) {
                   " and " + std::to_string(later) + " both use grain table " + hex(used[k].first),
               layout_.gd_byte_offset + later * 8},
              log);
+      // Only with a log: the later entry is not scanned, so the shared table's entries are listed
+      // once and its grains do not all look shared.
+      later_sharing.push_back(later);
     }
   }
+  for (std::uint64_t index : later_sharing) directory_[static_cast<std::size_t>(index)] = 0;
 }
 
 SesparseTables::Table SesparseTables::table(std::uint64_t gd_index) const {
@@ -91,9 +96,33 @@ SesparseTables::Table SesparseTables::table(std::uint64_t gd_index) const {
   return cache_.get(gd_index, [&] { return load(gd_index, nullptr); });
 }
 
-void SesparseTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log) const {
+void SesparseTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log,
+                                extent::GrainOverlaps* overlaps) const {
   if (gd_index >= directory_.size() || directory_[gd_index] == 0) return;
-  (void)load(gd_index, &log);
+  const Table entries = load(gd_index, &log);
+  if (overlaps == nullptr) return;
+  for (std::uint64_t e = 0; e < kTableEntries; ++e) {
+    if (entries[e] > kEntryZero) overlaps->use((entries[e] - layout_.grains_byte_offset) / kGrainBytes, 1);
+  }
+}
+
+void SesparseTables::report_shared_grains(const extent::GrainOverlaps& overlaps, extent::DamageLog& log) const {
+  if (!overlaps.found()) return;
+  extent::DamageLog already_listed(0);  // the entries' other damage was listed by scan_table
+  for (std::uint64_t gd_index = 0; gd_index < directory_.size(); ++gd_index) {
+    if (directory_[gd_index] == 0) continue;
+    const Table entries = load(gd_index, &already_listed);
+    for (std::uint64_t e = 0; e < kTableEntries; ++e) {
+      if (entries[e] <= kEntryZero) continue;
+      const std::uint64_t slot = (entries[e] - layout_.grains_byte_offset) / kGrainBytes;
+      if (!overlaps.shared(slot, 1)) continue;
+      report({"gt_entries_share_grain",
+              "grain table " + std::to_string(gd_index) + " entry " + std::to_string(e) + " points at grain " +
+                  hex(slot) + ", which another entry also uses",
+              entry_offset(gd_index, e)},
+             &log);
+    }
+  }
 }
 
 SesparseTables::Table SesparseTables::load(std::uint64_t gd_index, extent::DamageLog* log) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "extent/damage.hpp"
+#include "extent/grain_overlaps.hpp"
 #include "extent/sesparse/sesparse_layout.hpp"
 #include "extent/lru_cache.hpp"
 #include "vmdk/io.hpp"
@@ -45,7 +46,18 @@ class SesparseTables {
 
   /// For `check`: reads table gd_index (nothing when the entry is 0) and adds every damaged entry
   /// to log (codes gt_entry_invalid, gt_entry_past_eof, grain_truncated). Throws IoError.
-  void scan_table(std::uint64_t gd_index, extent::DamageLog& log) const;
+  /// With overlaps, the grain slots of its good entries are marked there (for report_shared_grains).
+  void scan_table(std::uint64_t gd_index, extent::DamageLog& log, extent::GrainOverlaps* overlaps = nullptr) const;
+
+  /// For `check`, after scan_table of every table with overlaps (units: the grain slots): adds
+  /// gt_entries_share_grain for every good entry whose grain slot another entry uses too, each of
+  /// them named. Reads the tables again only when overlaps found a collision. Throws IoError.
+  void report_shared_grains(const extent::GrainOverlaps& overlaps, extent::DamageLog& log) const;
+
+  /// Byte offset in the file of entry `entry` of table gd_index (whose directory entry is not 0).
+  std::uint64_t entry_offset(std::uint64_t gd_index, std::uint64_t entry) const {
+    return layout_.gt_byte_offset + (directory_[gd_index] & 0xffffffffu) * kTableBytes + entry * 8;
+  }
 
  private:
   void read_directory(extent::DamageLog* log);

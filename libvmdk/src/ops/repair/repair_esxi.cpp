@@ -1,6 +1,7 @@
 // Repair plan of a COWD or SESparse extent: every damaged directory or table entry is set to 0
 // (unallocated: the range reads from the parent, as an empty delta would), and the grains it
-// covered are listed as lost (vmdk-format.md 4.2.2, 4.3.3, 6.5).
+// covered are listed as lost (vmdk-format.md 4.2.2, 4.3.3, 6.5). Two entries sharing a grain are
+// both cleared: neither range can be trusted to hold its own data.
 #include "ops/repair/repair_esxi.hpp"
 
 #include <algorithm>
@@ -19,8 +20,9 @@ namespace vmdk::ops {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kTableEntryCodes = {"gt_entry_invalid", "gt_entry_past_eof",
-                                                             "gt_entry_into_metadata", "grain_truncated"};
+constexpr std::array<std::string_view, 5> kTableEntryCodes = {"gt_entry_invalid", "gt_entry_past_eof",
+                                                             "gt_entry_into_metadata", "grain_truncated",
+                                                             "gt_entries_share_grain"};
 constexpr std::array<std::string_view, 4> kDirectoryEntryCodes = {"gd_entry_invalid", "gd_entry_past_eof",
                                                                  "gd_entry_into_metadata", "gd_entries_share_table"};
 
