@@ -102,7 +102,7 @@ void SesparseTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log,
   const Table entries = load(gd_index, &log);
   if (overlaps == nullptr) return;
   for (std::uint64_t e = 0; e < kTableEntries; ++e) {
-    if (entries[e] > kEntryZero) overlaps->use((entries[e] - layout_.grains_byte_offset) / kGrainBytes, 1);
+    if (entries[e] > kEntryZero) overlaps->use(grain_slot(entries[e]), 1);
   }
 }
 
@@ -114,7 +114,7 @@ void SesparseTables::report_shared_grains(const extent::GrainOverlaps& overlaps,
     const Table entries = load(gd_index, &already_listed);
     for (std::uint64_t e = 0; e < kTableEntries; ++e) {
       if (entries[e] <= kEntryZero) continue;
-      const std::uint64_t slot = (entries[e] - layout_.grains_byte_offset) / kGrainBytes;
+      const std::uint64_t slot = grain_slot(entries[e]);
       if (!overlaps.shared(slot, 1)) continue;
       report({"gt_entries_share_grain",
               "grain table " + std::to_string(gd_index) + " entry " + std::to_string(e) + " points at grain " +

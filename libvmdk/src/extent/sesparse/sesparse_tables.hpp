@@ -64,6 +64,8 @@ class SesparseTables {
   // Decodes table gd_index; throws its first damage when log is null, else adds each to it.
   Table load(std::uint64_t gd_index, extent::DamageLog* log) const;
   void report(extent::Damage damage, extent::DamageLog* log) const;
+  // The grain slot a decoded entry (a host byte offset in the grains region) names.
+  std::uint64_t grain_slot(std::uint64_t host) const { return (host - layout_.grains_byte_offset) / kGrainBytes; }
 
   std::shared_ptr<const ByteSource> file_;
   SesparseLayout layout_;
