@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands/command.hpp"
+#include "huge_heap.hpp"
 #include "vmdk/error.hpp"
 
 #ifndef VMDKIT_VERSION
@@ -91,6 +92,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vmdkit_cli::use_huge_pages_for_the_heap();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
