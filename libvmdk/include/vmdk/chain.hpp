@@ -26,6 +26,17 @@ struct ChainOptions {
   /// Stop at the first broken link and report it in layers() instead of throwing (for `chain`).
   bool report_broken = false;
   std::size_t max_depth = 255;
+  /// The chain is opened to be written (write, snapshot, consolidate, repair): a file two layers
+  /// share (ChainError) or two extent lines of a layer alias (FormatError) is refused, because a
+  /// write into it would change another layer or line. Reading keeps them (see shared_files()).
+  bool for_writing = false;
+};
+
+/// A host file that two layers use, e.g. a child whose extent line names its parent's file.
+struct SharedLayerFile {
+  std::size_t upper = 0;  ///< index into layers(), nearer the leaf
+  std::size_t lower = 0;  ///< index into layers(), nearer the base
+  std::string file;       ///< the file as the upper layer names it
 };
 
 struct Layer {
@@ -65,6 +76,8 @@ class Chain {
   const std::vector<std::string>& warnings() const;
   /// True when every link is ok or base.
   bool ok() const;
+  /// Files that two layers both use, found once on open (by device and inode), upper layer first.
+  const std::vector<SharedLayerFile>& shared_files() const;
   std::uint64_t capacity() const;  ///< bytes (the leaf's)
 
   /// The disk's bytes through the chain. Cost independent of depth once a window is resolved.

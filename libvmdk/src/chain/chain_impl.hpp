@@ -14,6 +14,7 @@ struct Chain::Impl {
   std::vector<Layer> layers;
   std::vector<std::string> warnings;
   std::uint64_t capacity = 0;
+  std::vector<SharedLayerFile> shared;  // files two layers use (shared_layers.cpp)
   // Built once the layers are final: it keeps a reference to them.
   std::unique_ptr<chain::WindowCache> cache;
 };

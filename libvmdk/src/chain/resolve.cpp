@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "chain/chain_impl.hpp"
+#include "chain/shared_layers.hpp"
 #include "disk/path_confine.hpp"
 #include "vmdk/error.hpp"
 
@@ -183,6 +184,8 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
     impl->layers.push_back(std::move(next));
   }
 
+  impl->shared = chain::find_shared_layer_files(impl->layers);
+  if (options.for_writing) chain::refuse_shared_files(impl->layers, impl->shared);
   impl->capacity = impl->layers.front().disk->capacity();
   impl->cache = std::make_unique<chain::WindowCache>(impl->layers, impl->capacity);
   return std::unique_ptr<Chain>(new Chain(std::move(impl)));
@@ -194,6 +197,8 @@ Chain::~Chain() = default;
 const std::vector<Layer>& Chain::layers() const { return impl_->layers; }
 const std::vector<std::string>& Chain::warnings() const { return impl_->warnings; }
 std::uint64_t Chain::capacity() const { return impl_->capacity; }
+
+const std::vector<SharedLayerFile>& Chain::shared_files() const { return impl_->shared; }
 
 bool Chain::ok() const {
   for (const Layer& layer : impl_->layers) {

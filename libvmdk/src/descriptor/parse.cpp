@@ -16,6 +16,16 @@ constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 std::string_view until_nul(std::string_view text) {
   return text.substr(0, text.find('\0'));
 }
+// NUL padding ends a descriptor; a NUL with more text after it is binary data where lines are
+// expected, and stopping there would silently drop the lines that follow (a disk of 0 bytes when
+// they are the extent lines).
+void refuse_text_after_nul(std::string_view text, std::string_view file) {
+  const std::size_t nul = text.find('\0');
+  if (nul == std::string_view::npos || text.find_first_not_of('\0', nul) == std::string_view::npos) return;
+  throw FormatError(std::string(file), "descriptor text has a NUL byte at " + hex(nul) +
+                                           " followed by more text: binary data where lines are expected",
+                    nul);
+}
 }  // namespace
 
 bool looks_like_descriptor(std::string_view head) {
@@ -39,6 +49,7 @@ bool looks_like_descriptor(std::string_view head) {
 }
 
 Descriptor Descriptor::parse(std::string_view text, std::string_view file) {
+  refuse_text_after_nul(text, file);
   text = until_nul(text);
   Descriptor out;
   bool have_version = false;

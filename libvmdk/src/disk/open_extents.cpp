@@ -6,6 +6,7 @@
 #include <string>
 
 #include "disk/path_confine.hpp"
+#include "disk/shared_files.hpp"
 #include "extent/cowd/cowd_extent.hpp"
 #include "extent/flat/flat_extent.hpp"
 #include "extent/sesparse/sesparse_extent.hpp"
@@ -149,6 +150,9 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
     }
     slots.push_back(std::move(slot));
   }
+  // Lines that alias each other leave the disk without one content: refused for reading; the
+  // commands that inspect (info, check, repair) open it, and check reports every pair.
+  if (!options.allow_missing_extents) refuse_extent_aliases(slots, descriptor_name);
   return slots;
 }
 

@@ -151,6 +151,7 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   MergePlan result;
   ChainOptions chain_options;
   chain_options.open = options.open;
+  chain_options.for_writing = true;  // never merge into a file another layer reads
   result.chain = Chain::open(top, chain_options);  // a broken chain is refused (ChainError)
   const Chain& chain = *result.chain;
   const std::vector<Layer>& layers = chain.layers();

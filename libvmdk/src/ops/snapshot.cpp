@@ -74,6 +74,7 @@ DiskType delta_type(const fs::path& parent, const Disk& parent_disk, const Snaps
 SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) {
   ChainOptions chain_options;
   chain_options.open = options.open;
+  chain_options.for_writing = true;  // a delta over layers that share a file would write into them
   // A broken chain below the parent would give a delta that reads wrong: refuse it (ChainError).
   std::unique_ptr<Chain> chain = Chain::open(parent, chain_options);
   const Disk& parent_disk = *chain->layers().front().disk;

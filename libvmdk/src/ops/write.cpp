@@ -200,7 +200,9 @@ class Writer {
 
 WriteReport write(const std::filesystem::path& path, std::uint64_t offset, const WriteData& data,
                   const WriteOptions& options) {
-  auto chain = Chain::open(path, options.chain);
+  ChainOptions chain_options = options.chain;
+  chain_options.for_writing = true;  // never into a file another layer or extent line reads
+  auto chain = Chain::open(path, chain_options);
   const Disk& top = *chain->layers().front().disk;
   const std::uint64_t length = checked_range(chain->capacity(), offset, data.length);
   if (data.kind == WriteData::Kind::bytes) {

@@ -16,6 +16,11 @@
 
 namespace vmdk::cowd {
 
+// One grain table in bytes and sectors (16 KiB); shared here because unity builds put the
+// files that use it into one translation unit.
+inline constexpr std::uint64_t kTableBytes = format::kCowdGtes * 4;
+inline constexpr std::uint64_t kTableSectors = kTableBytes / format::kSectorSize;
+
 /// A grain table entry of 1. VMware's documentation does not mention it; xen-orchestra, the one
 /// reader that handles it, reads a zeroed grain (vmdk-format.md 4.2.2, 9.6). Sector 1 lies inside
 /// the 4-sector header, so 1 never locates data: it reads as zeros that hide the parent, as the

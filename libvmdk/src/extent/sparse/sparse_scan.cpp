@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "extent/sparse/record_check.hpp"
 #include "format/checked_math.hpp"
 #include "format/grain_directory.hpp"
 #include "format/marker.hpp"
@@ -50,7 +51,7 @@ class Scanner {
   std::vector<TableCopy> read_copies(std::uint64_t dir_at, const char* which);
   void find_shared_tables();
   void check_entries(TableCopy& copy, std::uint64_t index, const char* which);
-  bool record_sound(std::uint64_t start, std::uint64_t grain_offset) const;
+  bool record_sound(const std::string& name, std::uint64_t start, std::uint64_t index, std::uint64_t entry);
   void combine();
   void find_shared_grains();
   void find_leaks();
@@ -74,6 +75,7 @@ class Scanner {
   std::uint64_t count_ = 0;   // directory entries in use
   std::size_t dropped_ = 0;
   std::vector<Interval> metadata_;  // header, descriptor, directories, tables
+  std::optional<RecordChecker> records_;  // compressed extents: every grain record is decompressed
 };
 
 bool Scanner::load_layout() {
@@ -242,31 +244,28 @@ void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* wh
           name + ": its grain at " + hex(start) + " is cut short by the end of the file (" + hex(start + needed) +
               " > " + hex(size_) + ")",
           true);
-    } else if (l.compressed && !record_sound(start, grain_start(index, e))) {
-      add("grain_marker_invalid", Severity::corruption, start,
-          "grain record of " + name + " at " + hex(start) +
-              " is damaged or cut short (wrong LBA, zero size, or it ends past end of file)",
-          true);
-    } else {
+    } else if (!l.compressed || record_sound(name, start, index, e)) {
       continue;
     }
     copy.bad[e] = true;
   }
 }
 
-// A compressed grain's record: the marker's LBA is the grain's, and the data fits in the file.
-bool Scanner::record_sound(std::uint64_t start, std::uint64_t grain_offset) const {
-  const KdmvLayout& l = layout();
-  std::array<std::uint8_t, format::kGrainMarkerHeaderSize> head{};
-  read_exact(file_, start, std::span(head).first(l.markers ? head.size() : format::kNoMarkerLengthSize),
-             "grain record");
-  if (!l.markers) {
-    const std::uint64_t length = format::decode_marker(head).value & 0xffffffffu;
-    return length != 0 && start + format::kNoMarkerLengthSize + length <= size_;
+// A compressed grain's record: the marker's LBA is the grain's, the data fits in the file, and it
+// decompresses to at most one grain (reads fail on each of these, so each is a corruption).
+bool Scanner::record_sound(const std::string& name, std::uint64_t start, std::uint64_t index, std::uint64_t entry) {
+  if (!records_) records_.emplace(file_, layout());
+  const std::uint64_t offset = grain_start(index, entry);
+  const RecordProblem problem = records_->check(start, offset, mapped_ - offset);
+  if (problem.kind == RecordProblem::Kind::none) return true;
+  if (problem.kind == RecordProblem::Kind::record) {
+    add("grain_marker_invalid", Severity::corruption, start,
+        "grain record of " + name + " at " + hex(start) + " is damaged or cut short: " + problem.reason, true);
+  } else {
+    add("grain_data_corrupt", Severity::corruption, start,
+        "compressed grain of " + name + " at " + hex(start) + " cannot be decompressed: " + problem.reason, true);
   }
-  const format::Marker marker = format::decode_marker(head);
-  return marker.value == grain_offset / kSectorSize && marker.size != 0 &&
-         start + format::kGrainMarkerHeaderSize + marker.size <= size_;
+  return false;
 }
 
 // Decides, table by table, which copy a repair keeps (vmdk-format.md 2.6, 6.5): a copy whose

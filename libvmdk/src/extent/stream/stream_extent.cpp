@@ -68,7 +68,9 @@ StreamExtent::Record StreamExtent::read_record(const Piece& p) const {
 std::shared_ptr<const std::vector<std::uint8_t>> StreamExtent::grain(const Piece& p) const {
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (cached_host_ == p.host && cached_grain_) return cached_grain_;
+    // The record was checked for the grain it was read for: another entry naming the same record
+    // (a table entry pointing at another grain's marker) must meet the marker check itself.
+    if (cached_host_ == p.host && cached_grain_offset_ == p.grain_offset && cached_grain_) return cached_grain_;
   }
   Record record = read_record(p);
   std::vector<std::uint8_t> compressed(record.size);
@@ -91,6 +93,7 @@ std::shared_ptr<const std::vector<std::uint8_t>> StreamExtent::grain(const Piece
   std::fill(data->begin() + static_cast<std::ptrdiff_t>(result.produced), data->end(), std::uint8_t{0});
   std::lock_guard<std::mutex> lock(cache_mutex_);
   cached_host_ = p.host;
+  cached_grain_offset_ = p.grain_offset;
   cached_grain_ = data;
   return data;
 }

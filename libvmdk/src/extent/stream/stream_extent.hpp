@@ -36,6 +36,7 @@ class StreamExtent final : public sparse::KdmvExtentBase {
 
   mutable std::mutex cache_mutex_;
   mutable std::uint64_t cached_host_ = kNoHostOffset;
+  mutable std::uint64_t cached_grain_offset_ = 0;  ///< the grain the cached record's marker was checked for
   mutable std::shared_ptr<const std::vector<std::uint8_t>> cached_grain_;
 };
 

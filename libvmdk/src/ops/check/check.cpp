@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <set>
 
+#include "chain/shared_layers.hpp"
 #include "disk/path_confine.hpp"
+#include "disk/shared_files.hpp"
 #include "extent/cowd/cowd_scan.hpp"
 #include "extent/sesparse/sesparse_scan.hpp"
 #include "ops/repair/repair_esxi.hpp"
@@ -60,8 +62,10 @@ class Checker {
     for (std::size_t depth = 0; depth < chain->layers().size(); ++depth) {
       const Layer& layer = chain->layers()[depth];
       check_layer(*layer.disk);
+      check_aliases(*layer.disk);
       check_link(layer);
     }
+    check_shared_files(*chain);
     check_journals(*chain);
     return finish();
   }
@@ -111,9 +115,11 @@ class Checker {
         check_esxi_extent(slot);
         continue;
       }
-      if (slot.problem.rfind("unsupported:", 0) == 0) {
-        add({"extent_unsupported", Severity::warning, name, line_at,
-             slot.problem.substr(13) + " (not checked)", false});
+      // A sparse header this version refuses is scanned too: the scan reports it as the
+      // corruption it is for every read (header_unsupported), never only as a warning.
+      if (slot.problem.rfind("unsupported:", 0) == 0 && slot.line.type != ExtentType::sparse) {
+        add({"extent_unsupported", Severity::corruption, name, line_at,
+             slot.problem.substr(13) + " (not checked; reads of it fail)", false});
         continue;
       }
       if (slot.line.type == ExtentType::sparse) {
@@ -162,6 +168,31 @@ class Checker {
       }
     } catch (const Error& error) {
       add(from_error("extent_damaged", error));
+    }
+  }
+
+  // Extent lines of one disk over the same bytes of one file: reading commands refuse the disk.
+  void check_aliases(const Disk& disk) {
+    const std::vector<disk::ExtentAlias> aliases = disk::find_extent_aliases(disk.extents());
+    if (aliases.empty()) return;
+    DescriptorLines lines(disk);
+    for (const disk::ExtentAlias& alias : aliases) {
+      add({"extents_share_file", Severity::corruption, disk.path().string(), lines.extent_line(alias.second),
+           disk::describe_alias(disk.extents(), alias), false});
+    }
+  }
+
+  // A file two layers use: the upper layer's line naming it is the damaged structure.
+  void check_shared_files(const Chain& chain) {
+    for (const SharedLayerFile& shared : chain.shared_files()) {
+      const Disk& upper = *chain.layers()[shared.upper].disk;
+      std::optional<std::uint64_t> at;
+      for (std::size_t i = 0; i < upper.extents().size() && !at; ++i) {
+        if (upper.extents()[i].path.string() == shared.file) at = DescriptorLines(upper).extent_line(i);
+      }
+      add({"layers_share_file", Severity::corruption, upper.path().string(), at,
+           chain::describe_shared(chain.layers(), shared) + " (write, snapshot, consolidate and repair refuse it)",
+           false});
     }
   }
 

@@ -30,6 +30,7 @@ ChainOptions repair_chain_options(const OpenOptions& open) {
   options.open.allow_damaged_extents = true;
   options.report_broken = true;
   options.allow_cid_mismatch = true;
+  options.for_writing = true;  // layers sharing a file, aliased extent lines: nothing is written
   return options;
 }
 

@@ -1,0 +1,34 @@
+// Host files used twice (vmdk-format.md 1.6, 6.1): two extent lines of one disk over the same bytes
+// of one file, or two layers of a chain over one file. Files are told apart by device and inode,
+// so hard links and symlinks to one file count as one.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "vmdk/disk.hpp"
+
+namespace vmdk::disk {
+
+/// Two extent lines (0-based slot indexes, first < second) whose byte ranges in one file overlap:
+/// a sparse, stream, COWD or SESparse file named twice always does; flat lines when their
+/// [offset, offset + size) ranges intersect.
+struct ExtentAlias {
+  std::size_t first = 0;
+  std::size_t second = 0;
+  std::string file;  ///< the host file as the first line resolves it
+};
+
+/// Every aliased pair of slots (those without a file, or whose file cannot be stat'ed, are skipped).
+/// One stat per slot: the cost is per open, never per read.
+std::vector<ExtentAlias> find_extent_aliases(const std::vector<ExtentSlot>& slots);
+
+/// "extent 1 ("a.vmdk") and extent 2 ("b.vmdk") both use ... of file X": one sentence, lower case.
+std::string describe_alias(const std::vector<ExtentSlot>& slots, const ExtentAlias& alias);
+
+/// Throws FormatError naming descriptor and the first aliased pair, when there is one: a write
+/// through one line would change what the other reads, so such a disk has no single content.
+void refuse_extent_aliases(const std::vector<ExtentSlot>& slots, const std::string& descriptor);
+
+}  // namespace vmdk::disk
