@@ -1,5 +1,6 @@
 // Descriptor::parse and looks_like_descriptor: splits descriptor text into lines (LF or CRLF,
-// text ends at the first NUL) and enforces the whole-text rules of vmdk-format.md 1.1-1.4.
+// NUL padding ends the text, more text after a NUL is refused) and enforces the whole-text rules
+// of vmdk-format.md 1.1-1.4.
 #include "descriptor/line.hpp"
 #include "descriptor/syntax.hpp"
 #include "vmdk/descriptor.hpp"
