@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 14 finding 6: files used twice. Two extent lines of one disk over the same bytes of one file
-# (by any name: the same name, a hard link, a symlink) are refused by reading commands and reported
-# by check (extents_share_file); a child whose extent line names its parent's file is refused by
-# write, snapshot, consolidate and repair, leaves the parent untouched, and check reports it
-# (layers_share_file). Lines over disjoint ranges of one flat file stay legal.
+# (by any name: the same name, a hard link, a symlink), or a flat line over its own descriptor,
+# are refused by reading commands and reported by check (extents_share_file); a child whose extent
+# line names its parent's file is refused by write, snapshot, consolidate and repair, leaves the
+# parent untouched, and check reports it (layers_share_file). Lines over disjoint ranges of one
+# flat file stay legal.
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/common.bash"
 
 # has_finding CODE: the check report in out lists a corruption CODE.
@@ -42,6 +43,19 @@ for disk in overlap hardlink symlink; do
   expect_exit 2 "$disk: check reports a corruption" -- "$VMDKIT" check --json $disk.vmdk
   has_finding extents_share_file
 done
+
+# A flat line over the descriptor file itself (NUL padded to a sector): a write would overwrite it.
+descriptor self.vmdk 'RW 1 FLAT "self.vmdk" 0'
+$PY -c "
+import os
+with open('self.vmdk', 'ab') as f: f.write(bytes(1024 - os.path.getsize('self.vmdk')))"
+expect_exit 1 "self: cat refuses a line over its own descriptor" -- "$VMDKIT" cat self.vmdk
+contains err "uses the descriptor file" "self: the error says why"
+cp self.vmdk self.before
+expect_exit 1 "self: write refuses it" -- "$VMDKIT" write -q --offset 0 --pattern 1 --length 512 self.vmdk
+cmp -s self.vmdk self.before && pass "self: the descriptor is intact" || fail "self: the descriptor changed"
+expect_exit 2 "self: check reports a corruption" -- "$VMDKIT" check --json self.vmdk
+has_finding extents_share_file
 
 # One sparse file named by two lines always aliases (its grains serve both halves of the disk).
 "$VMDKIT" create -q --size 1M --seed 1 part.vmdk || fail "create part.vmdk"

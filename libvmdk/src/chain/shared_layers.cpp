@@ -66,7 +66,8 @@ void refuse_shared_files(const std::vector<Layer>& layers, const std::vector<Sha
                      describe_shared(layers, shared.front()) + "; refused for writing");
   }
   for (const Layer& layer : layers) {
-    disk::refuse_extent_aliases(layer.disk->extents(), layer.disk->path().string());
+    const Disk& disk = *layer.disk;
+    disk::refuse_extent_aliases(disk.extents(), disk.path().string(), disk.path());
   }
 }
 

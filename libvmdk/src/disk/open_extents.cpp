@@ -152,7 +152,7 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
   }
   // Lines that alias each other leave the disk without one content: refused for reading; the
   // commands that inspect (info, check, repair) open it, and check reports every pair.
-  if (!options.allow_missing_extents) refuse_extent_aliases(slots, descriptor_name);
+  if (!options.allow_missing_extents) refuse_extent_aliases(slots, descriptor_name, descriptor_path);
   return slots;
 }
 

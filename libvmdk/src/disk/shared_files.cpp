@@ -47,35 +47,48 @@ std::string line_name(const std::vector<ExtentSlot>& slots, std::size_t index) {
 
 }  // namespace
 
-std::vector<ExtentAlias> find_extent_aliases(const std::vector<ExtentSlot>& slots) {
+std::vector<ExtentAlias> find_extent_aliases(const std::vector<ExtentSlot>& slots,
+                                             const std::filesystem::path& descriptor) {
   std::vector<FileUse> uses;
+  if (!descriptor.empty()) {
+    if (std::optional<paths::FileId> id = paths::file_id(descriptor)) {
+      uses.push_back({*id, 0, std::numeric_limits<std::uint64_t>::max(), ExtentAlias::kDescriptor});
+    }
+  }
   for (std::size_t i = 0; i < slots.size(); ++i) {
     if (std::optional<FileUse> use = use_of(slots[i], i)) uses.push_back(*use);
   }
   std::sort(uses.begin(), uses.end(), [](const FileUse& a, const FileUse& b) {
-    return a.id != b.id ? a.id < b.id : a.slot < b.slot;
+    return a.id != b.id ? a.id < b.id : a.slot + 1 < b.slot + 1;  // the descriptor (kDescriptor) first
   });
   std::vector<ExtentAlias> aliases;
   for (std::size_t i = 0; i < uses.size(); ++i) {
     for (std::size_t j = i + 1; j < uses.size() && uses[j].id == uses[i].id; ++j) {
-      if (uses[i].start < uses[j].end && uses[j].start < uses[i].end) {
-        aliases.push_back({uses[i].slot, uses[j].slot, slots[uses[i].slot].path.string()});
+      const bool sparse_self = uses[i].slot == ExtentAlias::kDescriptor &&
+                               whole_file_kind(slots[uses[j].slot].line.type);
+      if (!sparse_self && uses[i].start < uses[j].end && uses[j].start < uses[i].end) {
+        aliases.push_back({uses[i].slot, uses[j].slot, slots[uses[j].slot].path.string()});
       }
     }
   }
   std::sort(aliases.begin(), aliases.end(), [](const ExtentAlias& a, const ExtentAlias& b) {
-    return a.first != b.first ? a.first < b.first : a.second < b.second;
+    return a.first != b.first ? a.first + 1 < b.first + 1 : a.second < b.second;
   });
   return aliases;
 }
 
 std::string describe_alias(const std::vector<ExtentSlot>& slots, const ExtentAlias& alias) {
+  if (alias.first == ExtentAlias::kDescriptor) {
+    return line_name(slots, alias.second) + " uses the descriptor file " + alias.file +
+           " itself: a write through it would overwrite the descriptor";
+  }
   return line_name(slots, alias.first) + " and " + line_name(slots, alias.second) + " use the same bytes of " +
          alias.file + ": a write through one would change what the other reads";
 }
 
-void refuse_extent_aliases(const std::vector<ExtentSlot>& slots, const std::string& descriptor) {
-  const std::vector<ExtentAlias> aliases = find_extent_aliases(slots);
+void refuse_extent_aliases(const std::vector<ExtentSlot>& slots, const std::string& descriptor,
+                           const std::filesystem::path& descriptor_path) {
+  const std::vector<ExtentAlias> aliases = find_extent_aliases(slots, descriptor_path);
   if (aliases.empty()) return;
   throw FormatError(descriptor, describe_alias(slots, aliases.front()) + "; refused (check lists every such pair)");
 }

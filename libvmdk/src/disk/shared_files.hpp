@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,22 +14,28 @@ namespace vmdk::disk {
 
 /// Two extent lines (0-based slot indexes, first < second) whose byte ranges in one file overlap:
 /// a sparse, stream, COWD or SESparse file named twice always does; flat lines when their
-/// [offset, offset + size) ranges intersect.
+/// [offset, offset + size) ranges intersect. first is kDescriptor for a FLAT or VMFS line over
+/// the descriptor file itself (a write through it would overwrite the descriptor).
 struct ExtentAlias {
+  static constexpr std::size_t kDescriptor = static_cast<std::size_t>(-1);
   std::size_t first = 0;
   std::size_t second = 0;
   std::string file;  ///< the host file as the first line resolves it
 };
 
-/// Every aliased pair of slots (those without a file, or whose file cannot be stat'ed, are skipped).
-/// One stat per slot: the cost is per open, never per read.
-std::vector<ExtentAlias> find_extent_aliases(const std::vector<ExtentSlot>& slots);
+/// Every aliased pair of slots (those without a file, or whose file cannot be stat'ed, are skipped);
+/// descriptor, when not empty, is the file the lines come from: only FLAT and VMFS lines can alias
+/// it (a sparse file holding its own embedded descriptor is its one extent, as it should be).
+/// One stat per file: the cost is per open, never per read.
+std::vector<ExtentAlias> find_extent_aliases(const std::vector<ExtentSlot>& slots,
+                                             const std::filesystem::path& descriptor = {});
 
 /// "extent 1 ("a.vmdk") and extent 2 ("b.vmdk") both use ... of file X": one sentence, lower case.
 std::string describe_alias(const std::vector<ExtentSlot>& slots, const ExtentAlias& alias);
 
 /// Throws FormatError naming descriptor and the first aliased pair, when there is one: a write
 /// through one line would change what the other reads, so such a disk has no single content.
-void refuse_extent_aliases(const std::vector<ExtentSlot>& slots, const std::string& descriptor);
+void refuse_extent_aliases(const std::vector<ExtentSlot>& slots, const std::string& descriptor,
+                           const std::filesystem::path& descriptor_path = {});
 
 }  // namespace vmdk::disk

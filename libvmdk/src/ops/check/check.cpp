@@ -173,7 +173,8 @@ class Checker {
 
   // Extent lines of one disk over the same bytes of one file: reading commands refuse the disk.
   void check_aliases(const Disk& disk) {
-    const std::vector<disk::ExtentAlias> aliases = disk::find_extent_aliases(disk.extents());
+    const std::vector<disk::ExtentAlias> aliases =
+        disk::find_extent_aliases(disk.extents(), disk.path());
     if (aliases.empty()) return;
     DescriptorLines lines(disk);
     for (const disk::ExtentAlias& alias : aliases) {
