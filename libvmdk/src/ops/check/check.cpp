@@ -78,6 +78,13 @@ class Checker {
     }
   }
 
+  // False when the file at path was scanned already (by device and inode); an empty path or one
+  // that cannot be stat'ed is always scanned.
+  bool first_scan(const fs::path& path) {
+    const std::optional<paths::FileId> id = path.empty() ? std::nullopt : paths::file_id(path);
+    return !id || scanned_.insert(*id).second;
+  }
+
   CheckReport finish() {
     for (const Finding& f : report_.findings) {
       switch (f.severity) {
@@ -111,6 +118,11 @@ class Checker {
         add({"extent_path_refused", Severity::corruption, name, line_at, slot.problem.substr(9), false});
         continue;
       }
+      // A sparse, COWD or SESparse file named twice (extents_share_file, layers_share_file) is
+      // scanned once: its findings would all be listed twice.
+      const bool whole_file = slot.line.type == ExtentType::sparse || slot.line.type == ExtentType::vmfssparse ||
+                              slot.line.type == ExtentType::sesparse;
+      if (whole_file && !first_scan(slot.path)) continue;
       if (slot.line.type == ExtentType::vmfssparse || slot.line.type == ExtentType::sesparse) {
         check_esxi_extent(slot);
         continue;
@@ -125,6 +137,14 @@ class Checker {
       if (slot.line.type == ExtentType::sparse) {
         std::shared_ptr<File> file = File::open(slot.path);
         sparse::SparseScan scan = sparse::scan_sparse(*file, slot.length);
+        const bool corrupt = std::any_of(scan.findings.begin(), scan.findings.end(),
+                                         [](const Finding& f) { return f.severity == Severity::corruption; });
+        if (!corrupt && !slot.problem.empty()) {
+          // The open failed on something the scan does not see (the file changed in between): a
+          // read fails, so it is a corruption all the same.
+          add({"extent_damaged", Severity::corruption, slot.path.string(), slot.problem_offset,
+               slot.problem.substr(slot.problem.find(':') + 2), false});
+        }
         for (Finding& f : scan.findings) add(std::move(f));
       } else if (slot.problem.rfind("damaged:", 0) == 0) {
         add({"extent_damaged", Severity::corruption, slot.problem_file.empty() ? slot.path.string() : slot.problem_file,
@@ -268,6 +288,7 @@ class Checker {
 
   const CheckOptions& options_;
   CheckReport report_;
+  std::set<paths::FileId> scanned_;
 };
 
 }  // namespace
