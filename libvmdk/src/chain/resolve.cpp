@@ -21,6 +21,7 @@ std::string_view to_string(LinkState state) {
     case LinkState::capacity_mismatch: return "capacity_mismatch";
     case LinkState::cycle: return "cycle";
     case LinkState::unreadable_parent: return "unreadable_parent";
+    case LinkState::outside_folder: return "outside_folder";
   }
   return "unknown";
 }
@@ -38,8 +39,19 @@ struct Candidate {
 struct Candidates {
   std::vector<Candidate> paths;
   std::string refused;
-  std::string warning;  // an absolute hint that falls back to the child's folder
+  fs::path refused_path;  // where a refused hint points (when it names an existing file: outside_folder)
+  std::string warning;    // an absolute hint that falls back to the child's folder
+  fs::path outside;       // an absolute hint not followed (without allow_outside)
 };
+
+constexpr const char* kOutsideOption = "; refused: --allow-outside-paths accepts it";
+
+// An absolute or ".." hint that leads to a real file is refused, not missing: the user must hear
+// that the option would read it. A hint to nothing stays missing_parent.
+bool names_existing_file(const fs::path& path) {
+  std::error_code error;
+  return !path.empty() && fs::is_regular_file(path, error);
+}
 
 Candidates parent_candidates(const std::string& hint, const fs::path& folder, bool allow_outside) {
   Candidates result;
@@ -50,6 +62,7 @@ Candidates parent_candidates(const std::string& hint, const fs::path& folder, bo
   }
   if (paths::is_absolute_name(name)) {
     if (allow_outside && name[0] == '/') result.paths.push_back({folder, name});
+    if (!allow_outside && name[0] == '/') result.outside = name;
     const std::string last = paths::last_component(name);
     if (!last.empty() && last != "..") {
       fs::path local = folder / last;
@@ -60,9 +73,9 @@ Candidates parent_candidates(const std::string& hint, const fs::path& folder, bo
     return result;
   }
   if (paths::has_dotdot(name) && !allow_outside) {
-    result.refused = "parent hint \"" + hint +
-                     "\" has a \"..\" component, which leaves the child's folder; refused (allow outside paths "
-                     "to accept it)";
+    result.refused_path = folder / name;
+    result.refused = "parent hint \"" + hint + "\" has a \"..\" component, which leaves the child's folder (" +
+                     result.refused_path.string() + ")" + kOutsideOption;
     return result;
   }
   result.paths.push_back({folder, name});
@@ -85,6 +98,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
 
   Layer first;
   first.disk = Disk::open(leaf, options.open);
+  impl->warnings.insert(impl->warnings.end(), first.disk->warnings().begin(), first.disk->warnings().end());
   if (auto id = paths::file_id(leaf)) seen.insert(*id);
   impl->layers.push_back(std::move(first));
 
@@ -110,12 +124,17 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
     Candidates candidates =
         parent_candidates(*hint, paths::folder_of(child_disk.path()), options.open.allow_outside_paths);
     if (!candidates.refused.empty()) {
-      broken(child, LinkState::missing_parent, child_name, candidates.refused);
+      child.tried.push_back(candidates.refused_path.string());
+      const bool exists = names_existing_file(candidates.refused_path);
+      broken(child, exists ? LinkState::outside_folder : LinkState::missing_parent, child_name,
+             exists ? candidates.refused : "parent \"" + *hint + "\" not found (tried: " +
+                                               candidates.refused_path.string() + "); " + candidates.refused);
       break;
     }
     fs::path found;
     paths::FileId found_id;
     std::string refusal;
+    bool refused_outside = false;  // a candidate exists but leads out of the folder
     for (const Candidate& candidate : candidates.paths) {
       paths::Resolved resolved =
           paths::resolve_in_folder(candidate.folder, candidate.name, options.open.allow_outside_paths);
@@ -127,14 +146,23 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
       }
       if (resolved.status == paths::Resolved::Status::refused && refusal.empty()) {
         refusal = "parent " + resolved.path.string() + " " + resolved.reason;
+        refused_outside = resolved.option_accepts;
+        if (resolved.option_accepts) refusal += kOutsideOption;
       }
     }
     if (found.empty()) {
+      if (refusal.empty() && names_existing_file(candidates.outside)) {
+        child.tried.push_back(candidates.outside.string());
+        refusal = "parent " + candidates.outside.string() + " is an absolute path outside the child's folder" +
+                  kOutsideOption;
+        refused_outside = true;
+      }
       std::string tried;
       for (const std::string& path : child.tried) tried += (tried.empty() ? "" : ", ") + path;
-      std::string message = "parent \"" + *hint + "\" not found (tried: " + tried + ")";
-      if (!refusal.empty()) message += "; " + refusal + "; refused (allow outside paths to accept it)";
-      broken(child, LinkState::missing_parent, child_name, message);
+      std::string message = refused_outside ? refusal + " (tried: " + tried + ")"
+                                            : "parent \"" + *hint + "\" not found (tried: " + tried + ")";
+      if (!refused_outside && !refusal.empty()) message += "; " + refusal;
+      broken(child, refused_outside ? LinkState::outside_folder : LinkState::missing_parent, child_name, message);
       break;
     }
     if (!candidates.warning.empty()) impl->warnings.push_back(child_name + ": " + candidates.warning);
@@ -178,6 +206,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
       break;
     }
     seen.insert(found_id);
+    impl->warnings.insert(impl->warnings.end(), parent->warnings().begin(), parent->warnings().end());
     Layer next;
     next.disk = std::move(parent);
     impl->layers.push_back(std::move(next));

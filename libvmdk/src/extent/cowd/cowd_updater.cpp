@@ -21,8 +21,8 @@ namespace vmdk::cowd {
 
 namespace {
 
-constexpr std::uint64_t kTableBytes = format::kCowdGtes * 4;
-constexpr std::uint64_t kTableSectors = kTableBytes / format::kSectorSize;
+constexpr std::uint64_t kCowdTableBytes = format::kCowdGtes * 4;
+constexpr std::uint64_t kCowdTableSectors = kCowdTableBytes / format::kSectorSize;
 
 void store_le32(std::uint8_t* out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
@@ -63,7 +63,7 @@ class Updater final : public sparse::SparseUpdater {
       const std::uint64_t gd_index = grain_index / format::kCowdGtes;
       if (gd_[gd_index] == 0 && new_tables_.count(gd_index) == 0) {
         // The table goes first, zero-filled, right where the range's first grain would go (4.2.2).
-        new_tables_[gd_index] = append(kTableSectors, "grain table " + std::to_string(gd_index));
+        new_tables_[gd_index] = append(kCowdTableSectors, "grain table " + std::to_string(gd_index));
       }
       sector = append(layout_.header.grain_size, "grain " + std::to_string(grain_index));
       staged_copies_[grain_index] = sector;
