@@ -82,6 +82,70 @@ Candidates parent_candidates(const std::string& hint, const fs::path& folder, bo
   return result;
 }
 
+// Where a child's parent is (found, id), or why it is not followed: broken is missing_parent
+// (nothing there) or outside_folder (a file exists, but outside the folder), with the message.
+struct ParentLookup {
+  fs::path found;
+  paths::FileId id;
+  LinkState broken = LinkState::missing_parent;
+  std::string message;
+  std::string warning;  // the absolute-hint fallback, when the parent was found that way
+};
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+ParentLookup find_parent(const std::string& hint, const fs::path& folder, bool allow_outside,
+                         std::vector<std::string>& tried) {
+  ParentLookup result;
+  const Candidates candidates = parent_candidates(hint, folder, allow_outside);
+  if (!candidates.refused.empty()) {
+    result.message = candidates.refused;
+    if (candidates.refused_path.empty()) return result;  // an empty hint points nowhere
+    tried.push_back(candidates.refused_path.string());
+    if (names_existing_file(candidates.refused_path)) {
+      result.broken = LinkState::outside_folder;
+    } else {
+      result.message = "parent \"" + hint + "\" not found (tried: " + joined(tried) + "); " + candidates.refused;
+    }
+    return result;
+  }
+  std::string refusal;
+  bool refused_outside = false;  // a candidate exists but leads out of the folder
+  for (const Candidate& candidate : candidates.paths) {
+    const paths::Resolved resolved = paths::resolve_in_folder(candidate.folder, candidate.name, allow_outside);
+    tried.push_back(resolved.path.string());
+    if (resolved.status == paths::Resolved::Status::ok) {
+      result.found = resolved.path;
+      result.id = resolved.id;
+      result.warning = candidates.warning;
+      return result;
+    }
+    if (resolved.status == paths::Resolved::Status::refused && refusal.empty()) {
+      refusal = "parent " + resolved.path.string() + " " + resolved.reason;
+      refused_outside = resolved.option_accepts;
+      if (resolved.option_accepts) refusal += kOutsideOption;
+    }
+  }
+  if (refusal.empty() && names_existing_file(candidates.outside)) {
+    tried.push_back(candidates.outside.string());
+    refusal = "parent " + candidates.outside.string() + " is an absolute path outside the child's folder" +
+              kOutsideOption;
+    refused_outside = true;
+  }
+  if (refused_outside) {
+    result.broken = LinkState::outside_folder;
+    result.message = refusal + " (tried: " + joined(tried) + ")";
+    return result;
+  }
+  result.message = "parent \"" + hint + "\" not found (tried: " + joined(tried) + ")";
+  if (!refusal.empty()) result.message += "; " + refusal;
+  return result;
+}
+
 }  // namespace
 
 std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& options) {
@@ -121,51 +185,15 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
              "delta has parentCID " + format_cid(parent_cid) + " but no parentFileNameHint (orphan delta)");
       break;
     }
-    Candidates candidates =
-        parent_candidates(*hint, paths::folder_of(child_disk.path()), options.open.allow_outside_paths);
-    if (!candidates.refused.empty()) {
-      child.tried.push_back(candidates.refused_path.string());
-      const bool exists = names_existing_file(candidates.refused_path);
-      broken(child, exists ? LinkState::outside_folder : LinkState::missing_parent, child_name,
-             exists ? candidates.refused : "parent \"" + *hint + "\" not found (tried: " +
-                                               candidates.refused_path.string() + "); " + candidates.refused);
+    ParentLookup parent_at = find_parent(*hint, paths::folder_of(child_disk.path()),
+                                         options.open.allow_outside_paths, child.tried);
+    if (parent_at.found.empty()) {
+      broken(child, parent_at.broken, child_name, parent_at.message);
       break;
     }
-    fs::path found;
-    paths::FileId found_id;
-    std::string refusal;
-    bool refused_outside = false;  // a candidate exists but leads out of the folder
-    for (const Candidate& candidate : candidates.paths) {
-      paths::Resolved resolved =
-          paths::resolve_in_folder(candidate.folder, candidate.name, options.open.allow_outside_paths);
-      child.tried.push_back(resolved.path.string());
-      if (resolved.status == paths::Resolved::Status::ok) {
-        found = resolved.path;
-        found_id = resolved.id;
-        break;
-      }
-      if (resolved.status == paths::Resolved::Status::refused && refusal.empty()) {
-        refusal = "parent " + resolved.path.string() + " " + resolved.reason;
-        refused_outside = resolved.option_accepts;
-        if (resolved.option_accepts) refusal += kOutsideOption;
-      }
-    }
-    if (found.empty()) {
-      if (refusal.empty() && names_existing_file(candidates.outside)) {
-        child.tried.push_back(candidates.outside.string());
-        refusal = "parent " + candidates.outside.string() + " is an absolute path outside the child's folder" +
-                  kOutsideOption;
-        refused_outside = true;
-      }
-      std::string tried;
-      for (const std::string& path : child.tried) tried += (tried.empty() ? "" : ", ") + path;
-      std::string message = refused_outside ? refusal + " (tried: " + tried + ")"
-                                            : "parent \"" + *hint + "\" not found (tried: " + tried + ")";
-      if (!refused_outside && !refusal.empty()) message += "; " + refusal;
-      broken(child, refused_outside ? LinkState::outside_folder : LinkState::missing_parent, child_name, message);
-      break;
-    }
-    if (!candidates.warning.empty()) impl->warnings.push_back(child_name + ": " + candidates.warning);
+    const fs::path found = parent_at.found;
+    const paths::FileId found_id = parent_at.id;
+    if (!parent_at.warning.empty()) impl->warnings.push_back(child_name + ": " + parent_at.warning);
     child.parent_path = found;
 
     if (seen.count(found_id) != 0) {
