@@ -12,10 +12,12 @@ ext = "ext" + bad + "-flat.bin"
 with open(ext, "wb") as f:
     f.write(b"\xab" * 4096)
     f.truncate(1 << 20)
-open("par" + bad + ".vmdk", "w").write(
+open("par" + bad + ".vmdk", "wb").write((
     "# Disk DescriptorFile\nversion=1\nCID=11111111\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\n"
     "# Extent description\nRW 2048 FLAT \"" + ext + "\" 0\n\n# The Disk Data Base\n#DDB\n\n"
-    "ddb.adapterType = \"lsilogic\"\nddb.comment = \"" + bad + "done\"\n")
+    "ddb.adapterType = \"lsilogic\"\nddb.comment = \"" + bad + "done\"\n").encode()
+    # A C1 control (CSI, U+009B) and a byte that is not UTF-8.
+    + b'ddb.note = "\xc2\x9b31m\xffend"\n')
 PY
 parent=$(ls par*.vmdk)
 "$VMDKIT" snapshot -q "$parent" --seed 3 >/dev/null 2>&1 || { echo "cannot snapshot the fixture" >&2; exit 1; }
@@ -33,6 +35,9 @@ raw_free() {
 expect_exit 0 "info" -- "$VMDKIT" info "$parent"
 raw_free "info" "$TEST_TMPDIR/out" "$TEST_TMPDIR/err"
 contains "$TEST_TMPDIR/out" 'ddb.comment = "\x1b]0;owned\x07\x1b[31m\x0ddone"' "info: the ddb value is escaped"
+contains "$TEST_TMPDIR/out" 'ddb.note = "\xc2\x9b31m\xffend"' "info: a C1 control and invalid UTF-8 are escaped"
+if LC_ALL=C grep -q $'\xc2\x9b\|\xff' "$TEST_TMPDIR/out"; then fail "info: raw C1 or invalid UTF-8 bytes in the output"
+else pass "info: no raw C1 or invalid UTF-8 bytes"; fi
 expect_exit 0 "chain" -- "$VMDKIT" chain child.vmdk
 raw_free "chain" "$TEST_TMPDIR/out" "$TEST_TMPDIR/err"
 expect_exit 0 "map" -- "$VMDKIT" map child.vmdk
