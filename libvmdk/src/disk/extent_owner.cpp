@@ -53,7 +53,8 @@ std::vector<fs::path> descriptor_candidates(const fs::path& folder) {
 std::optional<std::string> descriptor_text(const fs::path& path) {
   std::unique_ptr<File> file = File::open(path);
   std::string text(static_cast<std::size_t>(std::min(file->size(), kOwnerMaxDescriptorBytes)), '\0');
-  text.resize(file->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(text.data()), text.size())));
+  text.resize(
+      file->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(text.data()), text.size())));
   if (!looks_like_descriptor(text)) return std::nullopt;
   return text;
 }

@@ -14,7 +14,8 @@ namespace vmdk::format {
 
 namespace {
 
-bool magic_at(std::span<const std::uint8_t> bytes, std::size_t offset, const char* magic, std::size_t length) {
+bool magic_at(std::span<const std::uint8_t> bytes, std::size_t offset, const char* magic,
+              std::size_t length) {
   return bytes.size() >= offset + length && std::memcmp(bytes.data() + offset, magic, length) == 0;
 }
 
@@ -23,7 +24,8 @@ bool vhd_footer_at_end(const ByteSource& source) {
   for (std::uint64_t footer : {std::uint64_t{512}, std::uint64_t{511}}) {
     if (size < footer) continue;
     std::array<std::uint8_t, 8> cookie{};
-    if (source.read_at(size - footer, cookie) == cookie.size() && std::memcmp(cookie.data(), "conectix", 8) == 0) {
+    if (source.read_at(size - footer, cookie) == cookie.size() &&
+        std::memcmp(cookie.data(), "conectix", 8) == 0) {
       return true;
     }
   }

@@ -60,7 +60,8 @@ std::unique_ptr<File> File::spool(int fd, std::string name, const std::filesyste
     const auto bytes = std::span<const std::uint8_t>(chunk.data(), got);
     // Zeros are left as a hole: reading the spool gives them back, and a raw source maps them as
     // unallocated (as it does for a sparse input file).
-    if (std::any_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b != 0; })) out->write_at(total, bytes);
+    if (std::any_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b != 0; }))
+      out->write_at(total, bytes);
     total += got;
   }
   out->resize(total);
