@@ -10,6 +10,7 @@
 
 #include "commands/command.hpp"
 #include "huge_heap.hpp"
+#include "output/escape.hpp"
 #include "vmdk/error.hpp"
 
 #ifndef VMDKIT_VERSION
@@ -20,7 +21,8 @@ namespace {
 
 void print_error(const std::string& message) {
   std::cout.flush();
-  std::fprintf(stderr, "vmdkit: error: %s\n", message.c_str());
+  // Messages quote names and values from files: their control characters are shown, not obeyed.
+  std::fprintf(stderr, "vmdkit: error: %s\n", vmdkit_cli::escape_controls(message).c_str());
 }
 
 int run(int argc, char** argv) {

@@ -20,8 +20,9 @@ Command add_chain_command(CLI::App& root) {
   auto* app = root.add_subcommand("chain", "Show the snapshot chain from PATH down to its base, with the state "
                                            "of every parent link");
   app->footer(
-      "Links: ok, base, cid_mismatch, missing_parent, capacity_mismatch, cycle. A broken chain is still "
-      "printed; the exit code is then 1.");
+      "Links: ok, base, cid_mismatch, missing_parent, capacity_mismatch, cycle, unreadable_parent, "
+      "outside_folder (the parent exists outside the child's folder: refused unless --allow-outside-paths). A "
+      "broken chain is still printed; the exit code is then 1.");
   app->add_option("PATH", args->path, "The leaf of the chain (layers[0] in the report)")->required();
   app->add_flag("--json", args->json, "Print one JSON document (see docs/json-output.md)");
   add_outside_paths_flag(*app, args->flags);

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands/command.hpp"
+#include "output/escape.hpp"
 #include "output/format.hpp"
 #include "vmdk/error.hpp"
 
@@ -74,7 +75,7 @@ vmdk::NewDiskOptions new_disk_options(const NewDiskFlags& flags) {
 }
 
 void warn(const std::string& message) {
-  std::fprintf(stderr, "vmdkit: warning: %s\n", message.c_str());
+  std::fprintf(stderr, "vmdkit: warning: %s\n", escape_controls(message).c_str());
   std::fflush(stderr);
 }
 

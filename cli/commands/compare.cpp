@@ -23,7 +23,8 @@ Command add_compare_command(CLI::App& root) {
   auto* app = root.add_subcommand("compare", "Compare the contents of two disks, each a VMDK chain or a raw file");
   app->footer(
       "A file that starts with the sparse magic KDMV or with descriptor text is read as a VMDK chain; "
-      "anything else as raw bytes. Exit codes: 0 identical, 1 different (the first differing offset is "
+      "anything else as raw bytes, except a qcow/qcow2, QED, VDI, VHD or VHDX image, which is refused naming its "
+      "format (exit 2). Exit codes: 0 identical, 1 different (the first differing offset is "
       "printed), 2 error.");
   app->add_option("A", args->a, "First disk")->required();
   app->add_option("B", args->b, "Second disk")->required();

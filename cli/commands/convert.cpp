@@ -2,6 +2,7 @@
 // renamed into place when complete, or to standard output.
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "commands/command.hpp"
@@ -22,6 +23,19 @@ struct ConvertArgs {
   DiskFlags flags;
   NewDiskFlags disk;
 };
+
+// SRC '-' with --from raw: standard input read to its end into an unnamed file beside DST (the
+// output's header needs the capacity before the first byte is written).
+std::unique_ptr<vmdk::ConvertSource> stdin_raw_source(const ConvertArgs& args) {
+  if (args.from != "raw") {
+    throw vmdk::UsageError("-", "standard input is read only as a raw image: add --from raw");
+  }
+  if (::isatty(STDIN_FILENO)) {
+    throw vmdk::UsageError("-", "refusing to read a disk image from a terminal; redirect standard input");
+  }
+  std::filesystem::path folder = args.destination == "-" ? "." : std::filesystem::path(args.destination).parent_path();
+  return vmdk::raw_source(vmdk::File::spool(STDIN_FILENO, "<stdin>", folder.empty() ? "." : folder));
+}
 }  // namespace
 
 Command add_convert_command(CLI::App& root) {
@@ -34,8 +48,10 @@ Command add_convert_command(CLI::App& root) {
       "holes (raw, flat) or absent grains (sparse, stream). Every output file is written under a temporary name "
       "beside DST, synced and renamed when complete (the descriptor last), so an interrupted convert leaves "
       "nothing under DST; an existing DST is replaced. DST '-' writes raw or streamOptimized to standard output. "
-      "streamOptimized output uses VMware's streamed layout and compresses on every core.");
-  app->add_option("SRC", args->source, "The disk to read (leaf of the chain), or a raw file with --from raw")->required();
+      "streamOptimized output uses VMware's streamed layout and compresses on every core. SRC '-' with --from raw reads "
+      "standard input to its end first (into an unnamed file beside DST); an empty input is an error. Only regular "
+      "files and block devices are read: a FIFO, socket, character device or /proc file is refused.");
+  app->add_option("SRC", args->source, "The disk to read (leaf of the chain), or a raw file with --from raw ('-': standard input)")->required();
   app->add_option("DST", args->destination, "The file to write, or - for standard output")->required();
   app->add_option("--to", args->disk.type, "Output type (see below)")->required();
   app->add_option("--from", args->from, "Input format when SRC is not a VMDK: raw");
@@ -52,7 +68,9 @@ Command add_convert_command(CLI::App& root) {
             }
             std::unique_ptr<vmdk::Chain> chain;
             std::unique_ptr<vmdk::ConvertSource> source;
-            if (args->from == "raw") {
+            if (args->source == "-") {
+              source = stdin_raw_source(*args);
+            } else if (args->from == "raw") {
               source = vmdk::raw_source(args->source);
             } else {
               chain = open_chain(args->source, args->flags);

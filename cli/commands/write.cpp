@@ -1,5 +1,8 @@
 // vmdkit write: bytes from a file, a repeated byte or zeros into the top layer of a chain, with
 // grain-level copy-on-write.
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "commands/command.hpp"
@@ -32,6 +35,17 @@ std::uint8_t parse_byte(const std::string& text) {
   }
   return static_cast<std::uint8_t>(value);
 }
+
+// --from FILE, or standard input with '-': read to its end into an unnamed file beside the disk,
+// since the write needs its length before it starts.
+std::unique_ptr<vmdk::File> open_write_source(const WriteArgs& args) {
+  if (args.from != "-") return vmdk::File::open(args.from);
+  if (::isatty(STDIN_FILENO)) {
+    throw vmdk::UsageError("-", "refusing to read disk data from a terminal; redirect standard input");
+  }
+  const std::filesystem::path folder = std::filesystem::path(args.path).parent_path();
+  return vmdk::File::spool(STDIN_FILENO, "<stdin>", folder.empty() ? "." : folder);
+}
 }  // namespace
 
 Command add_write_command(CLI::App& root) {
@@ -50,7 +64,9 @@ Command add_write_command(CLI::App& root) {
       "child), a streamOptimized disk (convert it first), a disk locked by VMware (unless --force).");
   app->add_option("PATH", args->path, "The disk to write (the top of its chain)")->required();
   app->add_option("--offset", args->offset, "Byte offset in the disk (K/M/G/T suffixes, 0x hex)")->required();
-  auto* from = app->add_option("--from", args->from, "Write the content of this file (all of it unless --length)");
+  auto* from = app->add_option("--from", args->from,
+                               "Write the content of this regular file or block device (all of it unless --length), "
+                               "or of standard input with '-' (read to its end first); empty input is an error");
   auto* pattern = app->add_option("--pattern", args->pattern, "Write this byte repeated (decimal or 0x hex)");
   auto* zero = app->add_flag("--zero", args->zero, "Write zeros");
   from->excludes(pattern)->excludes(zero);
@@ -66,10 +82,14 @@ Command add_write_command(CLI::App& root) {
             std::unique_ptr<vmdk::File> source;
             const bool has_length = !args->length.empty();
             if (!args->from.empty()) {
-              source = vmdk::File::open(args->from);
+              source = open_write_source(*args);
               data.kind = vmdk::WriteData::Kind::bytes;
               data.source = source.get();
               data.length = has_length ? size_option("--length", args->length) : source->size();
+              // Writing nothing and saying "wrote 0 B" would hide a wrong --from (an empty pipe).
+              if (source->size() == 0) {
+                throw vmdk::UsageError(source->name(), "is empty: nothing to write (--from needs data)");
+              }
             } else if (!args->pattern.empty() || args->zero) {
               if (!has_length) throw vmdk::UsageError("", "--length is required with --pattern and --zero");
               data.kind = args->zero ? vmdk::WriteData::Kind::zero : vmdk::WriteData::Kind::pattern;

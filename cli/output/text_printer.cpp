@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iomanip>
 
+#include "output/escape.hpp"
 #include "output/format.hpp"
 #include "output/printer.hpp"
 #include "vmdk/error.hpp"
@@ -25,7 +26,9 @@ bool is_broken(const std::string& link) {
 
 class TextPrinter final : public Printer {
  public:
-  explicit TextPrinter(std::ostream& out) : out_(out) {}
+  // Everything printed passes through an escaping buffer: names and values come from files.
+  explicit TextPrinter(std::ostream& out) : escaped_(out.rdbuf()), stream_(&escaped_), out_(stream_) {}
+  ~TextPrinter() override { stream_.flush(); }
 
   void print(const vmdk::InfoReport& r) override {
     field("path", r.path);
@@ -264,6 +267,8 @@ class TextPrinter final : public Printer {
   void field(const std::string& name, const std::string& value) {
     out_ << std::left << std::setw(13) << (name + ":") << value << '\n';
   }
+  EscapingBuffer escaped_;
+  std::ostream stream_;
   std::ostream& out_;
 };
 

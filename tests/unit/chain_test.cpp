@@ -128,6 +128,7 @@ TEST_CASE("to_string of link states", "[chain]") {
   CHECK(to_string(LinkState::base) == "base");
   CHECK(to_string(LinkState::cid_mismatch) == "cid_mismatch");
   CHECK(to_string(LinkState::missing_parent) == "missing_parent");
+  CHECK(to_string(LinkState::outside_folder) == "outside_folder");
   CHECK(to_string(LinkState::capacity_mismatch) == "capacity_mismatch");
   CHECK(to_string(LinkState::cycle) == "cycle");
 }

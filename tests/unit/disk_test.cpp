@@ -236,7 +236,7 @@ TEST_CASE("extent paths stay inside the descriptor's folder", "[disk][safety]") 
   fs::create_symlink("/dev/null", dir / "null.bin");
   refused("RW 8 FLAT \"null.bin\" 0\n", "null");
   REQUIRE(::mkfifo((dir / "fifo.bin").c_str(), 0600) == 0);
-  refused("RW 8 FLAT \"fifo.bin\" 0\n", "not a regular file");
+  refused("RW 8 FLAT \"fifo.bin\" 0\n", "is a FIFO");
 
   // A symlink that stays inside, and '\' as a separator, are fine.
   fs::create_symlink("sub/ok.bin", dir / "inner.bin");
@@ -283,7 +283,7 @@ TEST_CASE("files that are not VMDKs are told apart by their first bytes", "[disk
   CHECK_THROWS_AS(Disk::open(dir / "nothing-here.vmdk"), IoError);
 }
 
-TEST_CASE("single-file sparse disks open under any name, and bare extents get a descriptor", "[disk][qemu]") {
+TEST_CASE("single-file sparse disks open under any name; bare extents are refused or read with a warning", "[disk][qemu]") {
   if (std::system("qemu-img --version >/dev/null 2>&1") != 0) {
     WARN("qemu-img not found: skipped");
     return;
@@ -303,11 +303,19 @@ TEST_CASE("single-file sparse disks open under any name, and bare extents get a 
 
   const std::string split = (dir / "split.vmdk").string();
   REQUIRE(std::system(("qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse " + split + " 5M").c_str()) == 0);
+  // A part its descriptor names is refused with that descriptor's name.
+  const std::string refused = error_text([&] { Disk::open(dir / "split-s001.vmdk"); });
+  CHECK_THAT(refused, Catch::Contains("is extent 1 of") && Catch::Contains("split.vmdk; open that"));
+  // Without its descriptor it is a recovery case: read alone, with a warning.
+  fs::rename(split, dir / "split.lost");
   auto part = Disk::open(dir / "split-s001.vmdk");
   CHECK_FALSE(part->embedded_descriptor());
   CHECK(part->descriptor().create_type() == "monolithicSparse");
   CHECK(part->descriptor().cid() == 0xfffffffeu);
   CHECK(part->capacity() == 5 * 1024 * 1024);
+  REQUIRE(part->warnings().size() == 1);
+  CHECK_THAT(part->warnings()[0], Catch::Contains("bare sparse extent"));
+  fs::rename(dir / "split.lost", split);
   CHECK(Disk::open(dir / "split.vmdk")->capacity() == 5 * 1024 * 1024);
 }
 

@@ -15,8 +15,19 @@
 
 namespace vmdk {
 
-/// How a layer links to the one below it.
-enum class LinkState { ok, base, cid_mismatch, missing_parent, capacity_mismatch, cycle, unreadable_parent };
+/// How a layer links to the one below it. outside_folder: the parent hint leads out of the child's
+/// folder (an absolute path, "..", a symlink leading elsewhere) to a file that exists, refused
+/// without allow_outside_paths (--allow-outside-paths).
+enum class LinkState {
+  ok,
+  base,
+  cid_mismatch,
+  missing_parent,
+  capacity_mismatch,
+  cycle,
+  unreadable_parent,
+  outside_folder
+};
 std::string_view to_string(LinkState state);  ///< "ok", "base", "cid_mismatch", ...
 
 struct ChainOptions {
@@ -43,7 +54,7 @@ struct Layer {
   std::unique_ptr<Disk> disk;
   LinkState link = LinkState::base;  ///< link from this layer to its parent
   std::filesystem::path parent_path;  ///< resolved parent path (empty for a base or a missing parent)
-  std::vector<std::string> tried;     ///< paths tried for the parent, in order
+  std::vector<std::string> tried;     ///< paths tried for the parent, in order (outside_folder: the refused one too)
   /// With report_broken: why the parent found at parent_path could not be opened (unreadable_parent).
   std::optional<Error> parent_error;
 };

@@ -33,6 +33,8 @@ class ConvertSource {
 std::unique_ptr<ConvertSource> chain_source(const Chain& chain);
 /// A source over a raw file; its size must be a multiple of 512. Throws IoError, UsageError.
 std::unique_ptr<ConvertSource> raw_source(const std::filesystem::path& path);
+/// A source over an open raw file (standard input spooled by File::spool). Throws UsageError.
+std::unique_ptr<ConvertSource> raw_source(std::unique_ptr<File> file);
 
 struct ConvertOptions : NewDiskOptions {
   std::size_t chunk_size = kDefaultChunkSize;

@@ -62,6 +62,9 @@ class Disk {
   const std::vector<ExtentSlot>& extents() const { return slots_; }
   /// True when every extent opened.
   bool complete() const;
+  /// What opening assumed that the user should hear (a bare sparse extent read alone), as
+  /// "<file>: <message>" lines; Chain::open passes them on in its warnings().
+  const std::vector<std::string>& warnings() const { return warnings_; }
   /// Bytes of host files holding this layer's data (grains for sparse, file sizes for flat).
   std::uint64_t allocated_bytes() const;
 
@@ -77,6 +80,7 @@ class Disk {
   bool embedded_ = false;
   std::uint64_t capacity_ = 0;
   std::vector<ExtentSlot> slots_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace vmdk

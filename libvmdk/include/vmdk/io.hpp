@@ -55,7 +55,14 @@ class File final : public ByteSource, public ByteSink {
  public:
   enum class Mode { read, read_write, create_exclusive, create_truncate };
   /// Opens path; name() is path as given. Throws IoError naming the path and errno text.
+  /// Only regular files and block devices are opened, non-blocking: a FIFO, socket, character
+  /// device, directory or a file of a pseudo-filesystem (procfs, sysfs...) is an IoError saying what
+  /// it is, and opening never waits.
   static std::unique_ptr<File> open(const std::filesystem::path& path, Mode mode = Mode::read);
+  /// Reads a stream (standard input, a pipe) to its end into an unnamed temporary file in folder,
+  /// a chunk at a time (memory stays bounded; all-zero chunks become holes). name() is name.
+  /// Throws IoError.
+  static std::unique_ptr<File> spool(int fd, std::string name, const std::filesystem::path& folder);
   ~File() override;
   File(const File&) = delete;
   File& operator=(const File&) = delete;

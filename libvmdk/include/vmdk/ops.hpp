@@ -30,7 +30,8 @@ inline constexpr std::size_t kDefaultChunkSize = 4u << 20;
 // info: one disk, parents not followed.
 
 struct InfoOptions {
-  OpenOptions open;  ///< allow_missing_extents is always set by info()
+  OpenOptions open;  ///< allow_missing_extents and allow_damaged_extents are always set by info()
+  WarningCallback warning;  ///< what opening the disk assumed (a bare sparse extent read alone)
 };
 
 struct InfoExtent {
@@ -63,8 +64,9 @@ struct InfoReport {
   std::vector<std::pair<std::string, std::string>> ddb;     ///< every ddb key, file order
 };
 
-/// Opens path with allow_missing_extents and describes it. Throws vmdk::Error when the descriptor
-/// itself cannot be read.
+/// Opens path with allow_missing_extents and allow_damaged_extents and describes it: an extent that
+/// is missing, refused or damaged is listed with its status and problem. Throws vmdk::Error when
+/// the descriptor itself cannot be read.
 InfoReport info(const std::filesystem::path& path, const InfoOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ std::string_view to_string(LinkState state) {
     case LinkState::capacity_mismatch: return "capacity_mismatch";
     case LinkState::cycle: return "cycle";
     case LinkState::unreadable_parent: return "unreadable_parent";
+    case LinkState::outside_folder: return "outside_folder";
   }
   return "unknown";
 }
@@ -39,8 +40,19 @@ struct Candidate {
 struct Candidates {
   std::vector<Candidate> paths;
   std::string refused;
-  std::string warning;  // an absolute hint that falls back to the child's folder
+  fs::path refused_path;  // where a refused hint points (when it names an existing file: outside_folder)
+  std::string warning;    // an absolute hint that falls back to the child's folder
+  fs::path outside;       // an absolute hint not followed (without allow_outside)
 };
+
+constexpr const char* kOutsideOption = "; refused: --allow-outside-paths accepts it";
+
+// An absolute or ".." hint that leads to a real file is refused, not missing: the user must hear
+// that the option would read it. A hint to nothing stays missing_parent.
+bool names_existing_file(const fs::path& path) {
+  std::error_code error;
+  return !path.empty() && fs::is_regular_file(path, error);
+}
 
 Candidates parent_candidates(const std::string& hint, const fs::path& folder, bool allow_outside) {
   Candidates result;
@@ -51,6 +63,7 @@ Candidates parent_candidates(const std::string& hint, const fs::path& folder, bo
   }
   if (paths::is_absolute_name(name)) {
     if (allow_outside && name[0] == '/') result.paths.push_back({folder, name});
+    if (!allow_outside && name[0] == '/') result.outside = name;
     const std::string last = paths::last_component(name);
     if (!last.empty() && last != "..") {
       fs::path local = folder / last;
@@ -61,12 +74,76 @@ Candidates parent_candidates(const std::string& hint, const fs::path& folder, bo
     return result;
   }
   if (paths::has_dotdot(name) && !allow_outside) {
-    result.refused = "parent hint \"" + hint +
-                     "\" has a \"..\" component, which leaves the child's folder; refused (allow outside paths "
-                     "to accept it)";
+    result.refused_path = folder / name;
+    result.refused = "parent hint \"" + hint + "\" has a \"..\" component, which leaves the child's folder (" +
+                     result.refused_path.string() + ")" + kOutsideOption;
     return result;
   }
   result.paths.push_back({folder, name});
+  return result;
+}
+
+// Where a child's parent is (found, id), or why it is not followed: broken is missing_parent
+// (nothing there) or outside_folder (a file exists, but outside the folder), with the message.
+struct ParentLookup {
+  fs::path found;
+  paths::FileId id;
+  LinkState broken = LinkState::missing_parent;
+  std::string message;
+  std::string warning;  // the absolute-hint fallback, when the parent was found that way
+};
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+ParentLookup find_parent(const std::string& hint, const fs::path& folder, bool allow_outside,
+                         std::vector<std::string>& tried) {
+  ParentLookup result;
+  const Candidates candidates = parent_candidates(hint, folder, allow_outside);
+  if (!candidates.refused.empty()) {
+    result.message = candidates.refused;
+    if (candidates.refused_path.empty()) return result;  // an empty hint points nowhere
+    tried.push_back(candidates.refused_path.string());
+    if (names_existing_file(candidates.refused_path)) {
+      result.broken = LinkState::outside_folder;
+    } else {
+      result.message = "parent \"" + hint + "\" not found (tried: " + joined(tried) + "); " + candidates.refused;
+    }
+    return result;
+  }
+  std::string refusal;
+  bool refused_outside = false;  // a candidate exists but leads out of the folder
+  for (const Candidate& candidate : candidates.paths) {
+    const paths::Resolved resolved = paths::resolve_in_folder(candidate.folder, candidate.name, allow_outside);
+    tried.push_back(resolved.path.string());
+    if (resolved.status == paths::Resolved::Status::ok) {
+      result.found = resolved.path;
+      result.id = resolved.id;
+      result.warning = candidates.warning;
+      return result;
+    }
+    if (resolved.status == paths::Resolved::Status::refused && refusal.empty()) {
+      refusal = "parent " + resolved.path.string() + " " + resolved.reason;
+      refused_outside = resolved.option_accepts;
+      if (resolved.option_accepts) refusal += kOutsideOption;
+    }
+  }
+  if (refusal.empty() && names_existing_file(candidates.outside)) {
+    tried.push_back(candidates.outside.string());
+    refusal = "parent " + candidates.outside.string() + " is an absolute path outside the child's folder" +
+              kOutsideOption;
+    refused_outside = true;
+  }
+  if (refused_outside) {
+    result.broken = LinkState::outside_folder;
+    result.message = refusal + " (tried: " + joined(tried) + ")";
+    return result;
+  }
+  result.message = "parent \"" + hint + "\" not found (tried: " + joined(tried) + ")";
+  if (!refusal.empty()) result.message += "; " + refusal;
   return result;
 }
 
@@ -86,6 +163,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
 
   Layer first;
   first.disk = Disk::open(leaf, options.open);
+  impl->warnings.insert(impl->warnings.end(), first.disk->warnings().begin(), first.disk->warnings().end());
   if (auto id = paths::file_id(leaf)) seen.insert(*id);
   impl->layers.push_back(std::move(first));
 
@@ -108,37 +186,15 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
              "delta has parentCID " + format_cid(parent_cid) + " but no parentFileNameHint (orphan delta)");
       break;
     }
-    Candidates candidates =
-        parent_candidates(*hint, paths::folder_of(child_disk.path()), options.open.allow_outside_paths);
-    if (!candidates.refused.empty()) {
-      broken(child, LinkState::missing_parent, child_name, candidates.refused);
+    ParentLookup parent_at = find_parent(*hint, paths::folder_of(child_disk.path()),
+                                         options.open.allow_outside_paths, child.tried);
+    if (parent_at.found.empty()) {
+      broken(child, parent_at.broken, child_name, parent_at.message);
       break;
     }
-    fs::path found;
-    paths::FileId found_id;
-    std::string refusal;
-    for (const Candidate& candidate : candidates.paths) {
-      paths::Resolved resolved =
-          paths::resolve_in_folder(candidate.folder, candidate.name, options.open.allow_outside_paths);
-      child.tried.push_back(resolved.path.string());
-      if (resolved.status == paths::Resolved::Status::ok) {
-        found = resolved.path;
-        found_id = resolved.id;
-        break;
-      }
-      if (resolved.status == paths::Resolved::Status::refused && refusal.empty()) {
-        refusal = "parent " + resolved.path.string() + " " + resolved.reason;
-      }
-    }
-    if (found.empty()) {
-      std::string tried;
-      for (const std::string& path : child.tried) tried += (tried.empty() ? "" : ", ") + path;
-      std::string message = "parent \"" + *hint + "\" not found (tried: " + tried + ")";
-      if (!refusal.empty()) message += "; " + refusal + "; refused (allow outside paths to accept it)";
-      broken(child, LinkState::missing_parent, child_name, message);
-      break;
-    }
-    if (!candidates.warning.empty()) impl->warnings.push_back(child_name + ": " + candidates.warning);
+    const fs::path found = parent_at.found;
+    const paths::FileId found_id = parent_at.id;
+    if (!parent_at.warning.empty()) impl->warnings.push_back(child_name + ": " + parent_at.warning);
     child.parent_path = found;
 
     if (seen.count(found_id) != 0) {
@@ -179,6 +235,7 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
       break;
     }
     seen.insert(found_id);
+    impl->warnings.insert(impl->warnings.end(), parent->warnings().begin(), parent->warnings().end());
     Layer next;
     next.disk = std::move(parent);
     impl->layers.push_back(std::move(next));

@@ -1,12 +1,16 @@
 // Disk::open: what a file is by its first bytes (vmdk-format.md 0.4) and how one link is opened
 // from it (6.1): text descriptor, KDMV with an embedded descriptor, or a bare KDMV extent; a bare
-// COWD or SESparse extent is refused with the name of its likely descriptor.
+// COWD or SESparse extent is refused with the name of its likely descriptor; a split part or flat
+// extent that a descriptor of its folder names is refused with that descriptor's name; other image
+// formats (qcow2, VHD, VHDX, VDI, QED) are named.
 #include <array>
 #include <cstring>
 #include <string>
 
+#include "disk/extent_owner.hpp"
 #include "disk/open_extents.hpp"
 #include "extent/sparse/open_sparse.hpp"
+#include "format/foreign_magic.hpp"
 #include "format/sparse_header.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
@@ -56,14 +60,25 @@ void refuse_parent_when_strict(const Descriptor& descriptor, const std::string& 
   }
 }
 
+// A file some descriptor of its folder names as an extent (a split part, a flat extent) is only a
+// piece of that disk: reading it alone would show a wrong disk, so the user is sent to the whole.
+void refuse_named_extent(const std::filesystem::path& path) {
+  if (std::optional<disk::ExtentOwner> owner = disk::find_extent_owner(path)) {
+    throw UsageError(path.string(), "is extent " + std::to_string(owner->extent_number) + " of " +
+                                        owner->descriptor.string() + "; open that");
+  }
+}
+
 class OpenedDisk final : public Disk {
  public:
-  OpenedDisk(std::filesystem::path path, Descriptor descriptor, bool embedded, std::vector<ExtentSlot> slots) {
+  OpenedDisk(std::filesystem::path path, Descriptor descriptor, bool embedded, std::vector<ExtentSlot> slots,
+             std::vector<std::string> warnings = {}) {
     path_ = std::move(path);
     descriptor_ = std::move(descriptor);
     embedded_ = embedded;
     slots_ = std::move(slots);
     capacity_ = slots_.empty() ? 0 : slots_.back().start + slots_.back().length;
+    warnings_ = std::move(warnings);
   }
 };
 
@@ -78,14 +93,21 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
   if (got >= 4 && format::has_kdmv_magic(std::span<const std::uint8_t>(magic.data(), 4))) {
     std::optional<std::string> text = sparse::read_embedded_descriptor(*file);
     const bool embedded = text.has_value();
+    std::vector<std::string> warnings;
     if (!embedded) {
+      refuse_named_extent(path);
       const std::uint64_t capacity = sparse::header_capacity_bytes(*file);
       text = synthesized_descriptor(capacity, path.filename().string());
+      // A recovery case (its descriptor is lost): readable, but the user must know what was assumed.
+      warnings.push_back(name + ": bare sparse extent (no embedded descriptor, and no descriptor in its folder "
+                                "names it): read alone as a monolithicSparse disk of " + hex(capacity) +
+                         " bytes; if it is a part of a split disk, rebuild that disk's descriptor "
+                                "(vmdkit repair --rebuild-descriptor PARTS...)");
     }
     Descriptor descriptor = Descriptor::parse(*text, name);
     refuse_parent_when_strict(descriptor, name, options);
     auto slots = disk::open_extent_slots(descriptor, path, file, options);
-    return std::make_unique<OpenedDisk>(path, std::move(descriptor), embedded, std::move(slots));
+    return std::make_unique<OpenedDisk>(path, std::move(descriptor), embedded, std::move(slots), std::move(warnings));
   }
   if (got >= 4 && std::memcmp(magic.data(), "kdmv", 4) == 0) {
     throw FormatError(name, "sparse header magic is \"kdmv\": an incomplete open-vmdk output whose final header "
@@ -104,6 +126,10 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
       file->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(head.data()), head.size()));
   head.resize(head_len);
   if (!looks_like_descriptor(head)) {
+    if (std::optional<std::string> format = format::foreign_image_format(*file)) {
+      throw FormatError(name, "is a " + *format + " image, not a VMDK (qemu-img convert -O vmdk makes one)");
+    }
+    refuse_named_extent(path);
     throw FormatError(name, "not a VMDK: no descriptor text and no sparse magic");
   }
   const std::uint64_t size = file->size();

@@ -88,7 +88,8 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
         if (resolved.status == paths::Resolved::Status::refused) {
           throw SlotProblem{SlotProblem::Kind::refused,
                             what + ": path \"" + line.file + "\" " + resolved.reason +
-                                "; refused (allow outside paths to accept it)"};
+                                (resolved.option_accepts ? "; refused (--allow-outside-paths accepts it)"
+                                                         : "; refused")};
         }
         // A missing file is reported before the kind is judged: the user must learn what is absent.
         if (resolved.status == paths::Resolved::Status::missing) {
@@ -137,6 +138,11 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
         case SlotProblem::Kind::refused: slot.problem = "refused: " + problem.text; break;
         case SlotProblem::Kind::short_file: slot.problem = "short: " + problem.text; break;
       }
+    } catch (const IoError& error) {
+      // An extent file that exists but cannot be opened (no permission, a FIFO named with
+      // --allow-outside-paths): info lists it, everything else fails.
+      if (!options.allow_missing_extents) throw;
+      slot.problem = "refused: " + describe_line(index, line) + ": " + error.what();
     } catch (const UnsupportedError& error) {
       // Sparse kinds this version cannot read (a header flag, a version) are also reportable.
       if (!options.allow_missing_extents) throw;

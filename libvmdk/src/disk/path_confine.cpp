@@ -117,7 +117,13 @@ Resolved resolve_in_folder(const fs::path& folder, const std::string& name, bool
   }
   if (!S_ISREG(st.st_mode)) {
     result.status = Resolved::Status::refused;
-    result.reason = "is not a regular file (a device node, fifo, socket or folder)";
+    result.option_accepts = S_ISBLK(st.st_mode);
+    result.reason = S_ISBLK(st.st_mode)    ? "is a block device, not a regular file"
+                    : S_ISCHR(st.st_mode)  ? "is a character device, not a disk file"
+                    : S_ISFIFO(st.st_mode) ? "is a FIFO (named pipe), not a disk file"
+                    : S_ISSOCK(st.st_mode) ? "is a socket, not a disk file"
+                    : S_ISDIR(st.st_mode)  ? "is a folder, not a disk file"
+                                           : "is not a regular file";
     return result;
   }
   return result;

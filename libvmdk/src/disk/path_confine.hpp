@@ -39,6 +39,9 @@ struct Resolved {
   Status status = Status::ok;
   std::filesystem::path path;  ///< where the name points (also set when missing)
   std::string reason;          ///< why it was refused, lower case, without the file prefix
+  /// Refused, but --allow-outside-paths would accept it (false for a FIFO, socket or folder,
+  /// which nothing accepts).
+  bool option_accepts = true;
   FileId id;                   ///< the file found (status ok)
 };
 

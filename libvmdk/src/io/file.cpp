@@ -1,7 +1,9 @@
 // File: a host file read and written with pread/pwrite, so one open file serves many readers.
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -21,10 +23,57 @@ namespace {
   if (offset) message = std::string(what) + " at " + hex(*offset) + ": " + std::strerror(err);
   throw IoError(name, message, offset);
 }
+
+// Pseudo-filesystems whose files claim a size unrelated to what they hold (often 0 or 4096) and
+// whose reads run kernel code: never a disk, whatever stat says.
+const char* pseudo_filesystem(int fd) {
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0) return nullptr;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case PROC_SUPER_MAGIC: return "procfs";
+    case SYSFS_MAGIC: return "sysfs";
+    case DEBUGFS_MAGIC: return "debugfs";
+    case TRACEFS_MAGIC: return "tracefs";
+    case SECURITYFS_MAGIC: return "securityfs";
+    case CGROUP_SUPER_MAGIC: return "cgroupfs";
+    case CGROUP2_SUPER_MAGIC: return "cgroup2fs";
+    case EFIVARFS_MAGIC: return "efivarfs";
+    case BPF_FS_MAGIC: return "bpffs";
+    default: return nullptr;
+  }
+}
+
+// Why this file cannot hold a disk, or empty: only regular files and block devices can. A FIFO or
+// a character device would block or never end; a socket cannot be read at an offset.
+std::string not_a_disk_file(const struct stat& st) {
+  if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) return "";
+  if (S_ISDIR(st.st_mode)) return "is a directory, not a disk file";
+  if (S_ISFIFO(st.st_mode)) {
+    return "is a FIFO (named pipe), not a disk file; only regular files and block devices are read "
+           "(give '-' where a command reads standard input)";
+  }
+  if (S_ISSOCK(st.st_mode)) return "is a socket, not a disk file; only regular files and block devices are read";
+  if (S_ISCHR(st.st_mode)) {
+    return "is a character device, not a disk file; only regular files and block devices are read";
+  }
+  return "is not a regular file, not a disk file";
+}
+
+[[noreturn]] void refuse_open(const std::string& name, const std::string& why, int fd) {
+  if (fd >= 0) ::close(fd);
+  throw IoError(name, why);
+}
 }  // namespace
 
 std::unique_ptr<File> File::open(const std::filesystem::path& path, Mode mode) {
-  int flags = O_CLOEXEC;
+  // Judge the file before opening it: opening a FIFO waits for a writer, opening some character
+  // devices acts on the device, and opening a socket fails with a misleading error.
+  struct stat before {};
+  if (::stat(path.c_str(), &before) == 0) {
+    if (std::string why = not_a_disk_file(before); !why.empty()) refuse_open(path.string(), why, -1);
+  }
+  // O_NONBLOCK too: a file swapped for a FIFO after the check above still cannot hang the open.
+  int flags = O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   switch (mode) {
     case Mode::read: flags |= O_RDONLY; break;
     case Mode::read_write: flags |= O_RDWR; break;
@@ -46,10 +95,16 @@ std::unique_ptr<File> File::open(const std::filesystem::path& path, Mode mode) {
     ::close(fd);
     fail(path.string(), "cannot stat", err);
   }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw IoError(path.string(), "is a directory, not a disk file");
+  if (std::string why = not_a_disk_file(st); !why.empty()) refuse_open(path.string(), why, fd);
+  if (const char* pseudo = S_ISREG(st.st_mode) ? pseudo_filesystem(fd) : nullptr) {
+    refuse_open(path.string(),
+           std::string("is a file of the ") + pseudo +
+               " pseudo-filesystem (its size says nothing about its content), not a disk file",
+           fd);
   }
+  // Regular files and block devices ignore O_NONBLOCK for data, but clear it all the same.
+  const int status = ::fcntl(fd, F_GETFL);
+  if (status >= 0) ::fcntl(fd, F_SETFL, status & ~O_NONBLOCK);
   return std::unique_ptr<File>(new File(fd, path.string()));
 }
 

@@ -26,6 +26,11 @@ std::string describe_link(const ChainLayerReport& layer, const ChainLayerReport*
     return layer.path + ": parent \"" + layer.parent_hint.value_or("") + "\" not found (tried: " +
            (layer.tried.empty() ? std::string("nothing") : join(layer.tried)) + ")";
   }
+  if (layer.link == "outside_folder") {
+    return layer.path + ": parent \"" + layer.parent_hint.value_or("") + "\" is outside the folder (" +
+           (layer.tried.empty() ? std::string("?") : layer.tried.back()) +
+           "); refused: --allow-outside-paths accepts it";
+  }
   if (layer.link == "cid_mismatch") {
     std::string text = layer.path + ": parentCID " + format_cid(layer.parent_cid) + " does not match the CID of " +
                        parent_name;
@@ -50,6 +55,7 @@ std::optional<std::string> chain_warning(const ChainLayerReport& layer, const st
                         : layer.link == "missing_parent"    ? "not found"
                         : layer.link == "capacity_mismatch" ? "capacity"
                         : layer.link == "unreadable_parent" ? "cannot be opened"
+                        : layer.link == "outside_folder"    ? "--allow-outside-paths"
                                                             : "cycle";
   for (const auto& w : warnings) {
     std::string lower = w;

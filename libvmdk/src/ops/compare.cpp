@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "format/foreign_magic.hpp"
 #include "ops/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
@@ -42,10 +43,10 @@ class ChainSide final : public Side {
 
 class RawSide final : public Side {
  public:
-  RawSide(std::unique_ptr<File> file, const std::filesystem::path& path)
-      : file_(std::move(file)), size_(file_->size()) {
-    // A second descriptor only to ask the file system where the holes are (SEEK_DATA).
-    hole_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  explicit RawSide(std::unique_ptr<File> file) : file_(std::move(file)), size_(file_->size()) {
+    // A second descriptor only to ask the file system where the holes are (SEEK_DATA); a
+    // duplicate, since the name may have been swapped for a FIFO since it was checked.
+    hole_fd_ = ::fcntl(file_->descriptor(), F_DUPFD_CLOEXEC, 0);
   }
   ~RawSide() override {
     if (hole_fd_ >= 0) ::close(hole_fd_);
@@ -92,9 +93,15 @@ std::unique_ptr<Side> open_side(const std::filesystem::path& path, const Compare
     info.size = chain->capacity();
     return std::make_unique<ChainSide>(std::move(chain));
   }
+  // Reading a qcow2 or VHD as raw bytes compares its metadata, not its disk: say what it is.
+  if (std::optional<std::string> format = format::foreign_image_format(*file)) {
+    throw FormatError(path.string(), "is a " + *format +
+                                         " image, not a VMDK or a raw disk (compare reads only those; qemu-img "
+                                         "convert -O raw makes a raw copy)");
+  }
   info.kind = "raw";
   info.size = file->size();
-  return std::make_unique<RawSide>(std::move(file), path);
+  return std::make_unique<RawSide>(std::move(file));
 }
 
 // Where two equal-length buffers first differ (they are known to differ): memcmp finds the 4 KiB

@@ -38,14 +38,15 @@ class ChainSource final : public ConvertSource {
 
 class RawSource final : public ConvertSource {
  public:
-  explicit RawSource(const std::filesystem::path& path) : path_(path), file_(File::open(path)) {
+  RawSource(const std::filesystem::path& path, std::unique_ptr<File> file) : path_(path), file_(std::move(file)) {
     size_ = file_->size();
     if (size_ == 0 || size_ % 512 != 0) {
-      throw UsageError(path.string(), "a raw disk must be a non-empty multiple of 512 bytes (this one is " +
+      throw UsageError(file_->name(), "a raw disk must be a non-empty multiple of 512 bytes (this one is " +
                                           std::to_string(size_) + " bytes)");
     }
-    // A second descriptor only to ask the file system where the holes are.
-    hole_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // A second descriptor only to ask the file system where the holes are (a duplicate, not a
+    // second open of the name: the name may now be something else, and a spool has none).
+    hole_fd_ = ::fcntl(file_->descriptor(), F_DUPFD_CLOEXEC, 0);
   }
   ~RawSource() override {
     if (hole_fd_ >= 0) ::close(hole_fd_);
@@ -104,7 +105,12 @@ class RawSource final : public ConvertSource {
 std::unique_ptr<ConvertSource> chain_source(const Chain& chain) { return std::make_unique<ChainSource>(chain); }
 
 std::unique_ptr<ConvertSource> raw_source(const std::filesystem::path& path) {
-  return std::make_unique<RawSource>(path);
+  return std::make_unique<RawSource>(path, File::open(path));
+}
+
+std::unique_ptr<ConvertSource> raw_source(std::unique_ptr<File> file) {
+  const std::filesystem::path name = file->name();
+  return std::make_unique<RawSource>(name, std::move(file));
 }
 
 }  // namespace vmdk

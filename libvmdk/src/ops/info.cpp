@@ -62,7 +62,12 @@ InfoExtent describe(const ExtentSlot& slot) {
 InfoReport info(const std::filesystem::path& path, const InfoOptions& options) {
   OpenOptions open = options.open;
   open.allow_missing_extents = true;
+  // docs/cli.md: a damaged extent is listed as "error" with its problem, the rest still shown.
+  open.allow_damaged_extents = true;
   auto disk = Disk::open(path, open);
+  if (options.warning) {
+    for (const std::string& w : disk->warnings()) options.warning(w);
+  }
   const Descriptor& d = disk->descriptor();
 
   InfoReport report;

@@ -233,7 +233,7 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
     if (leaves_folder(report.parent_hint)) {
       report.warnings.push_back(
           "parentFileNameHint \"" + report.parent_hint +
-          "\" leaves the descriptor's folder: the chain opens only with outside paths allowed");
+          "\" leaves the descriptor's folder: the chain opens only with --allow-outside-paths");
     }
     link = ops::ParentLink{parent.cid, report.parent_hint};
     parent_descriptor = ops::peek_descriptor(parent.path);
@@ -271,7 +271,7 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
     if (leaves_folder(line.file)) {
       report.warnings.push_back(
           "extent name \"" + line.file +
-          "\" leaves the descriptor's folder: the disk opens only with outside paths allowed");
+          "\" leaves the descriptor's folder: the disk opens only with --allow-outside-paths");
     }
     report.extents.push_back({m.path.string(), line.file, std::string(to_string(m.type)), m.bytes});
     lines.push_back(std::move(line));

@@ -257,6 +257,14 @@ class Checker {
         add({"chain_cycle", Severity::corruption, name, hint_at,
              "parent " + layer.parent_path.string() + " is already a layer of this chain (a cycle)", false});
         return;
+      case LinkState::outside_folder:
+        // Not missing: the parent is there, but reading it needs the user's consent.
+        add({"parent_outside_folder", Severity::corruption, name, hint_at,
+             "parent \"" + hint.value_or("") + "\" leads out of the delta's folder (to " +
+                 (layer.tried.empty() ? std::string("?") : layer.tried.back()) +
+                 "); refused: --allow-outside-paths accepts it (or move the parent into the folder)",
+             false});
+        return;
       case LinkState::unreadable_parent:
         add_file(layer.parent_path.string());
         if (layer.parent_error) add(from_error("descriptor_invalid", *layer.parent_error));

@@ -36,6 +36,14 @@ void plan_link_repair(const Chain& chain, std::size_t depth, const RepairOptions
   std::optional<std::string> new_hint;
   std::optional<std::uint32_t> new_parent_cid;
 
+  if (layer.link == LinkState::outside_folder) {
+    // The parent exists where the hint says; only the user may accept a path outside the folder.
+    left.push_back(unrepaired(disk, "parent_outside_folder",
+                              "parent \"" + hint.value_or("") + "\" leads out of the delta's folder (to " +
+                                  (layer.tried.empty() ? std::string("?") : layer.tried.back()) +
+                                  "); run with --allow-outside-paths to read it there, or move it into the folder"));
+    return;
+  }
   if (layer.link == LinkState::missing_parent) {
     std::vector<ParentCandidate> found;
     if (options.parent) {
