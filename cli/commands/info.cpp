@@ -29,6 +29,7 @@ Command add_info_command(CLI::App& root) {
             vmdk::InfoOptions options;
             options.open = open_options(args->flags);
             auto report = vmdk::info(args->path, options);
+            for (const std::string& w : report.warnings) warn(w);
             make_printer(args->json, std::cout)->print(report);
             return 0;
           }};

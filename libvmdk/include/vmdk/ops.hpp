@@ -61,6 +61,7 @@ struct InfoReport {
   std::vector<InfoExtent> extents;
   std::vector<std::pair<std::string, std::string>> header;  ///< every header key, file order
   std::vector<std::pair<std::string, std::string>> ddb;     ///< every ddb key, file order
+  std::vector<std::string> warnings;  ///< a lock folder (.lck) beside its files: in use by VMware?
 };
 
 /// Opens path with allow_missing_extents and describes it. Throws vmdk::Error when the descriptor

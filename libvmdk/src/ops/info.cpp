@@ -2,6 +2,7 @@
 // Extent status comes from the Disk's slots: opened, missing, unsupported or shorter than its line.
 #include <system_error>
 
+#include "chain/chain_lock.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
 
@@ -62,6 +63,7 @@ InfoExtent describe(const ExtentSlot& slot) {
 InfoReport info(const std::filesystem::path& path, const InfoOptions& options) {
   OpenOptions open = options.open;
   open.allow_missing_extents = true;
+  io::LockSet locks = chain::lock_disk(path, open);  // shared: nothing changes it while read
   auto disk = Disk::open(path, open);
   const Descriptor& d = disk->descriptor();
 
@@ -79,6 +81,7 @@ InfoReport info(const std::filesystem::path& path, const InfoOptions& options) {
   for (const auto& slot : disk->extents()) report.extents.push_back(describe(slot));
   report.header = d.header_entries();
   report.ddb = d.ddb_entries();
+  report.warnings = chain::lock_folder_warnings(locks.paths());
   return report;
 }
 

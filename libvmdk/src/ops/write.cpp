@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "chain/chain_lock.hpp"
 #include "extent/open_updater.hpp"
 #include "extent/sparse/sparse_updater.hpp"
 #include "ops/descriptor_store.hpp"
@@ -200,6 +201,8 @@ class Writer {
 
 WriteReport write(const std::filesystem::path& path, std::uint64_t offset, const WriteData& data,
                   const WriteOptions& options) {
+  // Exclusive on the top layer's files, shared below, before anything is read.
+  io::LockSet locks = chain::lock_chain(path, options.chain, 1);
   auto chain = Chain::open(path, options.chain);
   const Disk& top = *chain->layers().front().disk;
   const std::uint64_t length = checked_range(chain->capacity(), offset, data.length);

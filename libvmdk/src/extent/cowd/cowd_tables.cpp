@@ -14,8 +14,6 @@ namespace vmdk::cowd {
 
 namespace {
 
-constexpr std::uint64_t kTableBytes = format::kCowdGtes * 4;  // 16 KiB
-constexpr std::uint64_t kTableSectors = kTableBytes / format::kSectorSize;
 // Cached tables take at most this many bytes (256 tables: 512 MiB of disk with 1-sector grains).
 constexpr std::size_t kCacheTables = (4u << 20) / kTableBytes;
 

@@ -21,8 +21,6 @@ namespace vmdk::cowd {
 
 namespace {
 
-constexpr std::uint64_t kTableBytes = format::kCowdGtes * 4;
-constexpr std::uint64_t kTableSectors = kTableBytes / format::kSectorSize;
 
 void store_le32(std::uint8_t* out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
