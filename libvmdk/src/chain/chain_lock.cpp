@@ -43,7 +43,7 @@ io::LockSet lock_chain(const fs::path& path, const ChainOptions& options, std::s
   if (!options.open.lock.enabled) return {};
   const ChainOptions plain = without_locks(options);
   return io::acquire_planned([&] { return chain_requests(*Chain::open(path, plain), exclusive_layers); },
-                             options.open.lock.wait_seconds);
+                             options.open.lock.wait_seconds, path);
 }
 
 io::LockSet lock_disk(const fs::path& path, const OpenOptions& options) {
@@ -56,7 +56,7 @@ io::LockSet lock_disk(const fs::path& path, const OpenOptions& options) {
         for (const fs::path& file : disk_files(*Disk::open(path, plain))) requests.push_back({file, io::LockMode::shared});
         return requests;
       },
-      options.lock.wait_seconds);
+      options.lock.wait_seconds, path);
 }
 
 std::vector<std::string> lock_folder_warnings(const std::vector<fs::path>& files) {
@@ -82,7 +82,7 @@ std::unique_ptr<Chain> Chain::open_locked(const fs::path& leaf, const ChainOptio
         opened = Chain::open(leaf, plain);
         return chain::chain_requests(*opened, 0);
       },
-      options.open.lock.wait_seconds);
+      options.open.lock.wait_seconds, leaf);
   std::vector<std::string> warnings = chain::lock_folder_warnings(locks.paths());
   opened->impl_->warnings.insert(opened->impl_->warnings.end(), warnings.begin(), warnings.end());
   opened->impl_->locks = std::make_shared<io::LockSet>(std::move(locks));

@@ -40,17 +40,32 @@ std::map<FileKey, Entry>& registry() {
   return entries;
 }
 
-// F_OFD_SETLK over the whole file; false when another open file description holds a conflict.
-// A file system without such locks (some FUSE and network ones) is not refused: true.
-bool set_lock(int fd, short type) {
+// QEMU locks single bytes from 100 on (100 + permission, 200 + permission) and tests them for
+// write locks; a shared lock over the whole file would look to it like a program that refuses to
+// share every permission. Shared locks therefore cover bytes [0, 100) only: they still conflict
+// with exclusive ones (the whole file), and qemu-img can read a disk vmdkit is reading, while a
+// disk qemu has open is never changed by vmdkit.
+constexpr off_t kSharedLength = 100;
+
+bool fcntl_lock(int fd, short type, off_t start, off_t length) {
   struct flock lock {};
   lock.l_type = type;
   lock.l_whence = SEEK_SET;
+  lock.l_start = start;
+  lock.l_len = length;
   while (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
     if (errno == EINTR) continue;
     return errno != EAGAIN && errno != EACCES;
   }
   return true;
+}
+
+// F_OFD_SETLK; false when another open file description holds a conflicting lock. A file system
+// without such locks (some FUSE and network ones) is not refused: true.
+bool set_lock(int fd, short type) {
+  if (type != F_RDLCK) return fcntl_lock(fd, type, 0, 0);
+  if (!fcntl_lock(fd, F_RDLCK, 0, kSharedLength)) return false;
+  return fcntl_lock(fd, F_UNLCK, kSharedLength, 0);  // what an exclusive lock held beyond
 }
 
 [[noreturn]] void refuse(const fs::path& path, const FileKey& key, LockMode mode) {
@@ -203,40 +218,49 @@ void LockSet::release() {
   held_.clear();
 }
 
-LockSet acquire_planned(const std::function<std::vector<LockRequest>()>& plan, double wait_seconds) {
+namespace {
+
+// When a plan cannot be made (a chain in the middle of another program's consolidate does not
+// open), that program's lock on subject is the reason to report or to wait for.
+std::optional<LockError> subject_refusal(const fs::path& subject) {
+  if (subject.empty()) return std::nullopt;
+  try {
+    LockSet probe;
+    probe.lock(subject, LockMode::shared);
+  } catch (const LockError& error) {
+    return error;
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+LockSet acquire_planned(const std::function<std::vector<LockRequest>()>& plan, double wait_seconds,
+                        const fs::path& subject) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(std::max(0.0, wait_seconds)));
   bool waited = false;
   int changes = 0;  // a plan that changed under us is retried a few times even without a wait
-  std::string last_path;
+  std::string last_path = subject.string();
   for (;;) {
-    std::vector<LockRequest> requests;
-    try {
-      requests = plan();
-    } catch (const Error& error) {
-      if (!waited && changes == 0) throw;
-      throw LockError(error.file(), "changed while waiting for its lock: " + error.message());
-    }
-    if (!requests.empty()) last_path = requests.front().path.string();
-    LockSet set;
     std::optional<LockError> refused;
     bool changed = false;
+    LockSet set;
     try {
+      const std::vector<LockRequest> requests = plan();
+      if (!requests.empty()) last_path = requests.front().path.string();
       changed = !set.lock_all(requests);
+      // Under the locks nothing vmdkit-made can change any more: plan again and compare.
+      if (!changed) changed = !set.covers(plan());
+      if (!changed) return set;
     } catch (const LockError& error) {
       refused = error;
-    }
-    if (!refused && !changed) {
-      // Under the locks nothing vmdkit-made can change any more: plan again and compare.
-      std::vector<LockRequest> again;
-      try {
-        again = plan();
-      } catch (const Error&) {
-        changed = true;
-      }
-      if (!changed && set.covers(again)) return set;
-      changed = true;
+    } catch (const Error& error) {
+      refused = subject_refusal(subject);
+      if (!refused && !waited && changes == 0) throw;
+      if (!refused) throw LockError(error.file(), "changed while waiting for its lock: " + error.message());
     }
     set.release();
     const bool time_left = Clock::now() < deadline;

@@ -68,10 +68,12 @@ class LockSet {
 /// Runs plan() (which opens what it needs without locks and says which files to lock how), locks
 /// the files, then runs plan() again under the locks and checks that it asks for nothing more (a
 /// descriptor replaced by rename or a file deleted while waiting). A refused lock is retried until
-/// wait_seconds have passed (0: at once), a changed plan a few times more. Throws the LockError of
-/// the last refusal, a LockError "changed while waiting for its lock", or what plan() throws (on
-/// the first run as is, after a wait as a LockError saying the files changed).
-LockSet acquire_planned(const std::function<std::vector<LockRequest>()>& plan, double wait_seconds);
+/// wait_seconds have passed (0: at once), a changed plan a few times more. When plan() throws and
+/// another program holds subject (the file the user named) exclusively, that is a refusal too.
+/// Throws the LockError of the last refusal, a LockError "changed while waiting for its lock", or
+/// what plan() throws (on the first run as is, after a wait as a LockError saying what changed).
+LockSet acquire_planned(const std::function<std::vector<LockRequest>()>& plan, double wait_seconds,
+                        const std::filesystem::path& subject = {});
 
 /// VMware's lock folder for file (`<file>.lck`, vmdk-format.md 5.4), when one exists.
 std::optional<std::filesystem::path> lock_folder(const std::filesystem::path& file);

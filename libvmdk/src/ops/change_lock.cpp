@@ -99,14 +99,15 @@ io::LockSet lock_for_repair(const fs::path& path, const OpenOptions& open, bool 
         }
         return requests;
       },
-      open.lock.wait_seconds);
+      open.lock.wait_seconds, path);
   if (!dry_run) refuse_lock_folders(locks);
   return locks;
 }
 
 io::LockSet lock_for_consolidate(const fs::path& top, const ConsolidateOptions& options) {
   if (!options.open.lock.enabled) return {};
-  return io::acquire_planned([&] { return consolidate_requests(top, options); }, options.open.lock.wait_seconds);
+  return io::acquire_planned([&] { return consolidate_requests(top, options); }, options.open.lock.wait_seconds,
+                             top);
 }
 
 }  // namespace vmdk::ops
