@@ -50,7 +50,7 @@ stop_in_work() {
         [[ $line == lock:*WRITE* ]] && { kill -STOP "$pid" 2>/dev/null; return $?; }
       done 2>/dev/null <"$f"
     done
-    if ((++n % 50 == 0)) && [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -gt $((start + MB)) ]; then
+    if ((++n % 10 == 0)) && [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -gt $((start + MB)) ]; then
       kill -STOP "$pid" 2>/dev/null
       return $?
     fi
