@@ -5,8 +5,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 #include <system_error>
 
 #include "io/lock.hpp"
