@@ -39,8 +39,9 @@ struct DiskFlags {
   bool allow_outside_paths = false;
   bool strict = false;
   bool allow_cid_mismatch = false;
+  double wait = 0;  ///< --wait: seconds to wait for another program's lock
 };
-/// Adds --allow-outside-paths and --strict.
+/// Adds --allow-outside-paths, --strict and --wait.
 void add_outside_paths_flag(CLI::App& app, DiskFlags& flags);
 /// The open options these flags ask for.
 vmdk::OpenOptions open_options(const DiskFlags& flags);

@@ -15,12 +15,17 @@ void add_outside_paths_flag(CLI::App& app, DiskFlags& flags) {
   app.add_flag("--strict", flags.strict,
                "Untrusted input: refuse anything outside one self-contained file (extents in other files, a "
                "parent disk), for services that take disks from strangers");
+  app.add_option("--wait", flags.wait,
+                 "Seconds to wait while another program holds a lock on one of the disk's files (default 0: "
+                 "refuse at once, naming the holder)")
+      ->check(CLI::Range(0.0, 86400.0));
 }
 
 vmdk::OpenOptions open_options(const DiskFlags& flags) {
   vmdk::OpenOptions options;
   options.allow_outside_paths = flags.allow_outside_paths;
   options.strict = flags.strict;
+  options.lock.wait_seconds = flags.wait;
   return options;
 }
 

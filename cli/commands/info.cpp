@@ -29,8 +29,8 @@ Command add_info_command(CLI::App& root) {
   return {app, [args] {
             vmdk::InfoOptions options;
             options.open = open_options(args->flags);
-            options.warning = warn;
             auto report = vmdk::info(args->path, options);
+            for (const std::string& w : report.warnings) warn(w);
             make_printer(args->json, std::cout)->print(report);
             return 0;
           }};

@@ -99,6 +99,9 @@ class Chain {
  private:
   struct Impl;
   explicit Chain(std::unique_ptr<Impl> impl);
+  /// Chain::open with options.open.lock.enabled: shared locks on every file, then the chain
+  /// opened under them (chain_lock.cpp).
+  static std::unique_ptr<Chain> open_locked(const std::filesystem::path& leaf, const ChainOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 

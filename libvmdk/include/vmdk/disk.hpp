@@ -15,6 +15,15 @@
 
 namespace vmdk {
 
+/// Locks between programs (DESIGN.md safety rules): OFD locks, shared while reading, exclusive
+/// while changing, taken by Chain::open and by every operation that changes files.
+struct LockOptions {
+  /// Take the locks. Off only where the caller already holds them or plans without them.
+  bool enabled = true;
+  /// Seconds to retry a lock another program holds; 0 refuses at once (never an endless wait).
+  double wait_seconds = 0;
+};
+
 struct OpenOptions {
   /// Accept extent and parent paths that leave the descriptor's folder (absolute paths, "..",
   /// device nodes, symlinks pointing elsewhere). Off by default: disks may come from strangers.
@@ -28,6 +37,8 @@ struct OpenOptions {
   /// Untrusted input: refuse anything outside one self-contained file (an extent in another file,
   /// a parent). Wins over allow_outside_paths.
   bool strict = false;
+  /// Locks Chain::open and the operations take (Disk::open alone takes none).
+  LockOptions lock;
 };
 
 /// One extent line of the disk with the extent opened from it.

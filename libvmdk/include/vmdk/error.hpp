@@ -46,6 +46,12 @@ class UsageError : public Error {
   using Error::Error;
 };
 
+/// Another program holds a lock that conflicts (the message names it), or the files changed while
+/// waiting for a lock.
+class LockError : public Error {
+  using Error::Error;
+};
+
 /// "0x1a000": the spelling every message uses for offsets and sizes.
 std::string hex(std::uint64_t value);
 

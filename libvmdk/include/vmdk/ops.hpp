@@ -31,7 +31,6 @@ inline constexpr std::size_t kDefaultChunkSize = 4u << 20;
 
 struct InfoOptions {
   OpenOptions open;  ///< allow_missing_extents and allow_damaged_extents are always set by info()
-  WarningCallback warning;  ///< what opening the disk assumed (a bare sparse extent read alone)
 };
 
 struct InfoExtent {
@@ -62,6 +61,7 @@ struct InfoReport {
   std::vector<InfoExtent> extents;
   std::vector<std::pair<std::string, std::string>> header;  ///< every header key, file order
   std::vector<std::pair<std::string, std::string>> ddb;     ///< every ddb key, file order
+  std::vector<std::string> warnings;  ///< what opening assumed (a bare extent), a VMware .lck folder beside it
 };
 
 /// Opens path with allow_missing_extents and allow_damaged_extents and describes it: an extent that

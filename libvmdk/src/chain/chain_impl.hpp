@@ -11,6 +11,7 @@
 namespace vmdk {
 
 struct Chain::Impl {
+  std::shared_ptr<void> locks;  // first member: released after everything else is closed
   std::vector<Layer> layers;
   std::vector<std::string> warnings;
   std::uint64_t capacity = 0;

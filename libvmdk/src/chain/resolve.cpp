@@ -150,6 +150,7 @@ ParentLookup find_parent(const std::string& hint, const fs::path& folder, bool a
 }  // namespace
 
 std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& options) {
+  if (options.open.lock.enabled) return open_locked(leaf, options);
   auto impl = std::make_unique<Impl>();
   // Layers seen so far, by file identity: a cycle through a symlink or a hard link is still a cycle.
   std::set<paths::FileId> seen;

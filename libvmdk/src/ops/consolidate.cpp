@@ -5,6 +5,7 @@
 
 #include <system_error>
 
+#include "ops/change_lock.hpp"
 #include "ops/consolidate_copy.hpp"
 #include "ops/consolidate_finish.hpp"
 #include "ops/consolidate_plan.hpp"
@@ -111,6 +112,7 @@ ConsolidateReport resume(const ops::Journal& journal, const ConsolidateOptions& 
 }  // namespace
 
 ConsolidateReport consolidate(const fs::path& top, const ConsolidateOptions& options) {
+  io::LockSet locks = ops::lock_for_consolidate(top, options);
   // An interrupted run that involves top is finished first (top may be gone already).
   for (const fs::path& file : ops::find_journals(top.parent_path())) {
     ops::Journal journal = ops::load_journal(file, options.open.allow_outside_paths);

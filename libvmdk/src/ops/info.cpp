@@ -2,6 +2,7 @@
 // Extent status comes from the Disk's slots: opened, missing, unsupported or shorter than its line.
 #include <system_error>
 
+#include "chain/chain_lock.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
 
@@ -64,10 +65,8 @@ InfoReport info(const std::filesystem::path& path, const InfoOptions& options) {
   open.allow_missing_extents = true;
   // docs/cli.md: a damaged extent is listed as "error" with its problem, the rest still shown.
   open.allow_damaged_extents = true;
+  io::LockSet locks = chain::lock_disk(path, open);  // shared: nothing changes it while read
   auto disk = Disk::open(path, open);
-  if (options.warning) {
-    for (const std::string& w : disk->warnings()) options.warning(w);
-  }
   const Descriptor& d = disk->descriptor();
 
   InfoReport report;
@@ -84,6 +83,8 @@ InfoReport info(const std::filesystem::path& path, const InfoOptions& options) {
   for (const auto& slot : disk->extents()) report.extents.push_back(describe(slot));
   report.header = d.header_entries();
   report.ddb = d.ddb_entries();
+  report.warnings = disk->warnings();  // what opening assumed (a bare sparse extent read alone)
+  for (std::string& w : chain::lock_folder_warnings(locks.paths())) report.warnings.push_back(std::move(w));
   return report;
 }
 

@@ -4,6 +4,7 @@
 // child or a lock is refused unless forced.
 #include <algorithm>
 
+#include "chain/chain_lock.hpp"
 #include "ops/children.hpp"
 #include "ops/new_disk.hpp"
 #include "vmdk/create.hpp"
@@ -75,6 +76,8 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
   ChainOptions chain_options;
   chain_options.open = options.open;
   chain_options.for_writing = true;  // a delta over layers that share a file would write into them
+  // Exclusive on the parent (after the snapshot, writes go to the delta), shared below.
+  io::LockSet locks = chain::lock_chain(parent, chain_options, 1);
   // A broken chain below the parent would give a delta that reads wrong: refuse it (ChainError).
   std::unique_ptr<Chain> chain = Chain::open(parent, chain_options);
   const Disk& parent_disk = *chain->layers().front().disk;

@@ -2,18 +2,61 @@
 #include "ops/temp_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string_view>
 #include <system_error>
 
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
 
-TempFile::TempFile(std::filesystem::path destination) : destination_(std::move(destination)) {
-  temp_ = destination_.parent_path() / ("." + destination_.filename().string() + ".vmdkit-tmp");
+namespace {
+
+constexpr std::string_view kSuffix = ".vmdkit-tmp";
+
+// Removes ".NAME.PID-RANDOM.vmdkit-tmp" files beside destination whose PID no longer runs, and
+// ".NAME.vmdkit-tmp" of older versions (they used one name per destination).
+void remove_stale(const std::filesystem::path& destination) {
+  const std::string prefix = "." + destination.filename().string() + ".";
+  std::filesystem::path folder = destination.parent_path();
+  if (folder.empty()) folder = ".";
   std::error_code ec;
-  std::filesystem::remove(temp_, ec);
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() < prefix.size() + kSuffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      continue;
+    }
+    const std::string middle = name.substr(prefix.size(), name.size() - prefix.size() - kSuffix.size());
+    bool stale = middle.empty();
+    if (!stale) {
+      const long pid = std::strtol(middle.c_str(), nullptr, 10);
+      stale = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    }
+    std::error_code ignored;
+    if (stale) std::filesystem::remove(it->path(), ignored);
+  }
+}
+
+std::string unique_part() {
+  std::random_device device;
+  char text[48];
+  std::snprintf(text, sizeof text, "%ld-%08x", static_cast<long>(::getpid()), static_cast<unsigned>(device()));
+  return text;
+}
+
+}  // namespace
+
+TempFile::TempFile(std::filesystem::path destination) : destination_(std::move(destination)) {
+  remove_stale(destination_);
+  temp_ = destination_.parent_path() /
+          ("." + destination_.filename().string() + "." + unique_part() + std::string(kSuffix));
 }
 
 TempFile::~TempFile() {

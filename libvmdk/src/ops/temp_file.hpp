@@ -8,7 +8,9 @@ namespace vmdk::ops {
 
 class TempFile {
  public:
-  /// Reserves ".NAME.vmdkit-tmp" beside destination (removing a stale one left by a killed run).
+  /// Reserves ".NAME.PID-RANDOM.vmdkit-tmp" beside destination: unique per process and call, so two
+  /// commands never write one temporary; temporaries of this name whose process is gone (a killed
+  /// run) are removed, and could not block anyway.
   explicit TempFile(std::filesystem::path destination);
   ~TempFile();  ///< removes the temporary unless renamed
   TempFile(const TempFile&) = delete;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "chain/chain_lock.hpp"
 #include "extent/open_updater.hpp"
 #include "extent/sparse/sparse_updater.hpp"
 #include "ops/descriptor_store.hpp"
@@ -202,6 +203,8 @@ WriteReport write(const std::filesystem::path& path, std::uint64_t offset, const
                   const WriteOptions& options) {
   ChainOptions chain_options = options.chain;
   chain_options.for_writing = true;  // never into a file another layer or extent line reads
+  // Exclusive on the top layer's files, shared below, before anything is read.
+  io::LockSet locks = chain::lock_chain(path, chain_options, 1);
   auto chain = Chain::open(path, chain_options);
   const Disk& top = *chain->layers().front().disk;
   const std::uint64_t length = checked_range(chain->capacity(), offset, data.length);

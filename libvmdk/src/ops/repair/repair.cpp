@@ -6,6 +6,7 @@
 #include "extent/cowd/cowd_scan.hpp"
 #include "extent/sesparse/sesparse_scan.hpp"
 #include "extent/sparse/sparse_scan.hpp"
+#include "ops/change_lock.hpp"
 #include "ops/journal.hpp"
 #include "ops/repair/repair_esxi.hpp"
 #include "ops/repair/repair_links.hpp"
@@ -91,6 +92,7 @@ RepairReport repair(const fs::path& path, const RepairOptions& options) {
   RepairReport report;
   report.path = path.string();
   report.dry_run = options.dry_run;
+  io::LockSet locks = ops::lock_for_repair(path, options.open, options.dry_run);
   CheckOptions check_options;
   check_options.open = options.open;
   report.before = check(path, check_options);

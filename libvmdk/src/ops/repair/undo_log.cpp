@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "ops/change_lock.hpp"
 #include "ops/temp_file.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
@@ -125,6 +126,7 @@ namespace fs = std::filesystem;
 using namespace ops::undo_detail;
 
 UndoReport undo_repair(const fs::path& disk, bool dry_run) {
+  io::LockSet locks = ops::lock_for_repair(disk, OpenOptions{}, dry_run);
   const auto logs = existing_logs(disk);
   if (logs.empty()) {
     throw UsageError(disk.string(), "no undo log of a repair beside it (looked for " +
