@@ -27,11 +27,6 @@ inline constexpr std::uint64_t kTableSectors = kTableBytes / format::kSectorSize
 /// KDMV zeroed-grain entry does, instead of failing every read of an image a tool wrote that way.
 inline constexpr std::uint32_t kGteZeroGrain = 1;
 
-/// Bytes and sectors of one grain table (16 KiB), shared by the reader and the updater (one
-/// definition, so that a unity build may put both files in one batch).
-inline constexpr std::uint64_t kTableBytes = format::kCowdGtes * 4;
-inline constexpr std::uint64_t kTableSectors = kTableBytes / 512;
-
 class CowdTables {
  public:
   /// The 4096 entries of one table.
