@@ -273,7 +273,7 @@ std::vector<UndoStep> undo_steps(const ops::undo_detail::Manifest& manifest, con
   std::uint64_t total = 0;
   try {
     for (const auto& f : manifest.doc.at("files")) {
-      UndoStep step{folder / f.at("path").get<std::string>(), f.at("size_before").get<std::uint64_t>(), {}};
+      UndoStep step{(folder / f.at("path").get<std::string>()).lexically_normal(), f.at("size_before").get<std::uint64_t>(), {}};
       for (const auto& r : f.at("ranges")) {
         const auto offset = r.at("offset").get<std::uint64_t>();
         const auto length = r.at("length").get<std::uint64_t>();
@@ -298,7 +298,7 @@ void verify_state(const nlohmann::json& state, const fs::path& log, const fs::pa
                           " undoes; applying it would corrupt the disk, so undo refuses (nothing was written)";
   try {
     for (const auto& f : state.at("files")) {
-      const fs::path file = folder / f.at("path").get<std::string>();
+      const fs::path file = (folder / f.at("path").get<std::string>()).lexically_normal();
       if (!fs::exists(file)) throw UsageError(file.string(), "is gone" + why);
       const std::uint64_t want = f.at("size").get<std::uint64_t>();
       const std::uint64_t now = File::open(file)->size();
@@ -314,7 +314,7 @@ void verify_state(const nlohmann::json& state, const fs::path& log, const fs::pa
       }
     }
     for (const auto& c : state.at("cids")) {
-      const fs::path file = folder / c.at("path").get<std::string>();
+      const fs::path file = (folder / c.at("path").get<std::string>()).lexically_normal();
       OpenOptions open;
       open.allow_missing_extents = true;
       open.allow_damaged_extents = true;
