@@ -6,6 +6,7 @@
 #include "ops/repair/repair_sparse.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "format/grain_directory.hpp"
@@ -285,21 +286,34 @@ class SparsePlanner {
   // that pointed at it, when there is one.
   void keep(const std::string& disk, std::uint64_t offset, std::uint64_t length, std::string reason) {
     KeptGrain k{path_.string(), offset, length, disk, std::nullopt, 0, std::move(reason), {}};
-    for (std::size_t i = 0; i < count_ && !k.virtual_offset; ++i) {
+    const auto& cleared = cleared_entries();
+    if (auto it = cleared.find(offset); it != cleared.end()) {
+      const auto [i, e] = it->second;
+      const std::uint64_t start = i * l_.gt_coverage_bytes + e * l_.grain_bytes;
+      k.virtual_offset = slot_start_ + start;
+      k.virtual_length = std::min(l_.grain_bytes, l_.capacity_bytes - start);
+      k.reason += "; grain table " + std::to_string(i) + " entry " + std::to_string(e) + " pointed at it";
+    }
+    plan_.kept.push_back(std::move(k));
+  }
+
+  // Host byte offset -> (table, entry) of every entry this repair clears, from either copy; built
+  // once, so that listing many kept grains costs one pass over the tables.
+  const std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>& cleared_entries() {
+    if (cleared_built_) return cleared_;
+    cleared_built_ = true;
+    for (std::size_t i = 0; i < count_; ++i) {
       for (const sparse::TableCopy* copy : {&scan_.primary[i], scan_.has_redundant ? &scan_.redundant[i] : nullptr}) {
-        if (!copy || !copy->usable || k.virtual_offset) continue;
+        if (!copy || !copy->usable) continue;
         for (std::size_t e = 0; e < copy->entries.size(); ++e) {
           const bool cleared = repaired_[i].size() <= e || repaired_[i][e] <= format::kGteZeroed;
-          if (!cleared || std::uint64_t{copy->entries[e]} * kSectorSize != offset) continue;
-          const std::uint64_t start = i * l_.gt_coverage_bytes + e * l_.grain_bytes;
-          k.virtual_offset = slot_start_ + start;
-          k.virtual_length = std::min(l_.grain_bytes, l_.capacity_bytes - start);
-          k.reason += "; grain table " + std::to_string(i) + " entry " + std::to_string(e) + " pointed at it";
-          break;
+          if (cleared && copy->entries[e] > format::kGteZeroed) {
+            cleared_.emplace(std::uint64_t{copy->entries[e]} * kSectorSize, std::pair<std::uint64_t, std::uint64_t>{i, e});
+          }
         }
       }
     }
-    plan_.kept.push_back(std::move(k));
+    return cleared_;
   }
 
   // A grain cut short by the end of the file: its entry is cleared (the range is lost), but its
@@ -327,6 +341,8 @@ class SparsePlanner {
   std::vector<std::optional<std::uint64_t>> moved_redundant_;
   std::vector<sparse::HostRange> reclaimable_;
   std::uint64_t slot_start_ = 0;
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> cleared_;
+  bool cleared_built_ = false;
 };
 
 }  // namespace
