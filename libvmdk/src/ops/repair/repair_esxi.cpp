@@ -117,22 +117,23 @@ void plan_esxi_repair(const std::filesystem::path& path, const ByteSource& file,
     plan.metadata.push_back({path, at, std::vector<std::uint8_t>(static_cast<std::size_t>(g->entry_bytes), 0)});
     plan.actions.push_back({f.code, path.string(), at, "cleared " + what + " (" + f.message + ")"});
   };
-  // A grain two entries shared stays in the file (nothing here reclaims): listed once as kept.
-  auto keep_shared_grain = [&](const Geometry& geometry, const ByteSource& source, std::uint64_t entry_at,
-                               std::uint64_t virtual_start) {
+  // A grain two entries shared stays in the file (nothing here reclaims): listed once as kept,
+  // naming every entry that pointed at it (which of them owned it is not known).
+  auto keep_shared_grain = [&](const Geometry& geometry, std::uint64_t entry_at, const std::string& entry_name) {
     std::array<std::uint8_t, 8> raw{};
-    read_exact(source, entry_at, std::span(raw).first(static_cast<std::size_t>(geometry.entry_bytes)),
+    read_exact(file, entry_at, std::span(raw).first(static_cast<std::size_t>(geometry.entry_bytes)),
                "grain table entry");
     const std::uint64_t value = geometry.entry_bytes == 4 ? format::load_le32(raw, 0) : format::load_le64(raw, 0);
     const std::optional<std::uint64_t> at = geometry.grain_at(geometry, value);
     if (!at || *at >= file.size()) return;
-    for (const KeptGrain& k : plan.kept) {
-      if (k.file == path.string() && k.offset == *at) return;
+    for (KeptGrain& k : plan.kept) {
+      if (k.file != path.string() || k.offset != *at) continue;
+      k.reason += " and " + entry_name;
+      return;
     }
-    plan.kept.push_back({path.string(), *at, std::min(geometry.grain_bytes, file.size() - *at), disk,
-                         slot_start + virtual_start,
-                         virtual_start < slot_length ? std::min(geometry.grain_bytes, slot_length - virtual_start) : 0,
-                         "a grain two table entries shared; both were cleared, its bytes stay in the file", {}});
+    plan.kept.push_back({path.string(), *at, std::min(geometry.grain_bytes, file.size() - *at), disk, std::nullopt,
+                         0, "a grain table entries shared (all cleared, its bytes stay in the file): " + entry_name,
+                         {}});
   };
   // Directory entries first: a table whose entry is cleared needs no entry-level fixes.
   for (const Finding& f : findings) {
@@ -152,7 +153,8 @@ void plan_esxi_repair(const std::filesystem::path& path, const ByteSource& file,
       const std::uint64_t entry = (*f.offset - table) / g->entry_bytes;
       if (!cleared_entries.insert(table + entry * g->entry_bytes).second) break;
       if (f.code == "gt_entries_share_grain") {
-        keep_shared_grain(*g, file, table + entry * g->entry_bytes, index * coverage + entry * g->grain_bytes);
+        keep_shared_grain(*g, table + entry * g->entry_bytes,
+                          "grain table " + std::to_string(index) + " entry " + std::to_string(entry));
       }
       clear(table + entry * g->entry_bytes, f,
             "grain table " + std::to_string(index) + " entry " + std::to_string(entry));

@@ -287,19 +287,26 @@ class SparsePlanner {
   void keep(const std::string& disk, std::uint64_t offset, std::uint64_t length, std::string reason) {
     KeptGrain k{path_.string(), offset, length, disk, std::nullopt, 0, std::move(reason), {}};
     const auto& cleared = cleared_entries();
-    if (auto it = cleared.find(offset); it != cleared.end()) {
-      const auto [i, e] = it->second;
-      const std::uint64_t start = i * l_.gt_coverage_bytes + e * l_.grain_bytes;
+    const auto [first, last] = cleared.equal_range(offset);
+    std::string named;
+    for (auto it = first; it != last; ++it) {
+      named += (named.empty() ? "" : " and ") + std::string("grain table ") + std::to_string(it->second.first) +
+               " entry " + std::to_string(it->second.second);
+    }
+    // Only one entry pointing at it makes its virtual range known; several (a shared grain) do not.
+    if (first != last && std::next(first) == last) {
+      const std::uint64_t start = first->second.first * l_.gt_coverage_bytes + first->second.second * l_.grain_bytes;
       k.virtual_offset = slot_start_ + start;
       k.virtual_length = std::min(l_.grain_bytes, l_.capacity_bytes - start);
-      k.reason += "; grain table " + std::to_string(i) + " entry " + std::to_string(e) + " pointed at it";
     }
+    if (!named.empty()) k.reason += "; " + named + " pointed at it";
     plan_.kept.push_back(std::move(k));
   }
 
-  // Host byte offset -> (table, entry) of every entry this repair clears, from either copy; built
-  // once, so that listing many kept grains costs one pass over the tables.
-  const std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>& cleared_entries() {
+  // Host byte offset -> (table, entry) of every entry this repair clears, from either copy (an
+  // entry both copies name is listed once); built once, so that listing many kept grains costs
+  // one pass over the tables.
+  const std::multimap<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>& cleared_entries() {
     if (cleared_built_) return cleared_;
     cleared_built_ = true;
     for (std::size_t i = 0; i < count_; ++i) {
@@ -307,8 +314,12 @@ class SparsePlanner {
         if (!copy || !copy->usable) continue;
         for (std::size_t e = 0; e < copy->entries.size(); ++e) {
           const bool cleared = repaired_[i].size() <= e || repaired_[i][e] <= format::kGteZeroed;
-          if (cleared && copy->entries[e] > format::kGteZeroed) {
-            cleared_.emplace(std::uint64_t{copy->entries[e]} * kSectorSize, std::pair<std::uint64_t, std::uint64_t>{i, e});
+          if (!cleared || copy->entries[e] <= format::kGteZeroed) continue;
+          const std::uint64_t at = std::uint64_t{copy->entries[e]} * kSectorSize;
+          const std::pair<std::uint64_t, std::uint64_t> entry{i, e};
+          const auto [first, last] = cleared_.equal_range(at);
+          if (std::none_of(first, last, [&](const auto& item) { return item.second == entry; })) {
+            cleared_.emplace(at, entry);
           }
         }
       }
@@ -341,7 +352,7 @@ class SparsePlanner {
   std::vector<std::optional<std::uint64_t>> moved_redundant_;
   std::vector<sparse::HostRange> reclaimable_;
   std::uint64_t slot_start_ = 0;
-  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> cleared_;
+  std::multimap<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> cleared_;
   bool cleared_built_ = false;
 };
 
