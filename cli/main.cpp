@@ -31,7 +31,8 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", "vmdkit " VMDKIT_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'vmdkit <command> --help' for a command's options. Exit codes: 0 success, 1 error "
-             "(compare: 0 identical, 1 different, 2 error; check: 0 clean, 2 corruption, 3 only leaks).");
+             "(compare: 0 identical, 1 different, 2 error; check: 0 clean, 2 corruption, 3 only leaks; "
+             "repair: 0 fixed with nothing lost, 4 fixed but ranges lost, 2 findings remain).");
 
   std::vector<vmdkit_cli::Command> commands = {
       vmdkit_cli::add_info_command(app),    vmdkit_cli::add_chain_command(app),

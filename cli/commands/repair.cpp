@@ -23,6 +23,7 @@ struct RepairArgs {
   std::string parent;
   std::string parent_cid;
   std::string out;
+  std::string salvage;
   std::vector<std::string> search;
   std::optional<std::uint64_t> seed;
   DiskFlags flags;
@@ -57,16 +58,25 @@ Command add_repair_command(CLI::App& root) {
       "vmdkit repair PATH: fixes PATH's chain. A damaged grain directory or table is restored from its "
       "other copy when that copy is sound; entries pointing outside the file, into metadata, or at a grain "
       "another entry uses are cleared (the range then reads from the parent, or zeros in a base) and listed "
-      "as lost; leaked grains are reclaimed (the last grains move into the holes and the file shrinks); a "
-      "cut-short last grain is dropped; the unclean-shutdown flag is cleared; a cut-short streamOptimized "
-      "file gets new tables, directory, footer and end-of-stream marker; a missing parent is found by CID "
-      "in the delta's folder and the --search folders (or given with --parent) and the hint rewritten "
-      "relative; an absolute hint is made relative; a CID mismatch is fixed only with "
-      "--accept-cid-mismatch; an interrupted consolidation is finished.\n\n"
-      "Nothing is lost: before the first write every byte range repair will overwrite or cut off is saved "
-      "in '.NAME.vmdkit-undo-N' beside PATH; 'vmdkit repair --undo PATH' puts the newest repair back byte "
-      "for byte. The report lists every change and the virtual byte ranges that could not be recovered. "
-      "Exit status: 0 when the chain checks clean afterwards, 2 when damage is left, 1 on error.\n\n"
+      "as lost; the unclean-shutdown flag is cleared; a cut-short streamOptimized file gets new tables, "
+      "directory, footer and end-of-stream marker after its old end; a missing parent is found by CID in the "
+      "delta's folder and the --search folders (or given with --parent) and the hint rewritten relative; an "
+      "absolute hint is made relative; a CID mismatch is fixed only with --accept-cid-mismatch; an "
+      "interrupted consolidation is finished.\n\n"
+      "Nothing is reclaimed that repair cannot prove is garbage. Leaked grains are reclaimed (the last grains "
+      "move into the holes, the file shrinks) only in a layer whose two grain table copies are sound and agree "
+      "and where nothing was damaged or cleared. Any other grain no table references, a cut-short last grain, "
+      "and the bytes of a file whose size shows bytes were inserted or removed (file_size_unaligned: repair "
+      "then changes nothing in it) are KEPT in place and listed; later repairs keep them too (the undo log "
+      "records them). --salvage DIR writes each kept grain to DIR as FILE@OFFSET.grain (DIR is created; "
+      "existing files are never replaced), also on a disk repaired before.\n\n"
+      "Before the first write every byte range repair will overwrite or cut off is saved in "
+      "'.NAME.vmdkit-undo-N' beside PATH, with the state repair leaves (sizes, digests of the written ranges, "
+      "CIDs); 'vmdkit repair --undo PATH' puts the newest repair back byte for byte, and refuses (exit 1, "
+      "naming the file and range) when the disk changed since. A log from an older vmdkit records no state: "
+      "--undo --force applies it anyway.\n\n"
+      "Exit status: 0 fixed and nothing lost (also a clean disk); 4 finished but virtual ranges were lost "
+      "(listed); 2 findings remain; 1 could not run. A dry run returns what the real run would.\n\n"
       "vmdkit repair --rebuild-descriptor EXTENT...: writes the lost descriptor of NAME-flat.vmdk, a split "
       "set NAME-s001.vmdk... / NAME-f001.vmdk... (all parts found), a hosted delta NAME-00000N-s001.vmdk, "
       "an ESXi NAME-00000N-delta.vmdk or NAME-00000N-sesparse.vmdk (parent by --parent, --parent-cid, name "
@@ -82,7 +92,9 @@ Command add_repair_command(CLI::App& root) {
   app->add_option("--search", args->search, "Another folder to look for a missing parent in (repeatable)");
   app->add_flag("--accept-cid-mismatch", args->accept_cid_mismatch,
                 "You assert the parent is the right one and unchanged: set the delta's parentCID to its CID");
-  app->add_flag("--force", args->force, "--rebuild-descriptor: replace an existing descriptor");
+  app->add_flag("--force", args->force,
+                "--rebuild-descriptor: replace an existing descriptor; --undo: apply a log that records no state");
+  app->add_option("--salvage", args->salvage, "Write every kept grain into this folder (FILE@OFFSET.grain)");
   app->add_option("--out", args->out, "--rebuild-descriptor: write the descriptor here instead");
   app->add_option("--seed", args->seed, "--rebuild-descriptor: seed for a new CID and UUIDs (repeatable runs)");
   add_outside_paths_flag(*app, args->flags);
@@ -93,7 +105,8 @@ Command add_repair_command(CLI::App& root) {
               throw vmdk::UsageError("", "repair takes one PATH (several only with --rebuild-descriptor)");
             }
             if (args->undo) {
-              make_printer(args->json, std::cout)->print(vmdk::undo_repair(args->paths.front(), args->dry_run));
+              make_printer(args->json, std::cout)
+                  ->print(vmdk::undo_repair(args->paths.front(), args->dry_run, args->force));
               return 0;
             }
             vmdk::RepairOptions options;
@@ -102,9 +115,10 @@ Command add_repair_command(CLI::App& root) {
             if (!args->parent.empty()) options.parent = args->parent;
             for (const std::string& folder : args->search) options.search.emplace_back(folder);
             options.accept_cid_mismatch = args->accept_cid_mismatch;
+            if (!args->salvage.empty()) options.salvage = args->salvage;
             const vmdk::RepairReport report = vmdk::repair(args->paths.front(), options);
             make_printer(args->json, std::cout)->print(report);
-            return report.after && report.after->corruptions != 0 ? 2 : 0;
+            return report.exit_status();
           }};
 }
 

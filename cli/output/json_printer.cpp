@@ -261,6 +261,19 @@ class JsonPrinter final : public Printer {
     for (const auto& l : r.lost) {
       j["lost"].push_back(Json{{"disk", l.disk}, {"offset", l.offset}, {"length", l.length}, {"reason", l.reason}});
     }
+    j["kept"] = Json::array();
+    for (const auto& k : r.kept) {
+      j["kept"].push_back(Json{{"file", k.file},
+                               {"offset", k.offset},
+                               {"length", k.length},
+                               {"disk", k.disk},
+                               {"virtual_offset", k.virtual_offset ? Json(*k.virtual_offset) : Json(nullptr)},
+                               {"virtual_length", k.virtual_offset ? Json(k.virtual_length) : Json(nullptr)},
+                               {"reason", k.reason},
+                               {"salvaged", k.salvaged}});
+    }
+    j["salvage_dir"] = r.salvage_dir.empty() ? Json(nullptr) : Json(r.salvage_dir);
+    j["exit_status"] = r.exit_status();
     j["unrepaired"] = Json::array();
     for (const auto& f : r.unrepaired) j["unrepaired"].push_back(finding_json(f));
     j["undo_log"] = r.undo_log.empty() ? Json(nullptr) : Json(r.undo_log);
@@ -271,7 +284,11 @@ class JsonPrinter final : public Printer {
   }
 
   void print(const vmdk::UndoReport& r) override {
-    emit(Json{{"log", r.log}, {"files", r.files}, {"bytes", r.bytes}, {"dry_run", r.dry_run}});
+    emit(Json{{"log", r.log},
+              {"files", r.files},
+              {"bytes", r.bytes},
+              {"dry_run", r.dry_run},
+              {"state_verified", r.state_verified}});
   }
 
   void print(const vmdk::RebuildReport& r) override {

@@ -229,6 +229,16 @@ class TextPrinter final : public Printer {
       out_ << "lost: " << l.disk << " bytes " << vmdk::hex(l.offset) << "+" << vmdk::hex(l.length) << ": "
            << l.reason << '\n';
     }
+    for (const auto& k : r.kept) {
+      out_ << (r.dry_run ? "would keep: " : "kept: ") << k.file << " bytes " << vmdk::hex(k.offset) << "+"
+           << vmdk::hex(k.length);
+      if (k.virtual_offset) {
+        out_ << " (may be " << k.disk << " bytes " << vmdk::hex(*k.virtual_offset) << "+" << vmdk::hex(k.virtual_length)
+             << ")";
+      }
+      out_ << ": " << k.reason << '\n';
+      for (const auto& s : k.salvaged) out_ << (r.dry_run ? "  would salvage to: " : "  salvaged to: ") << s << '\n';
+    }
     for (const auto& f : r.unrepaired) {
       out_ << "left: " << to_string(f.severity) << ": " << f.file;
       if (f.offset) out_ << " at " << vmdk::hex(*f.offset);
@@ -241,7 +251,9 @@ class TextPrinter final : public Printer {
     if (r.after) {
       out_ << r.path << ": after repair " << r.after->corruptions << " corruptions, " << r.after->leaks
            << " leaks, " << r.after->warnings
-           << " warnings: " << (r.after->corruptions != 0 ? "damage left" : "clean") << '\n';
+           << " warnings: " << (r.after->corruptions != 0 ? "damage left" : "clean");
+      if (!r.kept.empty()) out_ << " (" << r.kept.size() << " kept grains left in place)";
+      out_ << '\n';
     }
   }
 

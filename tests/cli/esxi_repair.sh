@@ -68,7 +68,7 @@ got = {(f["file"], f["offset"]) for f in d["findings"]}
 assert want <= got, (want, got)
 assert all(f["repairable"] for f in d["findings"]), d["findings"]
 PYEOF
-  expect_exit 0 "$kind: repair" -- "$VMDKIT" repair --json b-000001.vmdk
+  expect_exit 4 "$kind: repair (exit 4: ranges lost)" -- "$VMDKIT" repair --json b-000001.vmdk
   cp "$TEST_TMPDIR/out" repair.json
   expect_exit 0 "$kind: check is clean after repair" -- "$VMDKIT" check b-000001.vmdk
   qemu-img check -q -f vmdk b-000001.vmdk && pass "$kind: qemu-img check clean" || fail "$kind: qemu-img check"
@@ -110,8 +110,15 @@ d = json.load(open(sys.argv[1]))
 got = sorted((f["code"], f["offset"], f["repairable"]) for f in d["findings"])
 assert got == [("gt_entries_share_grain", int(sys.argv[2]), True), ("gt_entries_share_grain", int(sys.argv[3]), True)], got
 PYEOF
-  expect_exit 0 "$kind: repair of the shared grain" -- "$VMDKIT" repair --json b-000001.vmdk
+  expect_exit 4 "$kind: repair of the shared grain (exit 4: ranges lost)" -- "$VMDKIT" repair --json b-000001.vmdk
   cp "$TEST_TMPDIR/out" repair.json
+  "$PY" - repair.json <<'PYEOF' && pass "$kind: the shared grain is listed once as kept, naming both entries" || fail "$kind: kept: $(head -c 1500 repair.json)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r["kept"]) == 1, r["kept"]
+k = r["kept"][0]
+assert k["virtual_offset"] is None and k["reason"].count(" entry ") == 2, k
+PYEOF
   expect_exit 0 "$kind: check is clean after repairing the shared grain" -- "$VMDKIT" check b-000001.vmdk
   qemu-img check -q -f vmdk b-000001.vmdk && pass "$kind: qemu-img check clean (shared grain)" || fail "$kind: qemu-img check (shared grain)"
   "$VMDKIT" cat b-000001.vmdk >after.raw

@@ -21,6 +21,9 @@ struct RepairOptions {
   std::vector<std::filesystem::path> search;
   /// The user asserts the parent is the right one: a CID mismatch is fixed by setting parentCID.
   bool accept_cid_mismatch = false;
+  /// Write every kept grain into this folder (created when missing; existing files are never
+  /// replaced). A dry run only names the files it would write.
+  std::optional<std::filesystem::path> salvage;
   ProgressCallback progress;
 };
 
@@ -41,16 +44,38 @@ struct LostRange {
   std::string reason;
 };
 
+/// Bytes of an extent file that no table references but that repair cannot prove to be garbage
+/// (a table or directory entry of the layer was damaged or cleared, or an earlier repair kept
+/// them): they stay where they are, and `--salvage DIR` writes them out.
+struct KeptGrain {
+  std::string file;  ///< the extent file holding the bytes
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  std::string disk;  ///< the layer (its descriptor path)
+  /// Virtual bytes of disk the grain may have belonged to (an entry cleared by repair named it).
+  std::optional<std::uint64_t> virtual_offset;
+  std::uint64_t virtual_length = 0;
+  std::string reason;
+  std::vector<std::string> salvaged;  ///< files --salvage wrote (or would write) from these bytes
+};
+
 struct RepairReport {
   std::string path;
   bool dry_run = false;
   std::vector<RepairAction> actions;
   std::vector<LostRange> lost;
+  std::vector<KeptGrain> kept;      ///< unreferenced bytes repair left in place (not reclaimed)
+  std::string salvage_dir;          ///< --salvage DIR ("" without it)
   std::vector<Finding> unrepaired;  ///< findings repair left alone (and why, in their message)
   std::string undo_log;             ///< the log `repair --undo` applies ("" when nothing was written)
   std::uint64_t undo_bytes = 0;     ///< bytes saved in it
   CheckReport before;
   std::optional<CheckReport> after;  ///< check after the repair (absent for a dry run)
+
+  /// The exit status of `vmdkit repair`: 2 when findings remain (after the repair; for a dry run,
+  /// the findings it would leave), else 4 when ranges are lost, else 0. Leaks that are kept grains
+  /// do not count as findings left.
+  int exit_status() const;
 };
 
 /// Repairs path's chain. Throws vmdk::Error when path cannot be opened at all or a write fails.
@@ -58,13 +83,17 @@ RepairReport repair(const std::filesystem::path& path, const RepairOptions& opti
 
 struct UndoReport {
   std::string log;                 ///< the log applied (and removed)
+  bool state_verified = false;     ///< the disk was checked to be as repair left it (false: --force)
   std::vector<std::string> files;  ///< files written back
   std::uint64_t bytes = 0;
   bool dry_run = false;
 };
 
 /// Applies the newest undo log beside disk: every saved range written back, sizes restored, files
-/// fsynced, the log removed. Throws UsageError when there is none, FormatError, IoError.
-UndoReport undo_repair(const std::filesystem::path& disk, bool dry_run = false);
+/// fsynced, the log removed. The log's record of the state repair left (sizes, a digest of every
+/// byte range undo overwrites, the layers' CIDs) must match the disk: otherwise UsageError naming
+/// the file and the range that changed. A log without that record (older vmdkit) is refused unless
+/// force. Throws UsageError when there is none, FormatError, IoError.
+UndoReport undo_repair(const std::filesystem::path& disk, bool dry_run = false, bool force = false);
 
 }  // namespace vmdk

@@ -55,6 +55,7 @@ class Scanner {
   void combine();
   void find_shared_grains();
   void find_leaks();
+  void check_alignment();
 
   std::uint64_t grain_start(std::uint64_t index, std::uint64_t entry) const {
     return index * layout().gt_coverage_bytes + entry * layout().grain_bytes;
@@ -402,6 +403,24 @@ void Scanner::find_leaks() {
   if (end_of_use < size_) report(end_of_use, size_);
 }
 
+// Every writer grows a sparse file by whole sectors; a size that is not one, with no grain cut
+// short at the end to explain it, means bytes were inserted or removed inside the file (typically
+// an embedded descriptor edited and saved by a text editor): every structure after that point is
+// misplaced, and the grains the tables no longer find are the layer's data, not garbage.
+void Scanner::check_alignment() {
+  if (size_ % kSectorSize == 0 || out_.truncate_to) return;
+  const bool cut = std::any_of(out_.findings.begin(), out_.findings.end(),
+                               [](const Finding& f) { return f.code == "grain_truncated"; });
+  if (cut) return;
+  out_.size_unaligned = true;
+  add("file_size_unaligned", Severity::corruption, size_,
+      "file size " + hex(size_) + " is not a whole number of sectors and no grain ends there cut short: bytes were "
+      "inserted into or removed from the file (an embedded descriptor edited in a text editor?), so the structures "
+      "after that point are misplaced and the unreferenced bytes are probably this layer's grains; repair keeps "
+      "them and changes nothing in this file",
+      false);
+}
+
 void Scanner::scan_tables() {
   const KdmvLayout& l = layout();
   const format::SparseHeader& h = l.effective;
@@ -462,6 +481,7 @@ void Scanner::scan_tables() {
     }
   }
   if (cut && *cut == highest) out_.truncate_to = cut;
+  check_alignment();
   // Without the redundant directory the redundant tables cannot be told from unused space.
   if (!wants_redundant || out_.has_redundant) find_leaks();
 }

@@ -51,6 +51,9 @@ struct SparseScan {
   std::vector<HostRange> leaks;                       ///< unused space after the repair
   std::optional<std::uint64_t> truncate_to;           ///< drop a truncated last grain
   bool tables_need_writing = false;  ///< some copy on disk differs from `repaired`
+  /// The size is not whole sectors and no cut grain explains it: bytes were inserted or removed
+  /// inside the file (finding file_size_unaligned); nothing in it may be rewritten.
+  bool size_unaligned = false;
 };
 
 /// Scans file (size_bytes: the descriptor line's size, to compare with the header capacity;

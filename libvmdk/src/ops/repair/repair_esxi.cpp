@@ -1,7 +1,8 @@
 // Repair plan of a COWD or SESparse extent: every damaged directory or table entry is set to 0
 // (unallocated: the range reads from the parent, as an empty delta would), and the grains it
 // covered are listed as lost (vmdk-format.md 4.2.2, 4.3.3, 6.5). Two entries sharing a grain are
-// both cleared: neither range can be trusted to hold its own data.
+// both cleared: neither range can be trusted to hold its own data, and the grain itself is listed
+// as kept (nothing in these files is reclaimed).
 #include "ops/repair/repair_esxi.hpp"
 
 #include <algorithm>
@@ -43,6 +44,9 @@ struct Geometry {
   // Byte offset of the table a raw directory entry names, nullopt for 0.
   std::uint64_t (*table_at)(const Geometry&, std::uint64_t raw) = nullptr;
   std::uint64_t gt_byte_offset = 0;  // SESparse: start of the tables region
+  // Byte offset of the grain a raw table entry names (nullopt: not an allocated grain).
+  std::optional<std::uint64_t> (*grain_at)(const Geometry&, std::uint64_t raw) = nullptr;
+  std::uint64_t grains_byte_offset = 0;  // SESparse: start of the grains region
 };
 
 std::optional<Geometry> load_geometry(const ByteSource& file, std::string_view format, std::uint64_t size) {
@@ -57,6 +61,10 @@ std::optional<Geometry> load_geometry(const ByteSource& file, std::string_view f
       g.gd_byte_offset = l.gd_byte_offset;
       entries = l.gd_entries_used;
       g.table_at = [](const Geometry&, std::uint64_t raw) { return raw * format::kSectorSize; };
+      g.grain_at = [](const Geometry&, std::uint64_t raw) -> std::optional<std::uint64_t> {
+        if (raw <= 1) return std::nullopt;
+        return raw * format::kSectorSize;
+      };
     } else {
       const sesparse::SesparseLayout l = sesparse::load_sesparse_layout(file, size);
       g.entry_bytes = 8;
@@ -67,6 +75,11 @@ std::optional<Geometry> load_geometry(const ByteSource& file, std::string_view f
       entries = l.gd_entries_used;
       g.table_at = [](const Geometry& self, std::uint64_t raw) {
         return self.gt_byte_offset + (raw & 0xffffffffu) * sesparse::kTableBytes;
+      };
+      g.grains_byte_offset = l.grains_byte_offset;
+      g.grain_at = [](const Geometry& self, std::uint64_t raw) -> std::optional<std::uint64_t> {
+        if (format::sesparse_entry_type(raw) != format::kSesparseTypeAllocated) return std::nullopt;
+        return self.grains_byte_offset + format::sesparse_entry_slot(raw) * self.grain_bytes;
       };
     }
   } catch (const Error&) {
@@ -104,6 +117,24 @@ void plan_esxi_repair(const std::filesystem::path& path, const ByteSource& file,
     plan.metadata.push_back({path, at, std::vector<std::uint8_t>(static_cast<std::size_t>(g->entry_bytes), 0)});
     plan.actions.push_back({f.code, path.string(), at, "cleared " + what + " (" + f.message + ")"});
   };
+  // A grain two entries shared stays in the file (nothing here reclaims): listed once as kept,
+  // naming every entry that pointed at it (which of them owned it is not known).
+  auto keep_shared_grain = [&](const Geometry& geometry, std::uint64_t entry_at, const std::string& entry_name) {
+    std::array<std::uint8_t, 8> raw{};
+    read_exact(file, entry_at, std::span(raw).first(static_cast<std::size_t>(geometry.entry_bytes)),
+               "grain table entry");
+    const std::uint64_t value = geometry.entry_bytes == 4 ? format::load_le32(raw, 0) : format::load_le64(raw, 0);
+    const std::optional<std::uint64_t> at = geometry.grain_at(geometry, value);
+    if (!at || *at >= file.size()) return;
+    for (KeptGrain& k : plan.kept) {
+      if (k.file != path.string() || k.offset != *at) continue;
+      k.reason += " and " + entry_name;
+      return;
+    }
+    plan.kept.push_back({path.string(), *at, std::min(geometry.grain_bytes, file.size() - *at), disk, std::nullopt,
+                         0, "a grain table entries shared (all cleared, its bytes stay in the file): " + entry_name,
+                         {}});
+  };
   // Directory entries first: a table whose entry is cleared needs no entry-level fixes.
   for (const Finding& f : findings) {
     if (!f.offset || !is_directory_code(f.code) || *f.offset < g->gd_byte_offset) continue;
@@ -121,6 +152,10 @@ void plan_esxi_repair(const std::filesystem::path& path, const ByteSource& file,
       if (*f.offset < table || *f.offset >= table + g->table_entries * g->entry_bytes) continue;
       const std::uint64_t entry = (*f.offset - table) / g->entry_bytes;
       if (!cleared_entries.insert(table + entry * g->entry_bytes).second) break;
+      if (f.code == "gt_entries_share_grain") {
+        keep_shared_grain(*g, table + entry * g->entry_bytes,
+                          "grain table " + std::to_string(index) + " entry " + std::to_string(entry));
+      }
       clear(table + entry * g->entry_bytes, f,
             "grain table " + std::to_string(index) + " entry " + std::to_string(entry));
       lose(index * coverage + entry * g->grain_bytes, g->grain_bytes,

@@ -33,6 +33,9 @@ struct RepairPlan {
   std::vector<PlannedDescriptor> descriptors;
   std::vector<RepairAction> actions;
   std::vector<LostRange> lost;
+  std::vector<KeptGrain> kept;        ///< unreferenced bytes left in place (not reclaimed)
+  /// Input: bytes earlier repairs (or earlier rounds of this one) kept; planning never reclaims them.
+  std::vector<KeptGrain> known_kept;
 
   bool writes_nothing() const {
     return data.empty() && metadata.empty() && truncations.empty() && headers.empty() && descriptors.empty();

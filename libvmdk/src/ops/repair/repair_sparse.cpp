@@ -1,9 +1,12 @@
 // Repair plan of one hosted sparse file from its scan (vmdk-format.md 2.6, 2.7, 6.5): tables
-// restored from the sound copy or cleared, leaked grains reclaimed by moving the last grains into
-// the holes, a cut-short last grain dropped, the unclean-shutdown flag cleared.
+// restored from the sound copy or cleared, the unclean-shutdown flag cleared. Leaked grains are
+// reclaimed (the last grains moved into the holes) only when the layer proves them garbage: both
+// table copies sound and in agreement, nothing damaged or cleared. Otherwise, and for a cut-short
+// last grain, the bytes are kept in place and listed (DESIGN.md safety rules).
 #include "ops/repair/repair_sparse.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "format/grain_directory.hpp"
@@ -29,6 +32,14 @@ class SparsePlanner {
 
   void run(const std::string& disk, std::uint64_t slot_start) {
     count_ = scan_.primary.size();
+    slot_start_ = slot_start;
+    if (shifted()) {
+      // Every offset after the shift point is wrong: writing tables would only add damage. The
+      // unreferenced bytes (the layer's real grains, most likely) are listed as kept.
+      repaired_ = scan_.repaired;
+      classify_leaks(disk);
+      return;
+    }
     for (const sparse::LostRange& lost : scan_.lost) {
       plan_.lost.push_back({disk, slot_start + lost.offset, lost.length, lost.reason});
     }
@@ -36,11 +47,9 @@ class SparsePlanner {
     changed_.assign(count_, false);
     moved_primary_.assign(count_, std::nullopt);
     moved_redundant_.assign(count_, std::nullopt);
-    end_ = scan_.truncate_to.value_or(size_);
-    if (scan_.truncate_to) {
-      act("grain_truncated", *scan_.truncate_to,
-          "dropped the cut-short last grain at " + hex(*scan_.truncate_to) + " (its range is listed as lost)");
-    }
+    end_ = size_;
+    classify_leaks(disk);
+    if (scan_.truncate_to) keep_cut_grain(disk);
     compact();
     place_tables();
     // Never shorter than overHead: readers refuse such a file (QEMU: "File truncated").
@@ -92,6 +101,9 @@ class SparsePlanner {
         if (s > format::kGteZeroed) used.push_back({s * kSectorSize, s * kSectorSize + l_.grain_bytes});
       }
     }
+    for (const KeptGrain& k : plan_.kept) {
+      if (k.file == path_.string()) used.push_back({k.offset, k.offset + k.length});
+    }
     return used;
   }
 
@@ -107,7 +119,7 @@ class SparsePlanner {
   // unused space and the tables are switched only after the data is on disk, so a crash at any
   // point leaves a disk that reads the same.
   void compact() {
-    if (scan_.leaks.empty()) return;
+    if (reclaimable_.empty()) return;
     struct Item {
       std::uint64_t start;
       int table_copy;  // -1: a grain; 0/1: a primary/redundant table
@@ -129,7 +141,7 @@ class SparsePlanner {
     std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.start > b.start; });
     std::size_t next = 0;
     std::uint64_t moved = 0;
-    for (const sparse::HostRange& leak : scan_.leaks) {
+    for (const sparse::HostRange& leak : reclaimable_) {
       for (std::uint64_t slot = leak.offset; slot + l_.grain_bytes <= leak.offset + leak.length;
            slot += l_.grain_bytes) {
         if (next == items.size() || items[next].start <= slot || slot % kSectorSize != 0) break;
@@ -150,11 +162,11 @@ class SparsePlanner {
       }
     }
     std::uint64_t leaked = 0;
-    for (const sparse::HostRange& leak : scan_.leaks) leaked += leak.length;
+    for (const sparse::HostRange& leak : reclaimable_) leaked += leak.length;
     std::uint64_t last = 0;
     for (const Interval& u : occupied()) last = std::max(last, std::min(u.end, end_));
     if (last < end_) end_ = last;
-    act("leaked_grains", scan_.leaks.front().offset,
+    act("leaked_grains", reclaimable_.front().offset,
         "reclaimed " + hex(leaked) + " leaked bytes: " + std::to_string(moved) +
             " grains or tables moved into the holes, file cut to " + hex(end_));
   }
@@ -221,6 +233,111 @@ class SparsePlanner {
             (moved ? " (into leaked space)" : copy.usable ? " with its repaired entries" : " from the sound copy"));
   }
 
+  bool shifted() const { return scan_.size_unaligned; }
+
+  // Garbage is provable only in a layer whose two table copies are sound and agree and that had
+  // nothing damaged or cleared: then every table accounts for an unreferenced grain as garbage.
+  bool layer_proves_garbage() const {
+    if (!scan_.has_redundant || !scan_.lost.empty() || scan_.tables_need_writing || scan_.truncate_to) return false;
+    return std::none_of(scan_.findings.begin(), scan_.findings.end(),
+                        [](const Finding& f) { return f.severity == Severity::corruption; });
+  }
+
+  // Splits the scan's leaks into what may be reclaimed and what is kept: everything in a layer
+  // that cannot prove it garbage, and in any layer what an earlier repair kept.
+  void classify_leaks(const std::string& disk) {
+    const bool provable = layer_proves_garbage();
+    for (const sparse::HostRange& leak : scan_.leaks) {
+      std::uint64_t at = leak.offset;
+      const std::uint64_t end = leak.offset + leak.length;
+      std::vector<const KeptGrain*> known;
+      for (const KeptGrain& k : plan_.known_kept) {
+        if (is_this_file(k.file) && k.offset >= at && k.offset + k.length <= end) known.push_back(&k);
+      }
+      std::sort(known.begin(), known.end(), [](const KeptGrain* a, const KeptGrain* b) { return a->offset < b->offset; });
+      for (const KeptGrain* k : known) {
+        if (k->offset < at) continue;  // overlaps one already taken
+        if (k->offset > at) free_piece(disk, provable, at, k->offset - at);
+        plan_.kept.push_back(*k);
+        plan_.kept.back().file = path_.string();  // as this run names it
+        plan_.kept.back().disk = disk;
+        at = k->offset + k->length;
+      }
+      if (at < end) free_piece(disk, provable, at, end - at);
+    }
+  }
+
+  bool is_this_file(const std::string& file) const {
+    return std::filesystem::absolute(file).lexically_normal() == std::filesystem::absolute(path_).lexically_normal();
+  }
+
+  void free_piece(const std::string& disk, bool provable, std::uint64_t at, std::uint64_t length) {
+    if (provable) {
+      reclaimable_.push_back({at, length});
+      return;
+    }
+    for (std::uint64_t off = at; off < at + length; off += l_.grain_bytes) {
+      keep(disk, off, std::min(l_.grain_bytes, at + length - off),
+           "no table references it, and a table or directory entry of this layer was damaged or cleared");
+    }
+  }
+
+  // Lists [offset, offset + length) as kept, with the virtual range of an entry repair cleared
+  // that pointed at it, when there is one.
+  void keep(const std::string& disk, std::uint64_t offset, std::uint64_t length, std::string reason) {
+    KeptGrain k{path_.string(), offset, length, disk, std::nullopt, 0, std::move(reason), {}};
+    const auto& cleared = cleared_entries();
+    const auto [first, last] = cleared.equal_range(offset);
+    std::string named;
+    for (auto it = first; it != last; ++it) {
+      named += (named.empty() ? "" : " and ") + std::string("grain table ") + std::to_string(it->second.first) +
+               " entry " + std::to_string(it->second.second);
+    }
+    // Only one entry pointing at it makes its virtual range known; several (a shared grain) do not.
+    if (first != last && std::next(first) == last) {
+      const std::uint64_t start = first->second.first * l_.gt_coverage_bytes + first->second.second * l_.grain_bytes;
+      k.virtual_offset = slot_start_ + start;
+      k.virtual_length = std::min(l_.grain_bytes, l_.capacity_bytes - start);
+    }
+    if (!named.empty()) k.reason += "; " + named + " pointed at it";
+    plan_.kept.push_back(std::move(k));
+  }
+
+  // Host byte offset -> (table, entry) of every entry this repair clears, from either copy (an
+  // entry both copies name is listed once); built once, so that listing many kept grains costs
+  // one pass over the tables.
+  const std::multimap<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>& cleared_entries() {
+    if (cleared_built_) return cleared_;
+    cleared_built_ = true;
+    for (std::size_t i = 0; i < count_; ++i) {
+      for (const sparse::TableCopy* copy : {&scan_.primary[i], scan_.has_redundant ? &scan_.redundant[i] : nullptr}) {
+        if (!copy || !copy->usable) continue;
+        for (std::size_t e = 0; e < copy->entries.size(); ++e) {
+          const bool cleared = repaired_[i].size() <= e || repaired_[i][e] <= format::kGteZeroed;
+          if (!cleared || copy->entries[e] <= format::kGteZeroed) continue;
+          const std::uint64_t at = std::uint64_t{copy->entries[e]} * kSectorSize;
+          const std::pair<std::uint64_t, std::uint64_t> entry{i, e};
+          const auto [first, last] = cleared_.equal_range(at);
+          if (std::none_of(first, last, [&](const auto& item) { return item.second == entry; })) {
+            cleared_.emplace(at, entry);
+          }
+        }
+      }
+    }
+    return cleared_;
+  }
+
+  // A grain cut short by the end of the file: its entry is cleared (the range is lost), but its
+  // bytes stay; the file is only extended to a whole sector so that readers accept it.
+  void keep_cut_grain(const std::string& disk) {
+    const std::uint64_t cut = *scan_.truncate_to;
+    keep(disk, cut, size_ - cut, "the cut-short last grain (the end of the file went through it)");
+    end_ = (size_ + kSectorSize - 1) / kSectorSize * kSectorSize;
+    act("grain_truncated", cut,
+        "kept the cut-short last grain at " + hex(cut) + " in place (its range is listed as lost)" +
+            (end_ != size_ ? "; extended the file with zeros to a whole sector at " + hex(end_) : ""));
+  }
+
   const std::filesystem::path& path_;
   const ByteSource& file_;
   sparse::SparseScan& scan_;
@@ -233,6 +350,10 @@ class SparsePlanner {
   std::vector<bool> changed_;
   std::vector<std::optional<std::uint64_t>> moved_primary_;
   std::vector<std::optional<std::uint64_t>> moved_redundant_;
+  std::vector<sparse::HostRange> reclaimable_;
+  std::uint64_t slot_start_ = 0;
+  std::multimap<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> cleared_;
+  bool cleared_built_ = false;
 };
 
 }  // namespace

@@ -1,8 +1,10 @@
 // Salvage of a streamOptimized file whose footer is gone (vmdk-format.md 3.2, 3.5 "sequential
 // access", 3.6): grain records found by a marker scan get new tables, directory, footer and EOS.
+// A record the cut went through is kept in place: the new tail is written after the old end.
 #include <algorithm>
 #include <array>
 #include <map>
+#include <optional>
 
 #include "format/checked_math.hpp"
 #include "format/grain_directory.hpp"
@@ -68,6 +70,7 @@ void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& fi
   std::uint64_t cut = pos;
   bool clean_end = false;
   std::uint64_t last_lba_end = 0;
+  std::optional<format::Marker> broken;  // the grain record the scan stopped at
   while (pos + kSectorSize <= size) {
     std::array<std::uint8_t, kSectorSize> sector{};
     read_exact(file, pos, sector, "stream marker");
@@ -76,11 +79,15 @@ void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& fi
       const std::uint64_t end = pos + format::kGrainMarkerHeaderSize + m.size;
       if (end > size || m.value % h.grain_size != 0 || m.value >= h.capacity || m.value < last_lba_end ||
           m.size > grain_bytes * 2 + 1024) {
+        broken = m;
         break;
       }
       record.resize(m.size);
       read_exact(file, pos + format::kGrainMarkerHeaderSize, record, "grain record");
-      if (!format::inflate_grain(record, grain).ok()) break;  // the cut went through it, or it is damaged
+      if (!format::inflate_grain(record, grain).ok()) {  // the cut went through it, or it is damaged
+        broken = m;
+        break;
+      }
       grains[m.value] = static_cast<std::uint32_t>(pos / kSectorSize);
       last_lba_end = m.value + h.grain_size;
       pos = format::div_round_up(end, kSectorSize) * kSectorSize;
@@ -99,6 +106,20 @@ void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& fi
     pos += (1 + m.value) * kSectorSize;  // an old table, directory or footer: rebuilt below
   }
 
+  // A grain record the end of the file cut through (or a damaged one) is not provably garbage: it
+  // and everything after it stay, kept and listed, and the new tail goes after the old end.
+  if (broken) {
+    KeptGrain k{path.string(), pos, size - pos, disk, std::nullopt, 0,
+                "a grain record of the cut-short stream that cannot be read whole (marker LBA " + hex(broken->value) +
+                    ") and the bytes after it",
+                {}};
+    if (broken->value < h.capacity) {
+      k.virtual_offset = slot_start + broken->value * kSectorSize;
+      k.virtual_length = std::min(grain_bytes, h.capacity * kSectorSize - broken->value * kSectorSize);
+    }
+    plan.kept.push_back(std::move(k));
+    cut = format::div_round_up(size, kSectorSize) * kSectorSize;
+  }
   // The new tail: per table with grains a GT marker and the table, then the directory, footer, EOS.
   const std::uint64_t gt_bytes = geometry.gt_sectors * kSectorSize;
   std::vector<std::uint32_t> directory(static_cast<std::size_t>(geometry.num_gd_entries), 0);
