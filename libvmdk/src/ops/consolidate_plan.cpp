@@ -69,7 +69,7 @@ SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
 void keep_named_files(MergePlan& result) {
   std::vector<fs::path> folders;
   for (const fs::path& file : result.removed) {
-    const fs::path folder = paths::folder_of(file);
+    const fs::path folder = file.parent_path();
     if (std::find(folders.begin(), folders.end(), folder) == folders.end()) folders.push_back(folder);
   }
   std::vector<FolderDescriptor> scan;

@@ -86,7 +86,7 @@ DiskOutput::DiskOutput(fs::path descriptor, std::vector<fs::path> extents, Outpu
     existing.push_back(file);
   }
   if (!existing.empty()) {
-    const std::vector<FolderDescriptor> scan = scan_folder_descriptors(paths::folder_of(descriptor_));
+    const std::vector<FolderDescriptor> scan = scan_folder_descriptors(descriptor_.parent_path());
     refuse_shared(descriptor_, existing, scan);
     for (const FolderDescriptor& entry : scan) {
       if (same_entry(entry.path, descriptor_)) old_extents_ = entry.extents;
@@ -193,7 +193,9 @@ void DiskOutput::commit(const Descriptor& descriptor) {
 
 void DiskOutput::finish() {
   committed_ = true;
-  const std::vector<FolderDescriptor> scan = scan_folder_descriptors(paths::folder_of(descriptor_));
+  remove_stale_staging();
+  if (old_extents_.empty()) return;  // a new disk: nothing of an old one to remove
+  const std::vector<FolderDescriptor> scan = scan_folder_descriptors(descriptor_.parent_path());
   const fs::path folder = paths::absolute_normal(descriptor_).parent_path();
   for (const fs::path& old : old_extents_) {
     if (same_entry(old, descriptor_) || is_one_of(old, extents_) || is_one_of(old, rules_.keep)) continue;
@@ -203,7 +205,6 @@ void DiskOutput::finish() {
     if (named_by(scan, old, {})) continue;  // another disk's file
     fs::remove(old, error);
   }
-  remove_stale_staging();
 }
 
 }  // namespace vmdk::ops

@@ -52,7 +52,7 @@ std::vector<FolderDescriptor> scan_folder_descriptors(const fs::path& folder) {
     FolderDescriptor entry;
     entry.path = path;
     for (const ExtentLine& line : descriptor->extents()) {
-      if (!line.file.empty()) entry.extents.push_back(scanned_extent_path(paths::folder_of(path), line.file));
+      if (!line.file.empty()) entry.extents.push_back(scanned_extent_path(path.parent_path(), line.file));
     }
     entry.parent_hint = descriptor->parent_file_name_hint();
     found.push_back(std::move(entry));
