@@ -33,12 +33,12 @@ Command add_convert_command(CLI::App& root) {
       "or vmfs. SRC is a VMDK (descriptor or sparse file) read through its snapshot chain, or with --from raw a raw "
       "image; formats are never guessed from content. Only data is stored: zero and unallocated ranges become "
       "holes (raw, flat) or absent grains (sparse, stream). Every output file is written under a temporary name "
-      "beside DST and put in place when complete, the descriptor last: whenever a convert is interrupted, DST "
-      "is wholly the old disk or wholly the new one (leftover '.DST.vmdkit-*' files are removed by the next run). "
-      "An existing DST (the descriptor or any extent file it would write) is refused unless --overwrite; even "
-      "then a DST that is a layer with children, a file another disk's descriptor names, or a file of SRC is "
-      "refused. With --overwrite the old disk's extent files that the new one does not use and no descriptor "
-      "in the folder names are removed. DST '-' writes raw or streamOptimized to standard output. "
+      "beside DST and put in place when complete, the descriptor last: whenever a convert is interrupted, "
+      "DST is wholly the old disk or wholly the new one (leftover '.DST.vmdkit-*' files are removed by the "
+      "next run). An existing DST (the descriptor or any extent file it would write) is refused unless "
+      "--overwrite; even then a DST that is a layer with children, a file another disk's descriptor names, "
+      "or a file of SRC is refused. With --overwrite the old disk's extent files that the new one does not "
+      "use and no descriptor in the folder names are removed. DST '-' writes raw or streamOptimized to standard output. "
       "streamOptimized output uses VMware's streamed layout and compresses on every core.");
   app->add_option("SRC", args->source, "The disk to read (leaf of the chain), or a raw file with --from raw")->required();
   app->add_option("DST", args->destination, "The file to write, or - for standard output")->required();

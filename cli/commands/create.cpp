@@ -25,10 +25,11 @@ Command add_create_command(CLI::App& root) {
   auto* app = root.add_subcommand("create", "Create a new, empty disk (all of it reads as zeros)");
   app->footer(
       "Existing files are not overwritten: when PATH or any file the new disk needs (NAME-flat.vmdk, "
-      "NAME-s001.vmdk, ...) exists, nothing is written and the command fails, unless --overwrite; even then a "
-      "disk that is a layer with children or a file another disk's descriptor names is refused. Every file "
+      "NAME-s001.vmdk, ...) exists, nothing is written and the command fails, unless --overwrite; even "
+      "then a disk that is a layer with children or a file another disk's descriptor names is refused. Every file "
       "is written under a temporary name beside PATH and put in place when complete, the descriptor last, so "
-      "an interrupted create leaves no half-made disk under the final names. Sparse and flat data files are created as "
+      "an interrupted create leaves no half-made disk under the final names. Sparse and flat data files are "
+      "created as "
       "holes: they take almost no space until data is written.");
   app->add_option("PATH", args->path, "The disk to create (the .vmdk a VM or tool opens)")->required();
   app->add_option("--size", args->size,

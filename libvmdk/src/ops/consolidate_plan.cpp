@@ -72,16 +72,22 @@ void keep_named_files(MergePlan& result) {
     const fs::path folder = file.parent_path();
     if (std::find(folders.begin(), folders.end(), folder) == folders.end()) folders.push_back(folder);
   }
+  // The merged layers' own descriptors go away with them: they do not keep a file.
+  std::vector<FileKey> merged;
+  for (const fs::path& p : result.merged) merged.push_back(file_key(p));
   std::vector<FolderDescriptor> scan;
   for (const fs::path& folder : folders) {
-    std::vector<FolderDescriptor> part = scan_folder_descriptors(folder);
-    scan.insert(scan.end(), part.begin(), part.end());
+    for (FolderDescriptor& entry : scan_folder_descriptors(folder)) {
+      const bool is_merged = std::any_of(merged.begin(), merged.end(),
+                                         [&](const FileKey& k) { return same_key(k, entry.key); });
+      if (!is_merged) scan.push_back(std::move(entry));
+    }
   }
   std::vector<fs::path> removed;
   ConsolidatePlan& plan = result.plan;
   plan.removed.clear();
   for (const fs::path& file : result.removed) {
-    if (std::optional<fs::path> owner = named_by(scan, file, result.merged)) {
+    if (std::optional<fs::path> owner = named_by(scan, file, {})) {
       plan.kept.push_back({file.string(), owner->string()});
       continue;
     }
@@ -97,12 +103,12 @@ void check_child_link(const Disk& child, const Disk& top, const ConsolidateOptio
   const std::optional<std::uint32_t> top_cid = top.descriptor().cid();
   const std::uint32_t parent_cid = child.descriptor().parent_cid();
   if (options.accept_cid_mismatch || (top_cid && *top_cid == parent_cid)) return;
-  throw ChainError(child.path().string(),
-                   "its link to " + top.path().string() + " is already broken (CID mismatch: parentCID " +
-                       format_cid(parent_cid) + " but " + top.path().string() + " has CID " +
-                       format_cid(top_cid) +
-                       "); consolidating would re-link it and hide that; pass --accept-cid-mismatch to re-link it "
-                       "anyway, or check and repair it first");
+  throw ChainError(
+      child.path().string(),
+      "its link to " + top.path().string() + " is already broken (CID mismatch: parentCID " +
+          format_cid(parent_cid) + " but " + top.path().string() + " has CID " + format_cid(top_cid) +
+          "); consolidating would re-link it and hide that; pass --accept-cid-mismatch to re-link it "
+          "anyway, or check and repair it first");
 }
 
 }  // namespace

@@ -79,9 +79,11 @@ DiskOutput::DiskOutput(fs::path descriptor, std::vector<fs::path> extents, Outpu
       throw UsageError(file.string(), "is a file of the disk being read; choose another destination");
     }
     std::error_code error;
-    if (fs::is_directory(file, error)) throw UsageError(file.string(), "is a folder; cannot replace it with a file");
+    if (fs::is_directory(file, error))
+      throw UsageError(file.string(), "is a folder; cannot replace it with a file");
     if (!rules_.overwrite) {
-      throw UsageError(file.string(), "already exists; vmdkit never overwrites a disk file unless --overwrite");
+      throw UsageError(file.string(),
+                       "already exists; vmdkit never overwrites a disk file unless --overwrite");
     }
     existing.push_back(file);
   }
@@ -99,7 +101,8 @@ DiskOutput::DiskOutput(fs::path descriptor, std::vector<fs::path> extents, Outpu
   std::size_t generation = 1;
   auto used = [&](std::size_t g) {
     const std::string p = stage_prefix_ + std::to_string(g) + ".";
-    return std::any_of(taken.begin(), taken.end(), [&](const std::string& n) { return n.compare(0, p.size(), p) == 0; });
+    return std::any_of(taken.begin(), taken.end(),
+                       [&](const std::string& n) { return n.compare(0, p.size(), p) == 0; });
   };
   while (used(generation)) ++generation;
   for (const fs::path& extent : extents_) {
@@ -134,7 +137,8 @@ void DiskOutput::write_descriptor(const Descriptor& descriptor) const {
   TempFile temp(descriptor_);
   {
     std::unique_ptr<File> file = File::open(temp.temp(), File::Mode::create_truncate);
-    file->write_at(0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    file->write_at(
+        0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
     file->flush();
   }
   temp.rename_into_place();

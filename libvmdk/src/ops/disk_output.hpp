@@ -53,8 +53,8 @@ class DiskOutput {
   std::vector<std::filesystem::path> staged_;
   OutputRules rules_;
   std::vector<std::filesystem::path> old_extents_;  ///< what the disk at descriptor named before
-  std::string stage_prefix_;                         ///< ".DST.vmdkit-stage"
-  bool staged_named_ = false;                        ///< a descriptor in place names the staged files
+  std::string stage_prefix_;                        ///< ".DST.vmdkit-stage"
+  bool staged_named_ = false;                       ///< a descriptor in place names the staged files
   bool committed_ = false;
 };
 

@@ -29,9 +29,11 @@ bool is_vmdkit_temporary(const std::string& name) {
 
 }  // namespace
 
-bool same_entry(const fs::path& a, const fs::path& b) {
-  return paths::same_file(a, b) || paths::absolute_normal(a) == paths::absolute_normal(b);
-}
+FileKey file_key(const fs::path& path) { return {paths::file_id(path), paths::absolute_normal(path)}; }
+
+bool same_key(const FileKey& a, const FileKey& b) { return (a.id && b.id && *a.id == *b.id) || a.name == b.name; }
+
+bool same_entry(const fs::path& a, const fs::path& b) { return same_key(file_key(a), file_key(b)); }
 
 std::vector<FolderDescriptor> scan_folder_descriptors(const fs::path& folder) {
   std::vector<FolderDescriptor> found;
@@ -52,8 +54,11 @@ std::vector<FolderDescriptor> scan_folder_descriptors(const fs::path& folder) {
     FolderDescriptor entry;
     entry.path = path;
     for (const ExtentLine& line : descriptor->extents()) {
-      if (!line.file.empty()) entry.extents.push_back(scanned_extent_path(path.parent_path(), line.file));
+      if (line.file.empty()) continue;
+      entry.extents.push_back(scanned_extent_path(path.parent_path(), line.file));
+      entry.extent_keys.push_back(file_key(entry.extents.back()));
     }
+    entry.key = file_key(path);
     entry.parent_hint = descriptor->parent_file_name_hint();
     found.push_back(std::move(entry));
   }
@@ -65,12 +70,16 @@ std::vector<FolderDescriptor> scan_folder_descriptors(const fs::path& folder) {
 
 std::optional<fs::path> named_by(const std::vector<FolderDescriptor>& scan, const fs::path& file,
                                  const std::vector<fs::path>& except) {
+  // Keys computed once: a consolidate of a deep chain asks this for every file of every layer.
+  std::vector<FileKey> skipped;
+  for (const fs::path& p : except) skipped.push_back(file_key(p));
+  const FileKey wanted = file_key(file);
   for (const FolderDescriptor& entry : scan) {
-    const bool skipped = std::any_of(except.begin(), except.end(),
-                                     [&](const fs::path& p) { return same_entry(p, entry.path); });
-    if (skipped) continue;
-    for (const fs::path& extent : entry.extents) {
-      if (same_entry(extent, file)) return entry.path;
+    if (std::any_of(skipped.begin(), skipped.end(), [&](const FileKey& k) { return same_key(k, entry.key); })) {
+      continue;
+    }
+    for (const FileKey& extent : entry.extent_keys) {
+      if (same_key(extent, wanted)) return entry.path;
     }
   }
   return std::nullopt;

@@ -8,13 +8,25 @@
 #include <string>
 #include <vector>
 
+#include "disk/path_confine.hpp"
+
 namespace vmdk::ops {
+
+/// How a file is compared: its device+inode when it exists, and its absolute normal name.
+struct FileKey {
+  std::optional<paths::FileId> id;
+  std::filesystem::path name;
+};
+FileKey file_key(const std::filesystem::path& path);
+bool same_key(const FileKey& a, const FileKey& b);
 
 /// One descriptor found in a folder and what it names.
 struct FolderDescriptor {
   std::filesystem::path path;                  ///< the descriptor (or sparse file holding one)
   std::vector<std::filesystem::path> extents;  ///< files its extent lines name, resolved in its folder
   std::optional<std::string> parent_hint;      ///< parentFileNameHint (deltas)
+  FileKey key;                                 ///< of path
+  std::vector<FileKey> extent_keys;            ///< of extents
 };
 
 /// Every descriptor among the regular files of folder, sorted by path; vmdkit's temporaries

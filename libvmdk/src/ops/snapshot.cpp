@@ -82,9 +82,11 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
   const DiskType type = delta_type(parent, parent_disk, options);
   // One more layer would make a chain that no command (not even consolidate) can open.
   if (chain->layers().size() >= chain_options.max_depth) {
-    throw UsageError(parent.string(), "chain already has " + std::to_string(chain->layers().size()) +
-                                          " layers, the most vmdkit reads; a snapshot would make it unreadable: "
-                                          "consolidate it first (vmdkit consolidate " + parent.string() + ")");
+    throw UsageError(parent.string(),
+                     "chain already has " + std::to_string(chain->layers().size()) +
+                         " layers, the most vmdkit reads; a snapshot would make it unreadable: "
+                         "consolidate it first (vmdkit consolidate " +
+                         parent.string() + ")");
   }
 
   if (!options.force) {
