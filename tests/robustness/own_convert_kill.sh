@@ -4,7 +4,7 @@
 # each kill DST reads as wholly the old disk or wholly the new one (vmdkit cat of every extent's
 # data, qemu-img compare of the whole disk), `vmdkit check` calls it clean, and the next run over DST
 # completes and leaves no vmdkit temporary files behind.
-# ctest-cost: 150
+# ctest-cost: 180
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/common.bash"
 need strace qemu-img cmp
 
