@@ -9,6 +9,7 @@ PACKAGES=(
   qemu-utils libvmdk-utils python3-libvmdk
   clang libclang-rt-14-dev
   python3 coreutils bzip2 gzip
+  strace
 )
 
 missing=()

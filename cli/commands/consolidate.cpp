@@ -18,6 +18,7 @@ struct ConsolidateArgs {
   bool json = false;
   bool force = false;
   bool quiet = false;
+  bool accept_cid_mismatch = false;
   std::optional<std::uint64_t> seed;
   DiskFlags flags;
 };
@@ -35,12 +36,16 @@ Command add_consolidate_command(CLI::App& root) {
       "where the disk allows them. Then ANCESTOR gets a new CID, every disk whose parent was TOP is "
       "re-linked "
       "to ANCESTOR (parentFileNameHint and parentCID), and TOP and every layer between TOP and ANCESTOR are "
-      "DELETED (their descriptors and extent files). The last line printed is the disk that now holds the "
+      "DELETED (their descriptors and extent files), except files another descriptor in the folder names "
+      "(a shared or foreign extent): those are kept and listed as 'kept: FILE, named by DESCRIPTOR'. The "
+      "last line printed is the disk that now holds the "
       "data.\n\n"
       "Checked before anything is written: a layer of the merge or ANCESTOR that has another child (that "
       "child would silently read different data; --force does not override this), a lock (.lck folder) on "
       "any file involved (unless --force), a streamOptimized or read-only ANCESTOR, not enough free space. "
-      "--dry-run prints the plan and writes nothing; it runs the same checks and fails the same way.\n\n"
+      "A child of TOP whose link is already broken (its parentCID is not TOP's CID) is refused unless "
+      "--accept-cid-mismatch: re-linking it would hide that finding. --dry-run prints the plan and writes "
+      "nothing; it runs the same checks and fails the same way.\n\n"
       "Crash safety: a journal '.<ANCESTOR>.vmdkit-consolidate' beside ANCESTOR records the plan before the "
       "first write. Until the switch TOP reads as before, after it ANCESTOR does. If the run is interrupted, "
       "run 'vmdkit consolidate' again on TOP or on any remaining file of the chain: it finishes the job.");
@@ -51,6 +56,8 @@ Command add_consolidate_command(CLI::App& root) {
   app->add_flag("--force", args->force,
                 "Go on although a .lck folder marks a file in use (never overrides a sibling child)");
   app->add_option("--seed", args->seed, "Seed for ANCESTOR's new CID (repeatable runs)");
+  app->add_flag("--accept-cid-mismatch", args->accept_cid_mismatch,
+                "Re-link a child of TOP whose parentCID already differs from TOP's CID (a broken link)");
   app->add_flag("-q,--quiet", args->quiet, "No progress bar; print only the disk that holds the data");
   add_outside_paths_flag(*app, args->flags);
   return {app, [args] {
@@ -59,6 +66,7 @@ Command add_consolidate_command(CLI::App& root) {
             if (!args->into.empty()) options.into = args->into;
             options.dry_run = args->dry_run;
             options.force = args->force;
+            options.accept_cid_mismatch = args->accept_cid_mismatch;
             options.seed = args->seed;
             ProgressBar bar("consolidate", !args->quiet && !args->dry_run);
             options.progress = [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };

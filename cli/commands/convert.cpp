@@ -20,6 +20,7 @@ struct ConvertArgs {
   std::string from;
   bool json = false;
   bool quiet = false;
+  bool overwrite = false;
   DiskFlags flags;
   NewDiskFlags disk;
 };
@@ -46,8 +47,12 @@ Command add_convert_command(CLI::App& root) {
       "or vmfs. SRC is a VMDK (descriptor or sparse file) read through its snapshot chain, or with --from raw a raw "
       "image; formats are never guessed from content. Only data is stored: zero and unallocated ranges become "
       "holes (raw, flat) or absent grains (sparse, stream). Every output file is written under a temporary name "
-      "beside DST, synced and renamed when complete (the descriptor last), so an interrupted convert leaves "
-      "nothing under DST; an existing DST is replaced. DST '-' writes raw or streamOptimized to standard output. "
+      "beside DST and put in place when complete, the descriptor last: whenever a convert is interrupted, "
+      "DST is wholly the old disk or wholly the new one (leftover '.DST.vmdkit-*' files are removed by the "
+      "next run). An existing DST (the descriptor or any extent file it would write) is refused unless "
+      "--overwrite; even then a DST that is a layer with children, a file another disk's descriptor names, "
+      "or a file of SRC is refused. With --overwrite the old disk's extent files that the new one does not "
+      "use and no descriptor in the folder names are removed. DST '-' writes raw or streamOptimized to standard output. "
       "streamOptimized output uses VMware's streamed layout and compresses on every core. SRC '-' with --from raw reads "
       "standard input to its end first (into an unnamed file beside DST); an empty input is an error. Only regular "
       "files and block devices are read: a FIFO, socket, character device or /proc file is refused.");
@@ -58,11 +63,14 @@ Command add_convert_command(CLI::App& root) {
   add_new_disk_flags(*app, args->disk, /*with_compression=*/true);
   app->add_flag("--json", args->json, "Print a JSON summary (see docs/json-output.md)");
   app->add_flag("-q,--quiet", args->quiet, "No progress bar and no summary");
+  app->add_flag("--overwrite", args->overwrite,
+                "Replace an existing DST (never a disk with children, another disk's file or a file of SRC)");
   add_outside_paths_flag(*app, args->flags);
   add_cid_mismatch_flag(*app, args->flags);
   return {app, [args] {
             vmdk::ConvertOptions options;
             static_cast<vmdk::NewDiskOptions&>(options) = new_disk_options(args->disk);
+            options.overwrite = args->overwrite;
             if (!args->from.empty() && args->from != "raw") {
               throw vmdk::UsageError("", "--from takes only 'raw' (VMDK input is recognised by itself)");
             }

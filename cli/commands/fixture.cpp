@@ -29,10 +29,13 @@ Command add_fixture_command(CLI::App& root) {
       "files. "
       "Disks are built in a hidden staging folder inside DIR and moved into DIR when all are complete; "
       "nothing is "
-      "written outside DIR. Files that already exist in DIR are refused unless --overwrite.");
+      "written outside DIR. Files that already exist in DIR are refused unless --overwrite; even then a "
+      "disk in DIR that has a child the build does not replace, or a file another descriptor in DIR "
+      "names, is refused.");
   build->add_option("SPEC", args->spec, "The JSON spec")->required();
   build->add_option("-o,--output", args->output, "Folder to build into (created when missing)")->required();
-  build->add_flag("--overwrite", args->overwrite, "Replace files of the same names in DIR");
+  build->add_flag("--overwrite", args->overwrite,
+                  "Replace files of the same names in DIR (never a disk with children or another disk's file)");
   build->add_flag("--json", args->json, "Print a JSON summary (see docs/json-output.md)");
   return {app, [args] {
             vmdk::FixtureOptions options;

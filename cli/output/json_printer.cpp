@@ -220,6 +220,8 @@ class JsonPrinter final : public Printer {
     plan["ancestor"] = p.ancestor;
     plan["merged"] = p.merged;
     plan["removed"] = p.removed;
+    plan["kept"] = Json::array();
+    for (const auto& k : p.kept) plan["kept"].push_back(Json{{"path", k.path}, {"named_by", k.named_by}});
     plan["relinks"] = Json::array();
     for (const auto& l : p.relinks) {
       plan["relinks"].push_back(Json{{"path", l.path},

@@ -192,6 +192,7 @@ class TextPrinter final : public Printer {
            << "\", parentCID " << cid_hex(l.old_parent_cid) << " -> " << cid_hex(l.new_parent_cid) << '\n';
     }
     for (const auto& f : p.removed) out_ << "  remove:         " << f << '\n';
+    for (const auto& k : p.kept) out_ << "  kept:           " << k.path << ", named by " << k.named_by << '\n';
     // The disk that holds the data is the last line, for scripts.
     out_ << r.result << '\n';
   }

@@ -57,8 +57,9 @@ expect_exit 1 "convert onto its own base" -- "$VMDKIT" convert c/top.vmdk c/base
 contains "$TEST_TMPDIR/err" "base.vmdk" "convert onto own file: names it"
 cmp -s <("$VMDKIT" cat c/base.vmdk) ref-base.raw && pass "base untouched" || fail "base damaged by convert"
 
-# Replacing an existing destination.
+# Replacing an existing destination takes --overwrite (issue 14).
 echo old > replaced.raw
-expect_exit 0 "convert over an existing file" -- "$VMDKIT" convert -q single.vmdk replaced.raw --to raw
+expect_exit 1 "convert refuses an existing file" -- "$VMDKIT" convert -q single.vmdk replaced.raw --to raw
+expect_exit 0 "convert --overwrite over an existing file" -- "$VMDKIT" convert -q single.vmdk replaced.raw --to raw --overwrite
 cmp -s replaced.raw ref-single.raw && pass "existing destination replaced" || fail "existing destination not replaced"
 finish

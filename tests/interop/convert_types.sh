@@ -64,7 +64,7 @@ for leaf2 in $LEAVES; do
   for type in monolithicSparse twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentFlat streamOptimized vmfs raw; do
     fmt=vmdk out2="fx-$type.vmdk"
     [[ $type == raw ]] && fmt=raw out2=fx.raw
-    if "$VMDKIT" convert -q "$src" "$out2" --to "$type" && qemu-img compare -q -f "$fmt" -F raw "$out2" ref2.raw; then
+    if "$VMDKIT" convert -q "$src" "$out2" --to "$type" --overwrite && qemu-img compare -q -f "$fmt" -F raw "$out2" ref2.raw; then
       :
     else
       fail "$leaf2 -> $type: content differs"
@@ -110,8 +110,11 @@ else
   echo "ok: raw input without --from raw refused: $(cat err.txt)"
 fi
 
-# Converting over an existing DST replaces it; converting onto the source is refused.
-"$VMDKIT" convert -q "$leaf" out-monolithicSparse.vmdk --to monolithicSparse --seed 6 || fail "replace existing DST"
+# Converting over an existing DST replaces it with --overwrite; converting onto the source is refused.
+"$VMDKIT" convert -q "$leaf" out-monolithicSparse.vmdk --to monolithicSparse --seed 6 2>/dev/null &&
+  fail "an existing DST was replaced without --overwrite"
+"$VMDKIT" convert -q "$leaf" out-monolithicSparse.vmdk --to monolithicSparse --seed 6 --overwrite ||
+  fail "replace existing DST"
 qemu-img compare -q -f vmdk -F raw out-monolithicSparse.vmdk ref.raw || fail "replaced DST content"
 if "$VMDKIT" convert -q "$leaf" c/c-000001.vmdk --to monolithicSparse 2>err.txt; then
   fail "convert onto a file of its own chain accepted"

@@ -24,6 +24,15 @@ struct ConsolidateOptions {
   bool force = false;
   std::optional<std::uint64_t> seed;  ///< for ANCESTOR's new CID
   ProgressCallback progress;
+  /// Re-link a child of TOP whose parentCID already differs from TOP's CID (a broken link, as
+  /// repair --accept-cid-mismatch accepts it); without it such a child is refused.
+  bool accept_cid_mismatch = false;
+};
+
+/// A file of a merged layer that is not removed because another descriptor names it.
+struct KeptFile {
+  std::string path;
+  std::string named_by;  ///< the descriptor that names it
 };
 
 /// A disk whose parent link is rewritten to point at ANCESTOR.
@@ -40,6 +49,7 @@ struct ConsolidatePlan {
   std::string ancestor;
   std::vector<std::string> merged;   ///< layers whose data moves into ANCESTOR, TOP first
   std::vector<std::string> removed;  ///< every file deleted at the end (descriptors and extents)
+  std::vector<KeptFile> kept;        ///< files of merged layers kept: another descriptor names them
   std::vector<Relink> relinks;       ///< TOP's children
   std::uint64_t grains = 0;          ///< ANCESTOR grains (or 64 KiB blocks of flat extents) written
   std::uint64_t bytes = 0;           ///< bytes written into ANCESTOR

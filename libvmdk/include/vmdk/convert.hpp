@@ -41,6 +41,9 @@ struct ConvertOptions : NewDiskOptions {
   /// Threads reading the source ahead of the writer; 0: one per core (at most 4); 1: none.
   unsigned read_threads = 0;
   ProgressCallback progress;
+  /// Replace existing files of DST (never a disk with children, another disk's file or a file of
+  /// the source). Without it an existing file is a UsageError.
+  bool overwrite = false;
   ConvertOptions() { type = DiskType::raw; }
 };
 

@@ -75,6 +75,8 @@ struct NewDiskOptions {
 
 struct CreateOptions : NewDiskOptions {
   std::uint64_t capacity = 0;  ///< bytes; a positive multiple of 512
+  /// Replace existing files (never a disk with children or another disk's file).
+  bool overwrite = false;
 };
 
 struct CreateReport {
@@ -85,7 +87,7 @@ struct CreateReport {
   std::vector<std::string> files;  ///< every file written, descriptor first
 };
 
-/// Creates an empty disk at path (never overwrites: existing files are a UsageError). Every file is
+/// Creates an empty disk at path (existing files are a UsageError unless overwrite). Every file is
 /// written under a temporary name and renamed when complete, the descriptor last.
 /// Throws UsageError (bad size, type raw, file exists), IoError.
 CreateReport create(const std::filesystem::path& path, const CreateOptions& options);

@@ -204,7 +204,10 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
       break;
     }
     if (impl->layers.size() >= options.max_depth) {
-      throw ChainError(child_name, "chain is deeper than " + std::to_string(options.max_depth) + " links");
+      // Named by the file the user gave: the layer where the limit is hit means nothing to them.
+      throw ChainError(leaf.string(), "chain is deeper than " + std::to_string(options.max_depth) +
+                                          " layers (the limit is reached at " + child_name +
+                                          "); vmdkit reads at most that many");
     }
     std::unique_ptr<Disk> parent;
     try {

@@ -13,6 +13,7 @@
 #include "extent/open_updater.hpp"
 #include "ops/children.hpp"
 #include "ops/descriptor_store.hpp"
+#include "ops/folder_scan.hpp"
 #include "ops/journal.hpp"
 #include "ops/random.hpp"
 #include "vmdk/create.hpp"
@@ -61,6 +62,53 @@ SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
   }
   if (details.format == "flat") return info;
   throw UnsupportedError(name, "consolidating into " + details.format + " extents is not supported");
+}
+
+// Files of the merged layers that another descriptor (one not being merged) names stay: they are
+// not vmdkit's to remove (a shared or foreign extent). Every folder holding a removed file is scanned.
+void keep_named_files(MergePlan& result) {
+  std::vector<fs::path> folders;
+  for (const fs::path& file : result.removed) {
+    const fs::path folder = file.parent_path();
+    if (std::find(folders.begin(), folders.end(), folder) == folders.end()) folders.push_back(folder);
+  }
+  // The merged layers' own descriptors go away with them: they do not keep a file.
+  std::vector<FileKey> merged;
+  for (const fs::path& p : result.merged) merged.push_back(file_key(p));
+  std::vector<FolderDescriptor> scan;
+  for (const fs::path& folder : folders) {
+    for (FolderDescriptor& entry : scan_folder_descriptors(folder)) {
+      const bool is_merged = std::any_of(merged.begin(), merged.end(),
+                                         [&](const FileKey& k) { return same_key(k, entry.key); });
+      if (!is_merged) scan.push_back(std::move(entry));
+    }
+  }
+  std::vector<fs::path> removed;
+  ConsolidatePlan& plan = result.plan;
+  plan.removed.clear();
+  for (const fs::path& file : result.removed) {
+    if (std::optional<fs::path> owner = named_by(scan, file, {})) {
+      plan.kept.push_back({file.string(), owner->string()});
+      continue;
+    }
+    removed.push_back(file);
+    plan.removed.push_back(file.string());
+  }
+  result.removed = std::move(removed);
+}
+
+// A child of TOP whose parentCID already differs from TOP's CID has a broken link; re-linking it
+// would hide that finding, so it takes the same explicit acceptance as repair.
+void check_child_link(const Disk& child, const Disk& top, const ConsolidateOptions& options) {
+  const std::optional<std::uint32_t> top_cid = top.descriptor().cid();
+  const std::uint32_t parent_cid = child.descriptor().parent_cid();
+  if (options.accept_cid_mismatch || (top_cid && *top_cid == parent_cid)) return;
+  throw ChainError(
+      child.path().string(),
+      "its link to " + top.path().string() + " is already broken (CID mismatch: parentCID " +
+          format_cid(parent_cid) + " but " + top.path().string() + " has CID " + format_cid(top_cid) +
+          "); consolidating would re-link it and hide that; pass --accept-cid-mismatch to re-link it "
+          "anyway, or check and repair it first");
 }
 
 }  // namespace
@@ -224,6 +272,8 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     }
   }
 
+  keep_named_files(result);
+
   // TOP's children are re-linked to ANCESTOR.
   result.relinks = find_children(layers.front().disk->path(), options.open);
 
@@ -272,6 +322,7 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
 
   for (const fs::path& child : result.relinks) {
     std::unique_ptr<Disk> disk = Disk::open(child, options.open);
+    check_child_link(*disk, *layers.front().disk, options);
     Relink link;
     link.path = child.string();
     link.old_hint = disk->descriptor().parent_file_name_hint().value_or("");

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ops/convert_pump.hpp"
+#include "ops/disk_output.hpp"
 #include "ops/new_disk.hpp"
 #include "ops/temp_file.hpp"
 #include "vmdk/error.hpp"
@@ -92,8 +93,12 @@ ConvertReport convert(const ConvertSource& source, const std::filesystem::path& 
   }
   refuse_own_files(source, destination);
   ConvertReport report = new_report(source, destination.string(), options);
+  ops::OutputRules rules;
+  rules.overwrite = options.overwrite;
+  rules.keep = source.files();
 
   if (options.type == DiskType::raw) {
+    ops::DiskOutput output(destination, {}, rules);
     ops::TempFile temp(destination);
     {
       auto out = File::open(temp.temp(), File::Mode::create_truncate);
@@ -101,13 +106,14 @@ ConvertReport convert(const ConvertSource& source, const std::filesystem::path& 
     }
     temp.rename_into_place();
     ops::sync_folder(destination.parent_path());
+    output.finish();  // the old disk's extents that nothing names any more
     report.files = {destination.string()};
     return report;
   }
 
   ops::NewDiskPlan plan = ops::plan_new_disk(destination, source.capacity(), options);
   for (const auto& file : plan.files) refuse_own_files(source, file.path);
-  ops::NewDiskWriter writer(std::move(plan), /*replace_existing=*/true);
+  ops::NewDiskWriter writer(std::move(plan), rules);
   write_vmdk(source, writer, options, report);
   return report;
 }

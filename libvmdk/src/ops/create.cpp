@@ -17,7 +17,9 @@ CreateReport create(const std::filesystem::path& path, const CreateOptions& opti
                      "a " + name + " delta needs a parent: use vmdkit snapshot --delta-format " + name);
   }
   // No data to write: the writer's extents stay empty (sparse: no grains; flat: holes).
-  ops::NewDiskWriter writer(ops::plan_new_disk(path, options.capacity, options));
+  ops::OutputRules rules;
+  rules.overwrite = options.overwrite;
+  ops::NewDiskWriter writer(ops::plan_new_disk(path, options.capacity, options), rules);
   CreateReport report;
   report.path = path.string();
   // The createType written: a vmfsThin disk says "vmfs" (vmdk-format.md 4.1).

@@ -92,6 +92,24 @@ std::string part_name(const std::string& stem, const std::string& ext, char kind
   return stem + "-" + kind + number + ext;
 }
 
+std::unique_ptr<ExtentWriter> make_extent_writer(const std::shared_ptr<File>& file, const NewDiskFile& f,
+                                                 const NewDiskOptions& o, const std::string& text) {
+  if (o.type == DiskType::stream_optimized) {
+    return stream::make_stream_writer(file, {f.size, o.grain_size, text, o.compress_level, o.threads});
+  }
+  if (o.type == DiskType::monolithic_sparse || o.type == DiskType::two_gb_sparse) {
+    sparse::SparseWriterParams p;
+    p.capacity_bytes = f.size;
+    p.grain_bytes = o.grain_size;
+    p.zeroed_grains = o.zeroed_grains;
+    p.descriptor = o.type == DiskType::monolithic_sparse ? text : std::string();
+    return sparse::make_sparse_writer(file, p);
+  }
+  if (o.type == DiskType::vmfs_sparse) return cowd::make_cowd_writer(file, f.size);
+  if (o.type == DiskType::se_sparse) return sesparse::make_sesparse_writer(file, f.size);
+  return flat::make_flat_writer(file, f.size);
+}
+
 }  // namespace
 
 NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capacity,
@@ -173,41 +191,38 @@ struct NewDiskWriter::Impl {
     std::unique_ptr<ExtentWriter> writer;  // null for the standalone descriptor
   };
   std::vector<Output> outputs;
+  std::unique_ptr<DiskOutput> output;  // null when writing to a caller's sink
   bool committed = false;
 };
 
-NewDiskWriter::NewDiskWriter(NewDiskPlan plan, bool replace_existing)
+NewDiskWriter::NewDiskWriter(NewDiskPlan plan, OutputRules rules)
     : plan_(std::move(plan)), impl_(std::make_unique<Impl>()) {
-  if (!replace_existing) {
-    for (const auto& f : plan_.files) refuse_existing(f.path);
+  const bool standalone = !plan_.files.empty() && plan_.files.front().descriptor_only;
+  std::vector<std::filesystem::path> extents;
+  for (const auto& f : plan_.files) {
+    if (standalone && !f.descriptor_only) extents.push_back(f.path);
   }
+  impl_->output = std::make_unique<DiskOutput>(plan_.path, extents, std::move(rules));
   const std::string text = plan_.descriptor.print();
   const auto& o = plan_.options;
+  std::size_t extent_index = 0;
   for (const auto& f : plan_.files) {
     Impl::Output out;
     out.file = f;
-    out.temp = std::make_unique<TempFile>(f.path);
-    auto file = std::shared_ptr<File>(File::open(out.temp->temp(), File::Mode::create_truncate));
-    out.sink = file;
-    if (!f.descriptor_only) {
-      if (o.type == DiskType::stream_optimized) {
-        out.writer =
-            stream::make_stream_writer(file, {f.size, o.grain_size, text, o.compress_level, o.threads});
-      } else if (o.type == DiskType::monolithic_sparse || o.type == DiskType::two_gb_sparse) {
-        sparse::SparseWriterParams p;
-        p.capacity_bytes = f.size;
-        p.grain_bytes = o.grain_size;
-        p.zeroed_grains = o.zeroed_grains;
-        p.descriptor = o.type == DiskType::monolithic_sparse ? text : std::string();
-        out.writer = sparse::make_sparse_writer(file, p);
-      } else if (o.type == DiskType::vmfs_sparse) {
-        out.writer = cowd::make_cowd_writer(file, f.size);
-      } else if (o.type == DiskType::se_sparse) {
-        out.writer = sesparse::make_sesparse_writer(file, f.size);
-      } else {
-        out.writer = flat::make_flat_writer(file, f.size);
-      }
+    if (f.descriptor_only) {  // DiskOutput writes it at commit
+      impl_->outputs.push_back(std::move(out));
+      continue;
     }
+    std::filesystem::path where;
+    if (standalone) {
+      where = impl_->output->staged(extent_index++);
+    } else {
+      out.temp = std::make_unique<TempFile>(f.path);
+      where = out.temp->temp();
+    }
+    auto file = std::shared_ptr<File>(File::open(where, File::Mode::create_truncate));
+    out.sink = file;
+    out.writer = make_extent_writer(file, f, o, text);
     impl_->outputs.push_back(std::move(out));
   }
 }
@@ -242,22 +257,22 @@ void NewDiskWriter::write(std::uint64_t offset, std::span<const std::uint8_t> da
 
 std::vector<std::string> NewDiskWriter::commit() {
   std::vector<std::string> files;
-  const std::string text = plan_.descriptor.print();
   for (auto& out : impl_->outputs) {
-    if (out.writer) {
-      out.writer->finish();
-    } else {
-      out.sink->write_at(
-          0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-      out.sink->flush();
-    }
+    if (out.writer) out.writer->finish();
     files.push_back(out.file.path.string());
   }
-  // Extents first, the descriptor last: until the descriptor appears the disk does not exist.
-  for (auto it = impl_->outputs.rbegin(); it != impl_->outputs.rend(); ++it) {
-    if (it->temp) it->temp->rename_into_place();
+  if (impl_->output) {
+    const bool standalone = !plan_.files.empty() && plan_.files.front().descriptor_only;
+    if (standalone) {
+      impl_->output->commit(plan_.descriptor);  // extents staged, the descriptor is the commit point
+    } else {
+      for (auto& out : impl_->outputs) {
+        if (out.temp) out.temp->rename_into_place();
+      }
+      sync_folder(plan_.path.parent_path());
+      impl_->output->finish();
+    }
   }
-  if (!impl_->outputs.empty() && impl_->outputs.front().temp) sync_folder(plan_.path.parent_path());
   impl_->committed = true;
   return files;
 }

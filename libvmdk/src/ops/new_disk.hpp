@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "extent/extent_writer.hpp"
+#include "ops/disk_output.hpp"
 #include "ops/random.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"
@@ -51,12 +52,13 @@ struct NewDiskPlan {
 NewDiskPlan plan_new_disk(const std::filesystem::path& path, std::uint64_t capacity, const NewDiskOptions& options,
                           std::optional<ParentLink> parent = std::nullopt);
 
-/// Writes a planned disk, every file under a temporary name (".NAME.vmdkit-tmp") beside it.
-/// Unless replace_existing, construction refuses destination files that exist (UsageError naming
-/// the first one); with it, commit() renames over them.
+/// Writes a planned disk beside its path: a one-file disk under a temporary name renamed into
+/// place, a disk with a standalone descriptor through DiskOutput's staged names (atomic commit).
+/// Construction applies DiskOutput's checks to every file of the plan (existing files refused
+/// unless rules.overwrite, never a layer with children).
 class NewDiskWriter {
  public:
-  explicit NewDiskWriter(NewDiskPlan plan, bool replace_existing = false);
+  explicit NewDiskWriter(NewDiskPlan plan, OutputRules rules = {});
   /// A streamOptimized disk written to a sequential sink (nothing is renamed).
   NewDiskWriter(NewDiskPlan plan, std::shared_ptr<ByteSink> sink);
   ~NewDiskWriter();  ///< removes the temporaries unless commit() succeeded

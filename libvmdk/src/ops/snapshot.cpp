@@ -84,6 +84,14 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
   const std::optional<std::uint32_t> parent_cid = parent_disk.descriptor().cid();
   if (!parent_cid) throw FormatError(parent.string(), "descriptor has no CID, so no delta can link to it");
   const DiskType type = delta_type(parent, parent_disk, options);
+  // One more layer would make a chain that no command (not even consolidate) can open.
+  if (chain->layers().size() >= chain_options.max_depth) {
+    throw UsageError(parent.string(),
+                     "chain already has " + std::to_string(chain->layers().size()) +
+                         " layers, the most vmdkit reads; a snapshot would make it unreadable: "
+                         "consolidate it first (vmdkit consolidate " +
+                         parent.string() + ")");
+  }
 
   if (!options.force) {
     const std::vector<fs::path> children = find_children(parent, options.open);
