@@ -9,7 +9,7 @@ qemu-io -f vmdk -c 'write -P 1 0 32M' d.vmdk >/dev/null
 script -qec "'$VMDKIT' convert d.vmdk tty.raw --to raw" /dev/null > tty.txt 2>&1
 contains tty.txt "convert [" "bar drawn on a terminal"
 contains tty.txt "64.0 MiB" "bar shows the total"
-script -qec "'$VMDKIT' convert -q d.vmdk tty.raw --to raw" /dev/null > quiet.txt 2>&1
+script -qec "'$VMDKIT' convert -q d.vmdk quiet.raw --to raw" /dev/null > quiet.txt 2>&1
 [ -s quiet.txt ] && fail "-q still printed: $(head -c 200 quiet.txt)" || pass "-q prints nothing"
 "$VMDKIT" convert d.vmdk file.raw --to raw > out.txt 2> err.txt
 [ -s err.txt ] && fail "bar drawn on a file" || pass "no bar when stderr is a file"
