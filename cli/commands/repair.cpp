@@ -105,8 +105,11 @@ Command add_repair_command(CLI::App& root) {
               throw vmdk::UsageError("", "repair takes one PATH (several only with --rebuild-descriptor)");
             }
             if (args->undo) {
-              make_printer(args->json, std::cout)
-                  ->print(vmdk::undo_repair(args->paths.front(), args->dry_run, args->force));
+              vmdk::UndoOptions undo;
+              undo.dry_run = args->dry_run;
+              undo.force = args->force;
+              undo.open = open_options(args->flags);  // --wait, --allow-outside-paths
+              make_printer(args->json, std::cout)->print(vmdk::undo_repair(args->paths.front(), undo));
               return 0;
             }
             vmdk::RepairOptions options;

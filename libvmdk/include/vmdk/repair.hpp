@@ -93,7 +93,12 @@ struct UndoReport {
 /// fsynced, the log removed. The log's record of the state repair left (sizes, a digest of every
 /// byte range undo overwrites, the layers' CIDs) must match the disk: otherwise UsageError naming
 /// the file and the range that changed. A log without that record (older vmdkit) is refused unless
-/// force. Throws UsageError when there is none, FormatError, IoError.
-UndoReport undo_repair(const std::filesystem::path& disk, bool dry_run = false, bool force = false);
+/// force. Throws UsageError when there is none, FormatError, IoError, LockError.
+struct UndoOptions {
+  bool dry_run = false;
+  bool force = false;  ///< apply a log that records no state (older vmdkit)
+  OpenOptions open;    ///< its lock.wait_seconds: how long to wait for another program's lock
+};
+UndoReport undo_repair(const std::filesystem::path& disk, const UndoOptions& options = {});
 
 }  // namespace vmdk

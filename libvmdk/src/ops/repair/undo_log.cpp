@@ -332,8 +332,10 @@ void verify_state(const nlohmann::json& state, const fs::path& log, const fs::pa
 
 }  // namespace
 
-UndoReport undo_repair(const fs::path& disk, bool dry_run, bool force) {
-  io::LockSet locks = ops::lock_for_repair(disk, OpenOptions{}, dry_run);
+UndoReport undo_repair(const fs::path& disk, const UndoOptions& options) {
+  const bool dry_run = options.dry_run;
+  const bool force = options.force;
+  io::LockSet locks = ops::lock_for_repair(disk, options.open, dry_run);
   const auto logs = existing_logs(disk);
   if (logs.empty()) {
     throw UsageError(disk.string(), "no undo log of a repair beside it (looked for " +
