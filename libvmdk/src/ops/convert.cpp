@@ -104,7 +104,7 @@ ConvertReport convert(const ConvertSource& source, const std::filesystem::path& 
       auto out = File::open(temp.temp(), File::Mode::create_truncate);
       write_raw(source, *out, options, report);
     }
-    temp.rename_into_place();
+    temp.rename_into_place(options.overwrite);
     ops::sync_folder(destination.parent_path());
     output.finish();  // the old disk's extents that nothing names any more
     report.files = {destination.string()};

@@ -132,7 +132,7 @@ void DiskOutput::remove_stale_staging() const {
   }
 }
 
-void DiskOutput::write_descriptor(const Descriptor& descriptor) const {
+void DiskOutput::write_descriptor(const Descriptor& descriptor, bool replace) const {
   const std::string text = descriptor.print();
   TempFile temp(descriptor_);
   {
@@ -141,7 +141,7 @@ void DiskOutput::write_descriptor(const Descriptor& descriptor) const {
         0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
     file->flush();
   }
-  temp.rename_into_place();
+  temp.rename_into_place(replace);
   sync_folder(descriptor_.parent_path());
 }
 
@@ -180,12 +180,12 @@ void DiskOutput::commit(const Descriptor& descriptor) {
     }
     Descriptor staged_descriptor = descriptor;
     staged_descriptor.set_extents(std::move(lines));
-    write_descriptor(staged_descriptor);
+    write_descriptor(staged_descriptor, rules_.overwrite);  // never over a DST that appeared meanwhile
     staged_named_ = true;
     // 2. The final names, each a second name of a staged file; 3. DST names them.
     for (std::size_t i = 0; i < extents_.size(); ++i) place_final(i);
     sync_folder(descriptor_.parent_path());
-    write_descriptor(descriptor);
+    write_descriptor(descriptor, true);  // over our own step-1 descriptor
     for (const fs::path& file : staged_) {
       std::error_code error;
       fs::remove(file, error);

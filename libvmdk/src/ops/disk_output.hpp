@@ -32,6 +32,9 @@ class DiskOutput {
   DiskOutput(const DiskOutput&) = delete;
   DiskOutput& operator=(const DiskOutput&) = delete;
 
+  /// True when existing files may be replaced (--overwrite).
+  bool overwrite() const { return rules_.overwrite; }
+
   /// Where extent i is written until commit().
   const std::filesystem::path& staged(std::size_t i) const { return staged_.at(i); }
 
@@ -45,7 +48,7 @@ class DiskOutput {
 
  private:
   void remove_stale_staging() const;
-  void write_descriptor(const Descriptor& descriptor) const;
+  void write_descriptor(const Descriptor& descriptor, bool replace) const;
   void place_final(std::size_t i) const;
 
   std::filesystem::path descriptor_;

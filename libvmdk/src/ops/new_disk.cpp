@@ -267,7 +267,7 @@ std::vector<std::string> NewDiskWriter::commit() {
       impl_->output->commit(plan_.descriptor);  // extents staged, the descriptor is the commit point
     } else {
       for (auto& out : impl_->outputs) {
-        if (out.temp) out.temp->rename_into_place();
+        if (out.temp) out.temp->rename_into_place(impl_->output->overwrite());
       }
       sync_folder(plan_.path.parent_path());
       impl_->output->finish();

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string_view>
 #include <system_error>
@@ -66,11 +67,34 @@ TempFile::~TempFile() {
   }
 }
 
-void TempFile::rename_into_place() {
+void TempFile::rename_into_place(bool replace) {
+  if (!replace) {
+    rename_no_replace();
+    return;
+  }
   std::error_code ec;
   std::filesystem::rename(temp_, destination_, ec);
   if (ec) {
     throw IoError(destination_.string(), "cannot rename " + temp_.string() + " into place: " + ec.message());
+  }
+  renamed_ = true;
+}
+
+// The existence check of refuse_existing() and this rename are far apart in time: the rename itself
+// must refuse (RENAME_NOREPLACE; link + unlink where the file system lacks it, link never replaces).
+void TempFile::rename_no_replace() {
+  int result = ::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, destination_.c_str(), RENAME_NOREPLACE);
+  if (result != 0 && (errno == EINVAL || errno == ENOSYS)) {
+    result = ::link(temp_.c_str(), destination_.c_str());
+    if (result == 0) ::unlink(temp_.c_str());
+  }
+  if (result != 0) {
+    const int err = errno;
+    if (err == EEXIST) {
+      throw UsageError(destination_.string(), "appeared while this command ran (another program wrote it); it was "
+                                              "left as it is: vmdkit never overwrites a disk file unless --overwrite");
+    }
+    throw IoError(destination_.string(), "cannot rename " + temp_.string() + " into place: " + std::strerror(err));
   }
   renamed_ = true;
 }

@@ -18,10 +18,13 @@ class TempFile {
 
   const std::filesystem::path& temp() const { return temp_; }
   const std::filesystem::path& destination() const { return destination_; }
-  /// Renames the temporary over the destination. Throws IoError.
-  void rename_into_place();
+  /// Renames the temporary to the destination. With replace false an existing destination is
+  /// never replaced, even one that appeared while this command ran (another command writing the
+  /// same name): UsageError then. Throws IoError.
+  void rename_into_place(bool replace = true);
 
  private:
+  void rename_no_replace();
   std::filesystem::path destination_;
   std::filesystem::path temp_;
   bool renamed_ = false;
