@@ -38,7 +38,15 @@ overlap() {
   else
     "${b[@]}" >/dev/null 2>b_err &
     local waiter=$!
-    sleep 0.2
+    # The waiter must reach its lock before the first command goes on: a process start takes
+    # longer under the sanitizers than a fixed pause. Between its tries it sleeps in
+    # clock_nanosleep (syscall 230 on x86-64, 35 nanosleep elsewhere); give it at most 10 s.
+    local tries
+    for tries in $(seq 1 1000); do
+      kill -0 "$waiter" 2>/dev/null || break
+      read -r nr _ <"/proc/$waiter/syscall" 2>/dev/null && { [ "$nr" = 230 ] || [ "$nr" = 35 ]; } && break
+      sleep 0.01
+    done
     if ! kill -0 "$waiter" 2>/dev/null; then
       wait "$waiter"
       rc_b=$?
