@@ -1,13 +1,14 @@
 // Who holds a lock: the "lock:" lines of /proc/PID/fdinfo/FD name the inode of every lock set
 // through that descriptor (OFD locks show pid -1 in /proc/locks, so the owner is found there),
 // with /proc/locks as a fallback for classic POSIX and flock locks.
+#include <fcntl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
+#include <sstream>
 #include <system_error>
 
 #include "io/lock.hpp"
@@ -26,12 +27,30 @@ std::string inode_text(const FileKey& key) {
   return text;
 }
 
+// The text of a /proc file, at most limit bytes; what could be read when the process it describes
+// ends meanwhile (reads then fail with ESRCH), never an exception: naming the holder is a courtesy
+// of the error message, and std::ifstream throws from underflow on such a read error.
+std::string read_proc_file(const fs::path& path, std::size_t limit = 1 << 20) {
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return text;
+  char buffer[4096];
+  while (text.size() < limit) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 bool is_number(const std::string& name) {
   return !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
 }
 
 bool file_has_lock_line(const fs::path& fdinfo, const std::string& inode, std::string_view prefix) {
-  std::ifstream in(fdinfo);
+  std::istringstream in(read_proc_file(fdinfo));
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(prefix, 0) == 0 && (line + " ").find(inode) != std::string::npos) return true;
@@ -56,7 +75,7 @@ long holder_from_fdinfo(const std::string& inode) {
 
 // /proc/locks: "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (OFD locks show pid -1).
 long holder_from_proc_locks(const std::string& inode) {
-  std::ifstream in("/proc/locks");
+  std::istringstream in(read_proc_file("/proc/locks"));
   std::string line;
   while (std::getline(in, line)) {
     const std::size_t at = (line + " ").find(inode);
@@ -72,8 +91,7 @@ long holder_from_proc_locks(const std::string& inode) {
 // The command line of pid, arguments joined by spaces, control characters and backslashes
 // escaped as \xNN, cut to a readable length.
 std::string command_line(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string raw = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline", 4096);
   while (!raw.empty() && raw.back() == '\0') raw.pop_back();
   std::string out;
   for (char c : raw) {
