@@ -39,11 +39,17 @@ ChainOptions without_locks(ChainOptions options) {
   return options;
 }
 
-io::LockSet lock_chain(const fs::path& path, const ChainOptions& options, std::size_t exclusive_layers) {
-  if (!options.open.lock.enabled) return {};
+LockedChain lock_chain(const fs::path& path, const ChainOptions& options, std::size_t exclusive_layers) {
+  if (!options.open.lock.enabled) return {{}, Chain::open(path, options)};
   const ChainOptions plain = without_locks(options);
-  return io::acquire_planned([&] { return chain_requests(*Chain::open(path, plain), exclusive_layers); },
-                             options.open.lock.wait_seconds, path);
+  LockedChain locked;
+  locked.locks = io::acquire_planned(
+      [&] {
+        locked.chain = Chain::open(path, plain);
+        return chain_requests(*locked.chain, exclusive_layers);
+      },
+      options.open.lock.wait_seconds, path);
+  return locked;
 }
 
 io::LockSet lock_disk(const fs::path& path, const OpenOptions& options) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 #include "io/lock.hpp"
@@ -21,11 +22,18 @@ std::vector<io::LockRequest> chain_requests(const Chain& chain, std::size_t excl
 /// A copy of options that opens without taking locks (for planning which locks to take).
 ChainOptions without_locks(ChainOptions options);
 
-/// Locks path's chain for a change before the operation opens it: exclusive on the files of the
-/// first exclusive_layers layers, shared on the rest; waits as options.open.lock says. The chain is
-/// planned with options (report_broken lets a broken chain lock the layers that open).
+/// A chain and the locks it was opened under (held as long as this lives).
+struct LockedChain {
+  io::LockSet locks;
+  std::unique_ptr<Chain> chain;
+};
+
+/// Opens path's chain for a change: exclusive locks on the files of the first exclusive_layers
+/// layers, shared on the rest, waiting as options.open.lock says; the chain returned is the one
+/// opened under the locks (the plan's last run), so the operation need not open it again. Without
+/// locks (options.open.lock.enabled false) the chain is opened as Chain::open does.
 /// Throws LockError, or what Chain::open throws.
-io::LockSet lock_chain(const std::filesystem::path& path, const ChainOptions& options, std::size_t exclusive_layers);
+LockedChain lock_chain(const std::filesystem::path& path, const ChainOptions& options, std::size_t exclusive_layers);
 
 /// Shared locks on the files of the one disk at path (parents not followed), for `info`.
 io::LockSet lock_disk(const std::filesystem::path& path, const OpenOptions& options);

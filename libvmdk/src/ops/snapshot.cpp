@@ -77,9 +77,9 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
   chain_options.open = options.open;
   chain_options.for_writing = true;  // a delta over layers that share a file would write into them
   // Exclusive on the parent (after the snapshot, writes go to the delta), shared below.
-  io::LockSet locks = chain::lock_chain(parent, chain_options, 1);
   // A broken chain below the parent would give a delta that reads wrong: refuse it (ChainError).
-  std::unique_ptr<Chain> chain = Chain::open(parent, chain_options);
+  chain::LockedChain locked = chain::lock_chain(parent, chain_options, 1);
+  const std::unique_ptr<Chain>& chain = locked.chain;
   const Disk& parent_disk = *chain->layers().front().disk;
   const std::optional<std::uint32_t> parent_cid = parent_disk.descriptor().cid();
   if (!parent_cid) throw FormatError(parent.string(), "descriptor has no CID, so no delta can link to it");

@@ -204,8 +204,8 @@ WriteReport write(const std::filesystem::path& path, std::uint64_t offset, const
   ChainOptions chain_options = options.chain;
   chain_options.for_writing = true;  // never into a file another layer or extent line reads
   // Exclusive on the top layer's files, shared below, before anything is read.
-  io::LockSet locks = chain::lock_chain(path, chain_options, 1);
-  auto chain = Chain::open(path, chain_options);
+  chain::LockedChain locked = chain::lock_chain(path, chain_options, 1);
+  const std::unique_ptr<Chain>& chain = locked.chain;
   const Disk& top = *chain->layers().front().disk;
   const std::uint64_t length = checked_range(chain->capacity(), offset, data.length);
   if (data.kind == WriteData::Kind::bytes) {
