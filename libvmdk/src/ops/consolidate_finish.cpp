@@ -14,15 +14,6 @@ namespace vmdk::ops {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-bool file_exists(const fs::path& path) {
-  std::error_code error;
-  return fs::symlink_status(path, error).type() != fs::file_type::not_found && !error;
-}
-
-}  // namespace
-
 void finish_switch(const Journal& journal, const OpenOptions& open) {
   const std::string journal_name = journal.file.string();
   // 1. ANCESTOR's new CID: from now on ANCESTOR holds the merged content.
@@ -42,7 +33,7 @@ void finish_switch(const Journal& journal, const OpenOptions& open) {
   }
   // 2. TOP's children point at ANCESTOR. A child that is gone has nothing to re-link.
   for (const JournalRelink& link : journal.relinks) {
-    if (!file_exists(link.path)) continue;
+    if (!entry_exists(link.path)) continue;
     std::unique_ptr<Disk> child = Disk::open(link.path, open);
     const std::uint32_t parent_cid = child->descriptor().parent_cid();
     if (parent_cid != link.old_parent_cid && parent_cid != link.new_parent_cid) {

@@ -23,11 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool output_exists(const fs::path& path) {
-  std::error_code error;
-  return fs::symlink_status(path, error).type() != fs::file_type::not_found && !error;
-}
-
 bool is_one_of(const fs::path& file, const std::vector<fs::path>& set) {
   return std::any_of(set.begin(), set.end(), [&](const fs::path& p) { return same_entry(p, file); });
 }
@@ -74,7 +69,7 @@ DiskOutput::DiskOutput(fs::path descriptor, std::vector<fs::path> extents, Outpu
   wanted.insert(wanted.end(), extents_.begin(), extents_.end());
   std::vector<fs::path> existing;
   for (const fs::path& file : wanted) {
-    if (!output_exists(file)) continue;
+    if (!entry_exists(file)) continue;
     if (is_one_of(file, rules_.keep)) {
       throw UsageError(file.string(), "is a file of the disk being read; choose another destination");
     }

@@ -106,9 +106,13 @@ void sync_folder(const std::filesystem::path& folder) {
   ::close(fd);
 }
 
-void refuse_existing(const std::filesystem::path& destination) {
+bool entry_exists(const std::filesystem::path& path) {
   std::error_code ec;
-  if (std::filesystem::symlink_status(destination, ec).type() != std::filesystem::file_type::not_found && !ec) {
+  return std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found && !ec;
+}
+
+void refuse_existing(const std::filesystem::path& destination) {
+  if (entry_exists(destination)) {
     throw UsageError(destination.string(), "already exists; vmdkit never overwrites a disk file (remove it first)");
   }
 }

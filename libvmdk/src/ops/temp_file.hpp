@@ -33,6 +33,10 @@ class TempFile {
 /// fsyncs a folder so that renames in it are durable (best effort: errors are ignored).
 void sync_folder(const std::filesystem::path& folder);
 
+/// True when path names an entry of any kind: a file, a folder, a dangling symlink (which a
+/// rename onto the name would replace too). An unreadable status counts as absent.
+bool entry_exists(const std::filesystem::path& path);
+
 /// Throws UsageError when destination exists (a file, a folder, a dangling symlink).
 void refuse_existing(const std::filesystem::path& destination);
 
