@@ -53,20 +53,38 @@ stopped() {
   return 1
 }
 
-# stop_in_work PID FILE: waits until PID holds a write lock (vmdkit with locks: a "lock:" line
-# of its fdinfo) or FILE has grown by 1 MiB (any version: it is writing), then stops PID with
-# SIGSTOP. Fails when PID ended first. Polls with shell builtins only (a fork per look is too slow
-# to catch a short command).
+# holds_write_lock PID: one of PID's descriptors holds a write lock (a "lock:" line of its fdinfo).
+holds_write_lock() {
+  local f line
+  for f in /proc/"$1"/fdinfo/*; do
+    while IFS= read -r line; do
+      [[ $line == lock:*WRITE* ]] && return 0
+    done 2>/dev/null <"$f"
+  done
+  return 1
+}
+
+# A vmdkit that takes locks says so in write --help (--wait); one that does not (an older binary
+# these tests are checked against) can only be caught by its output growing.
+LOCKING=0
+"$VMDKIT" write --help 2>/dev/null | grep -q -- --wait && LOCKING=1
+
+# stop_in_work PID FILE: waits until PID holds a write lock (vmdkit with locks) or FILE has grown
+# by 1 MiB (a vmdkit without locks: it is writing), then stops PID with SIGSTOP. A vmdkit with
+# locks must still hold its lock once stopped: a growing file alone is not enough (it may have
+# written everything and released its locks), nor a lock seen just before it let go of it. Fails
+# when PID ended or let go first (the caller runs again). Polls with shell builtins only (a fork
+# per look is too slow to catch a short command).
 stop_in_work() {
-  local pid=$1 file=$2 start line f n=0 deadline=$((SECONDS + 20))
+  local pid=$1 file=$2 start n=0 deadline=$((SECONDS + 20))
   start=$(stat -c %s "$file")
   while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-    for f in /proc/"$pid"/fdinfo/*; do
-      while IFS= read -r line; do
-        [[ $line == lock:*WRITE* ]] && { stopped "$pid"; return $?; }
-      done 2>/dev/null <"$f"
-    done
-    if ((++n % 10 == 0)) && [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -gt $((start + MB)) ]; then
+    if holds_write_lock "$pid"; then
+      stopped "$pid" && holds_write_lock "$pid"
+      return $?
+    fi
+    if [ "$LOCKING" -eq 0 ] && ((++n % 10 == 0)) &&
+      [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -gt $((start + MB)) ]; then
       stopped "$pid"
       return $?
     fi
