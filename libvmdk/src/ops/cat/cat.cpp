@@ -2,7 +2,7 @@
 // sequential sink in order.
 #include <algorithm>
 
-#include "ops/ordered_reads.hpp"
+#include "ops/common/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
 

@@ -1,12 +1,12 @@
 // Lock plans of repair and consolidate (see change_lock.hpp): which files, in which mode, planned
 // from the chain as it is and checked again under the locks by io::acquire_planned.
-#include "ops/change_lock.hpp"
+#include "ops/common/change_lock.hpp"
 
 #include <limits>
 #include <system_error>
 
 #include "chain/chain_lock.hpp"
-#include "ops/journal.hpp"
+#include "ops/consolidate/journal.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 

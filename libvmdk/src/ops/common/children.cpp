@@ -1,7 +1,7 @@
 // find_children and find_lock: which disks in a folder name a disk as their parent (by
 // parentFileNameHint, resolved as Chain::open does, vmdk-format.md 6.2) and whether VMware holds a
 // `<file>.lck` lock folder on it (5.4); also the naming of new delta links (5.1, 6.6).
-#include "ops/children.hpp"
+#include "ops/common/children.hpp"
 
 #include <algorithm>
 #include <cctype>

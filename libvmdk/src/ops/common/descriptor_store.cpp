@@ -1,5 +1,5 @@
 // Descriptor text stored back in place (see descriptor_store.hpp).
-#include "ops/descriptor_store.hpp"
+#include "ops/common/descriptor_store.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +9,7 @@
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "format/sparse_header.hpp"
-#include "ops/temp_file.hpp"
+#include "ops/output/temp_file.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {

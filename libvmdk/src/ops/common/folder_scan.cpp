@@ -1,11 +1,11 @@
 // Descriptors of a folder and the files they name (see folder_scan.hpp).
-#include "ops/folder_scan.hpp"
+#include "ops/common/folder_scan.hpp"
 
 #include <algorithm>
 #include <system_error>
 
 #include "disk/path_confine.hpp"
-#include "ops/children.hpp"
+#include "ops/common/children.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 

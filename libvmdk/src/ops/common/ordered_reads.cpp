@@ -1,5 +1,5 @@
 // read_in_order: a ring of buffers filled by reader threads and emptied in order by the caller.
-#include "ops/ordered_reads.hpp"
+#include "ops/common/ordered_reads.hpp"
 
 #include <algorithm>
 #include <condition_variable>

@@ -1,6 +1,6 @@
 // Seeded generator for CIDs and UUIDs (see random.hpp): splitmix64, whose output depends only on
 // the seed, so fixtures and `--seed` runs repeat on every machine.
-#include "ops/random.hpp"
+#include "ops/common/random.hpp"
 
 #include <cstdio>
 #include <random>

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "format/foreign_magic.hpp"
-#include "ops/ordered_reads.hpp"
+#include "ops/common/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
 

@@ -5,11 +5,11 @@
 
 #include <system_error>
 
-#include "ops/change_lock.hpp"
-#include "ops/consolidate_copy.hpp"
-#include "ops/consolidate_finish.hpp"
-#include "ops/consolidate_plan.hpp"
-#include "ops/journal.hpp"
+#include "ops/common/change_lock.hpp"
+#include "ops/consolidate/consolidate_copy.hpp"
+#include "ops/consolidate/consolidate_finish.hpp"
+#include "ops/consolidate/consolidate_plan.hpp"
+#include "ops/consolidate/journal.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

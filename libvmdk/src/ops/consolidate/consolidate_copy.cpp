@@ -1,7 +1,7 @@
 // consolidate, the copy (see consolidate_copy.hpp): large chain reads, then per grain an in-place
 // overwrite (grain already allocated in ANCESTOR), an appended grain published by commit(), a
 // zeroed-grain entry, or nothing (a zero grain that a base does not hold reads as zeros already).
-#include "ops/consolidate_copy.hpp"
+#include "ops/consolidate/consolidate_copy.hpp"
 
 #include <algorithm>
 #include <cstring>

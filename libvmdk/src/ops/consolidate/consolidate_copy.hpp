@@ -3,7 +3,7 @@
 // these grains until the switch, so TOP reads the same data whenever the copy is interrupted.
 #pragma once
 
-#include "ops/consolidate_plan.hpp"
+#include "ops/consolidate/consolidate_plan.hpp"
 #include "vmdk/ops.hpp"
 
 namespace vmdk::ops {

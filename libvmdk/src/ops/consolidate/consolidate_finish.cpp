@@ -1,12 +1,12 @@
 // consolidate, the switch (see consolidate_finish.hpp): descriptor edits through descriptor_store
 // (minimal text changes, embedded in place or standalone by rename), then deletions.
-#include "ops/consolidate_finish.hpp"
+#include "ops/consolidate/consolidate_finish.hpp"
 
 #include <cstdio>
 #include <system_error>
 
-#include "ops/descriptor_store.hpp"
-#include "ops/temp_file.hpp"
+#include "ops/common/descriptor_store.hpp"
+#include "ops/output/temp_file.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 

@@ -1,6 +1,6 @@
 // consolidate, planning (see consolidate_plan.hpp; vmdk-format.md 6.4 steps 1-2, 5.4 locks):
 // every check runs here, before the first byte is written.
-#include "ops/consolidate_plan.hpp"
+#include "ops/consolidate/consolidate_plan.hpp"
 
 #include <sys/statvfs.h>
 
@@ -11,11 +11,11 @@
 
 #include "disk/path_confine.hpp"
 #include "extent/open_updater.hpp"
-#include "ops/children.hpp"
-#include "ops/descriptor_store.hpp"
-#include "ops/folder_scan.hpp"
-#include "ops/journal.hpp"
-#include "ops/random.hpp"
+#include "ops/common/children.hpp"
+#include "ops/common/descriptor_store.hpp"
+#include "ops/common/folder_scan.hpp"
+#include "ops/consolidate/journal.hpp"
+#include "ops/common/random.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "ops/convert_pump.hpp"
-#include "ops/disk_output.hpp"
-#include "ops/new_disk.hpp"
-#include "ops/temp_file.hpp"
+#include "ops/convert/convert_pump.hpp"
+#include "ops/output/disk_output.hpp"
+#include "ops/output/new_disk.hpp"
+#include "ops/output/temp_file.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

@@ -1,13 +1,13 @@
 // The read loop of convert (see convert_pump.hpp): batches of data ranges, each batch one read,
 // read ahead by reader threads and handed to the consumer in order.
-#include "ops/convert_pump.hpp"
+#include "ops/convert/convert_pump.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <vector>
 
-#include "ops/ordered_reads.hpp"
+#include "ops/common/ordered_reads.hpp"
 
 namespace vmdk::ops {
 

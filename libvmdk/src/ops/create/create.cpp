@@ -2,7 +2,7 @@
 // plan_new_disk and put in place by NewDiskWriter (temporary names, fsync, rename, descriptor last).
 #include "vmdk/create.hpp"
 
-#include "ops/new_disk.hpp"
+#include "ops/output/new_disk.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

@@ -1,5 +1,5 @@
 // New disk files put in place without replacing what vmdkit cannot own (see disk_output.hpp).
-#include "ops/disk_output.hpp"
+#include "ops/output/disk_output.hpp"
 
 #include <unistd.h>
 
@@ -10,9 +10,9 @@
 #include <system_error>
 
 #include "disk/path_confine.hpp"
-#include "ops/children.hpp"
-#include "ops/folder_scan.hpp"
-#include "ops/temp_file.hpp"
+#include "ops/common/children.hpp"
+#include "ops/common/folder_scan.hpp"
+#include "ops/output/temp_file.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"

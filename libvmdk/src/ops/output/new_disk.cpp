@@ -1,5 +1,5 @@
 // Plans and writes new disks of every type vmdkit creates (see new_disk.hpp).
-#include "ops/new_disk.hpp"
+#include "ops/output/new_disk.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,7 +9,7 @@
 #include "extent/sesparse/sesparse_writer.hpp"
 #include "extent/sparse/sparse_writer.hpp"
 #include "extent/stream/stream_writer.hpp"
-#include "ops/temp_file.hpp"
+#include "ops/output/temp_file.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "extent/extent_writer.hpp"
-#include "ops/disk_output.hpp"
-#include "ops/random.hpp"
+#include "ops/output/disk_output.hpp"
+#include "ops/common/random.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/io.hpp"

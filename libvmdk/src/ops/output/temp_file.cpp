@@ -1,5 +1,5 @@
 // Temporary files renamed into place (see temp_file.hpp).
-#include "ops/temp_file.hpp"
+#include "ops/output/temp_file.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,7 +19,7 @@ namespace vmdk::ops {
 
 namespace {
 
-constexpr std::string_view kSuffix = ".vmdkit-tmp";
+constexpr std::string_view kTempSuffix = ".vmdkit-tmp";
 
 // Removes ".NAME.PID-RANDOM.vmdkit-tmp" files beside destination whose PID no longer runs, and
 // ".NAME.vmdkit-tmp" of older versions (they used one name per destination).
@@ -30,11 +30,11 @@ void remove_stale(const std::filesystem::path& destination) {
   std::error_code ec;
   for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.size() < prefix.size() + kSuffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
-        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    if (name.size() < prefix.size() + kTempSuffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - kTempSuffix.size(), kTempSuffix.size(), kTempSuffix) != 0) {
       continue;
     }
-    const std::string middle = name.substr(prefix.size(), name.size() - prefix.size() - kSuffix.size());
+    const std::string middle = name.substr(prefix.size(), name.size() - prefix.size() - kTempSuffix.size());
     bool stale = middle.empty();
     if (!stale) {
       const long pid = std::strtol(middle.c_str(), nullptr, 10);
@@ -57,7 +57,7 @@ std::string unique_part() {
 TempFile::TempFile(std::filesystem::path destination) : destination_(std::move(destination)) {
   remove_stale(destination_);
   temp_ = destination_.parent_path() /
-          ("." + destination_.filename().string() + "." + unique_part() + std::string(kSuffix));
+          ("." + destination_.filename().string() + "." + unique_part() + std::string(kTempSuffix));
 }
 
 TempFile::~TempFile() {

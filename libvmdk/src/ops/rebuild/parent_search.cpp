@@ -1,5 +1,5 @@
 // Scanning folders for disks by CID and capacity (see parent_search.hpp; vmdk-format.md 5.1, 6.2).
-#include "ops/parent_search.hpp"
+#include "ops/rebuild/parent_search.hpp"
 
 #include <algorithm>
 #include <cctype>

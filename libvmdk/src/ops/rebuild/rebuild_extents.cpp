@@ -1,6 +1,6 @@
 // Extent files of a disk whose descriptor is lost: names (vmdk-format.md 5.1), split-set members
 // (2.10) and sizes from flat files and from KDMV, COWD and SESparse headers (2.1, 4.2.1, 4.3.1).
-#include "ops/rebuild_extents.hpp"
+#include "ops/rebuild/rebuild_extents.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,5 +1,5 @@
 // A lost descriptor's neighbours and a delta's parent (see rebuild_parent.hpp; vmdk-format.md 6.2).
-#include "ops/rebuild_parent.hpp"
+#include "ops/rebuild/rebuild_parent.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "ops/parent_search.hpp"
-#include "ops/rebuild_extents.hpp"
+#include "ops/rebuild/parent_search.hpp"
+#include "ops/rebuild/rebuild_extents.hpp"
 #include "vmdk/disk.hpp"
 
 namespace vmdk::ops::rebuild {

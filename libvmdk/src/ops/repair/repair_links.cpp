@@ -3,7 +3,7 @@
 #include "ops/repair/repair_links.hpp"
 
 #include "disk/path_confine.hpp"
-#include "ops/parent_search.hpp"
+#include "ops/rebuild/parent_search.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {

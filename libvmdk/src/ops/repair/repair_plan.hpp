@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ops/descriptor_store.hpp"
+#include "ops/common/descriptor_store.hpp"
 #include "ops/repair/undo_log.hpp"
 #include "vmdk/repair.hpp"
 

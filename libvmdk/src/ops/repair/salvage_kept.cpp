@@ -3,7 +3,7 @@
 #include "ops/repair/salvage_kept.hpp"
 
 
-#include "ops/temp_file.hpp"
+#include "ops/output/temp_file.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "ops/change_lock.hpp"
+#include "ops/common/change_lock.hpp"
 #include "format/sha256.hpp"
-#include "ops/temp_file.hpp"
+#include "ops/output/temp_file.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "chain/chain_lock.hpp"
-#include "ops/children.hpp"
-#include "ops/new_disk.hpp"
+#include "ops/common/children.hpp"
+#include "ops/output/new_disk.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 
