@@ -17,7 +17,7 @@
 #include "extent/sesparse/sesparse_extent.hpp"
 #include "extent/sesparse/sesparse_layout.hpp"
 #include "extent/sesparse/sesparse_scan.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/cowd_header.hpp"
 #include "format/endian.hpp"
 #include "format/sesparse_header.hpp"
@@ -127,7 +127,7 @@ void check_sesparse_codecs(std::span<const std::uint8_t> input) {
 void check_cowd_layout(const vmdk::cowd::CowdLayout& l, std::uint64_t size_bytes) {
   const format::CowdHeader& h = l.header;
   require(h.magic == format::kCowdMagic && h.version == 1, "COWD: accepted without magic or version 1");
-  require(format::is_power_of_two(h.grain_size) && h.grain_size <= 2048, "COWD: accepted a bad grain size");
+  require(vmdk::is_power_of_two(h.grain_size) && h.grain_size <= 2048, "COWD: accepted a bad grain size");
   require(std::uint64_t{h.num_sectors} * kSector >= size_bytes, "COWD: capacity below the descriptor line");
   require(l.grain_bytes == h.grain_size * kSector && l.gt_coverage_bytes == l.grain_bytes * format::kCowdGtes,
           "COWD: grain geometry");

@@ -9,7 +9,7 @@
 
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
 #include "format/sparse_header.hpp"
@@ -44,19 +44,19 @@ void check_layout(const vmdk::sparse::KdmvLayout& layout) {
   const format::SparseHeader& h = layout.effective;
   require(h.magic == format::kSparseMagic, "accepted without the magic");
   require(h.version >= 1 && h.version <= 3, "accepted an unknown version");
-  require(format::is_power_of_two(h.grain_size) && h.grain_size <= format::kMaxGrainSectors,
+  require(vmdk::is_power_of_two(h.grain_size) && h.grain_size <= format::kMaxGrainSectors,
           "accepted a bad grain size");
-  require(format::is_power_of_two(h.num_gtes_per_gt) && h.num_gtes_per_gt >= format::kMinGtesPerGt &&
+  require(vmdk::is_power_of_two(h.num_gtes_per_gt) && h.num_gtes_per_gt >= format::kMinGtesPerGt &&
               h.num_gtes_per_gt <= format::kMaxGtesPerGt,
           "accepted a bad grain table size");
   require(layout.grain_bytes == h.grain_size * format::kSectorSize, "grain bytes");
   require(layout.capacity_bytes / format::kSectorSize == h.capacity, "capacity in bytes overflowed");
   const format::GrainGeometry& g = layout.geometry;
   require(g.num_gd_entries <= format::kMaxGdEntries, "accepted too many grain tables");
-  require(format::checked_mul(g.num_gd_entries, g.gt_coverage_sectors).value_or(0) >= h.capacity,
+  require(vmdk::checked_mul(g.num_gd_entries, g.gt_coverage_sectors).value_or(0) >= h.capacity,
           "grain directory does not cover the capacity");
   require(layout.gd_byte_offset >= format::kSectorSize, "grain directory overlaps the header");
-  const auto gd_end = format::checked_add(layout.gd_byte_offset, g.num_gd_entries * 4);
+  const auto gd_end = vmdk::checked_add(layout.gd_byte_offset, g.num_gd_entries * 4);
   require(gd_end && *gd_end <= layout.file_size, "accepted a grain directory past the end of the file");
   require(layout.table_floor_sector >= 1 && layout.grain_floor_sector >= layout.table_floor_sector,
           "metadata floors out of order");
@@ -65,7 +65,7 @@ void check_layout(const vmdk::sparse::KdmvLayout& layout) {
   const format::SparseHeader& first = layout.header;
   if (first.descriptor_offset != 0) {
     const auto end =
-        format::checked_mul(first.descriptor_offset + first.descriptor_size, format::kSectorSize);
+        vmdk::checked_mul(first.descriptor_offset + first.descriptor_size, format::kSectorSize);
     require(end && *end <= layout.file_size, "accepted an embedded descriptor past the end of the file");
   }
 }

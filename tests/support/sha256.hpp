@@ -2,10 +2,10 @@
 // against the FIPS 180-4 test vectors in tests/unit/keep_sha256_test.cpp).
 #pragma once
 
-#include "format/sha256.hpp"
+#include "io/sha256.hpp"
 
 namespace vmdk::test {
 
-using Sha256 = vmdk::format::Sha256;
+using Sha256 = vmdk::Sha256;
 
 }  // namespace vmdk::test

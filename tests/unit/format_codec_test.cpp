@@ -1,7 +1,7 @@
 // Unit tests of the pure byte codecs in libvmdk/src/format: sparse header, markers, tables, zlib.
 #include <catch2/catch.hpp>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
 #include "format/marker.hpp"

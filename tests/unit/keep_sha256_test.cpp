@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "format/sha256.hpp"
+#include "io/sha256.hpp"
 
 namespace {
 
 std::string digest_of(const std::string& text, std::size_t piece) {
-  vmdk::format::Sha256 sha;
+  vmdk::Sha256 sha;
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
   for (std::size_t at = 0; at < text.size(); at += piece) {
     sha.update(std::span(bytes + at, std::min(piece, text.size() - at)));

@@ -1,7 +1,7 @@
 // Grain directory / grain table geometry and u32 table codec (vmdk-format.md 2.4).
 #include "format/grain_directory.hpp"
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 
 namespace vmdk::format {

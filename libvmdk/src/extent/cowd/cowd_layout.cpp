@@ -5,7 +5,7 @@
 #include <array>
 #include <string>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::cowd {
@@ -54,13 +54,13 @@ std::optional<CowdLayout> inspect_cowd_layout(const ByteSource& file, std::uint6
         "version " + std::to_string(h.version) + " is not supported (ESXi vmfsSparse extents have version 1)",
         true);
   }
-  if (!format::is_power_of_two(h.grain_size) || h.grain_size > kMaxGrainSectors) {
+  if (!vmdk::is_power_of_two(h.grain_size) || h.grain_size > kMaxGrainSectors) {
     return refuse(damage, "header_invalid", "grain_size",
                   "grain size " + hex(h.grain_size) + " sectors is not a power of two between 1 and " +
                       hex(kMaxGrainSectors));
   }
   // The descriptor line is authoritative (1.6), but a header smaller than it cannot map the rest.
-  const std::uint64_t size_sectors = format::div_round_up(size_bytes, format::kSectorSize);
+  const std::uint64_t size_sectors = vmdk::div_round_up(size_bytes, format::kSectorSize);
   if (h.num_sectors < size_sectors) {
     return refuse(damage, "header_capacity_mismatch", "num_sectors",
                   "capacity " + hex(h.num_sectors) + " sectors is smaller than the descriptor line's " +
@@ -69,7 +69,7 @@ std::optional<CowdLayout> inspect_cowd_layout(const ByteSource& file, std::uint6
   layout.grain_bytes = std::uint64_t{h.grain_size} * format::kSectorSize;
   layout.gt_coverage_bytes = layout.grain_bytes * format::kCowdGtes;
   const std::uint64_t coverage_sectors = std::uint64_t{h.grain_size} * format::kCowdGtes;
-  const std::uint64_t needed = format::div_round_up(h.num_sectors, coverage_sectors);
+  const std::uint64_t needed = vmdk::div_round_up(h.num_sectors, coverage_sectors);
   if (h.num_gd_entries < needed) {
     return refuse(damage, "header_invalid", "num_gd_entries",
                   "has " + std::to_string(h.num_gd_entries) +
@@ -87,9 +87,9 @@ std::optional<CowdLayout> inspect_cowd_layout(const ByteSource& file, std::uint6
         damage, "header_invalid", "gd_offset",
         "grain directory ends past end of file (" + hex(gd_end) + " > " + hex(layout.file_size) + ")");
   }
-  layout.gd_entries_used = format::div_round_up(size_bytes, layout.gt_coverage_bytes);
+  layout.gd_entries_used = vmdk::div_round_up(size_bytes, layout.gt_coverage_bytes);
   layout.metadata_end_sector =
-      h.gd_offset + format::div_round_up(std::uint64_t{h.num_gd_entries} * 4, format::kSectorSize);
+      h.gd_offset + vmdk::div_round_up(std::uint64_t{h.num_gd_entries} * 4, format::kSectorSize);
   return layout;
 }
 

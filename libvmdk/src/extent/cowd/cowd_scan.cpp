@@ -7,7 +7,7 @@
 #include "extent/cowd/cowd_tables.hpp"
 #include "extent/damage.hpp"
 #include "extent/grain_overlaps.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "extent/sparse/sparse_scan.hpp"
 
 namespace vmdk::cowd {
@@ -22,7 +22,7 @@ std::vector<Finding> scan_cowd(std::shared_ptr<const ByteSource> file, std::uint
     return extent::to_findings(name, log);
   }
   const CowdTables tables(file, *layout, size_bytes, log);
-  extent::GrainOverlaps overlaps(format::div_round_up(layout->file_size, format::kSectorSize));
+  extent::GrainOverlaps overlaps(vmdk::div_round_up(layout->file_size, format::kSectorSize));
   for (std::uint64_t i = 0; i < tables.directory_size(); ++i) tables.scan_table(i, log, &overlaps);
   tables.report_shared_grains(overlaps, log);
   return extent::to_findings(name, log);

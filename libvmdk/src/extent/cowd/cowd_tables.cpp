@@ -5,7 +5,7 @@
 #include <array>
 #include <string>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
 #include "vmdk/error.hpp"
@@ -37,7 +37,7 @@ void CowdTables::report(extent::Damage damage, extent::DamageLog* log) const {
 
 void CowdTables::read_directory(extent::DamageLog* log) {
   const std::uint64_t count =
-      std::min(format::div_round_up(mapped_bytes_, layout_.gt_coverage_bytes), layout_.gd_entries_used);
+      std::min(vmdk::div_round_up(mapped_bytes_, layout_.gt_coverage_bytes), layout_.gd_entries_used);
   // load_cowd_layout checked that the whole directory lies inside the file: the allocation is
   // bounded by the file size.
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 4));
@@ -101,7 +101,7 @@ void CowdTables::scan_table(std::uint64_t gd_index, extent::DamageLog& log, exte
   GoodEntry mark;
   if (overlaps != nullptr) {
     mark = [overlaps](std::uint64_t, std::uint64_t sector, std::uint64_t bytes) {
-      overlaps->use(sector, format::div_round_up(bytes, format::kSectorSize));
+      overlaps->use(sector, vmdk::div_round_up(bytes, format::kSectorSize));
     };
   }
   check_table(gd_index, entries.get(), &log, mark);
@@ -115,7 +115,7 @@ void CowdTables::report_shared_grains(const extent::GrainOverlaps& overlaps, ext
     const Table entries = read_table(gd_index);
     check_table(gd_index, entries.get(), &already_listed,
                 [&](std::uint64_t entry, std::uint64_t sector, std::uint64_t bytes) {
-                  if (!overlaps.shared(sector, format::div_round_up(bytes, format::kSectorSize))) return;
+                  if (!overlaps.shared(sector, vmdk::div_round_up(bytes, format::kSectorSize))) return;
                   report({"gt_entries_share_grain",
                           "grain table " + std::to_string(gd_index) + " entry " + std::to_string(entry) +
                               " points at sector " + hex(sector) + ", a grain another entry also uses",
@@ -179,7 +179,7 @@ void CowdTables::check_table(std::uint64_t gd_index, const std::uint32_t* entrie
       continue;
     }
     // The last table starting before the grain's end must end before the grain starts.
-    const std::uint64_t end_sector = format::div_round_up(end, format::kSectorSize);
+    const std::uint64_t end_sector = vmdk::div_round_up(end, format::kSectorSize);
     auto it = std::lower_bound(tables_by_sector_.begin(), tables_by_sector_.end(), end_sector,
                                [](const auto& t, std::uint64_t s) { return t.first < s; });
     if (it != tables_by_sector_.begin() && std::uint64_t{std::prev(it)->first} + kTableSectors > sector) {

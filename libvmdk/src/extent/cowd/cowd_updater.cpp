@@ -10,7 +10,7 @@
 
 #include "extent/cowd/cowd_layout.hpp"
 #include "extent/cowd/cowd_tables.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/cowd_header.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
@@ -37,7 +37,7 @@ class Updater final : public sparse::SparseUpdater {
     // Append past freeSector and past the end of the file: after a kill between publishing
     // entries and updating freeSector, the header is stale, and appending at it would overwrite
     // live grains. Anything past freeSector that nothing points to is only a leak.
-    const std::uint64_t file_sectors = format::div_round_up(layout_.file_size, format::kSectorSize);
+    const std::uint64_t file_sectors = vmdk::div_round_up(layout_.file_size, format::kSectorSize);
     next_sector_ =
         std::max<std::uint64_t>({layout_.header.free_sector, file_sectors, layout_.metadata_end_sector});
     append_start_ = next_sector_;
@@ -144,7 +144,7 @@ class Updater final : public sparse::SparseUpdater {
 
  private:
   void check_index(std::uint64_t grain_index) const {
-    if (grain_index >= format::div_round_up(size_, layout_.grain_bytes)) {
+    if (grain_index >= vmdk::div_round_up(size_, layout_.grain_bytes)) {
       throw UsageError(layout_.name, "grain " + std::to_string(grain_index) + " lies past the extent's " +
                                          hex(size_) + " bytes");
     }

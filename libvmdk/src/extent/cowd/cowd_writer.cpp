@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/cowd_header.hpp"
 #include "vmdk/error.hpp"
 
@@ -28,8 +28,8 @@ class CowdWriter final : public ExtentWriter {
     header_.grain_size = 1;  // what ESXi writes (4.2.1)
     header_.gd_offset = 4;
     const std::uint64_t coverage = std::uint64_t{header_.grain_size} * format::kCowdGtes;
-    header_.num_gd_entries = static_cast<std::uint32_t>(format::div_round_up(header_.num_sectors, coverage));
-    gd_sectors_ = format::div_round_up(std::uint64_t{header_.num_gd_entries} * 4, format::kSectorSize);
+    header_.num_gd_entries = static_cast<std::uint32_t>(vmdk::div_round_up(header_.num_sectors, coverage));
+    gd_sectors_ = vmdk::div_round_up(std::uint64_t{header_.num_gd_entries} * 4, format::kSectorSize);
     header_.free_sector = static_cast<std::uint32_t>(header_.gd_offset + gd_sectors_);
   }
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::sesparse {
@@ -155,7 +155,7 @@ SesparseLayout check_layout(const ByteSource& file, std::uint64_t size_bytes) {
   layout.header = format::decode_sesparse_header(bytes);
   const format::SesparseHeader& h = layout.header;
   check_constant_fields(h);
-  const std::uint64_t size_sectors = format::div_round_up(size_bytes, format::kSectorSize);
+  const std::uint64_t size_sectors = vmdk::div_round_up(size_bytes, format::kSectorSize);
   if (h.capacity > kMaxCapacitySectors) {
     fail("capacity", "capacity " + hex(h.capacity) + " sectors is more than the format's 64 TiB");
   }
@@ -170,7 +170,7 @@ SesparseLayout check_layout(const ByteSource& file, std::uint64_t size_bytes) {
   check_volatile_header(file, layout);
 
   // GD index = sector / 32768 (4.3.3): the directory must have an entry for every 16 MiB.
-  layout.gd_entries_used = format::div_round_up(size_bytes, kCoverageBytes);
+  layout.gd_entries_used = vmdk::div_round_up(size_bytes, kCoverageBytes);
   const std::uint64_t gd_entries = h.grain_dir_size * format::kSectorSize / 8;
   if (gd_entries < layout.gd_entries_used) {
     fail("grain_dir_size", "grain directory holds " + std::to_string(gd_entries) +

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "vmdk/error.hpp"
 
@@ -37,7 +37,7 @@ void SesparseTables::report(extent::Damage damage, extent::DamageLog* log) const
 
 void SesparseTables::read_directory(extent::DamageLog* log) {
   const std::uint64_t count =
-      std::min(format::div_round_up(mapped_bytes_, kCoverageBytes), layout_.gd_entries_used);
+      std::min(vmdk::div_round_up(mapped_bytes_, kCoverageBytes), layout_.gd_entries_used);
   // load_sesparse_layout checked that these entries lie inside the file (and capacity < 64 TiB):
   // the allocation is bounded by both.
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 8));

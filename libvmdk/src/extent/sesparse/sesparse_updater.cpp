@@ -11,7 +11,7 @@
 
 #include "extent/sesparse/sesparse_layout.hpp"
 #include "extent/sesparse/sesparse_tables.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "format/sesparse_entry.hpp"
 #include "vmdk/error.hpp"
@@ -57,7 +57,7 @@ class Updater final : public sparse::SparseUpdater {
     // between publishing entries and the bookkeeping, the bitmap is stale. Anything past the
     // last referenced slot that nothing points to is only a leak.
     if (layout_.file_size > layout_.grains_byte_offset) {
-      next_slot_ = format::div_round_up(layout_.file_size - layout_.grains_byte_offset, kGrainBytes);
+      next_slot_ = vmdk::div_round_up(layout_.file_size - layout_.grains_byte_offset, kGrainBytes);
     }
     append_start_ = next_slot_;
   }
@@ -184,7 +184,7 @@ class Updater final : public sparse::SparseUpdater {
   };
 
   void check_index(std::uint64_t grain_index) const {
-    if (grain_index >= format::div_round_up(size_, kGrainBytes)) {
+    if (grain_index >= vmdk::div_round_up(size_, kGrainBytes)) {
       throw UsageError(layout_.name, "grain " + std::to_string(grain_index) + " lies past the extent's " +
                                          hex(size_) + " bytes");
     }

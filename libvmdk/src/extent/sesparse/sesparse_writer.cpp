@@ -7,7 +7,7 @@
 #include <string>
 
 #include "extent/sesparse/sesparse_layout.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "vmdk/error.hpp"
 
@@ -30,7 +30,7 @@ void check_capacity(const std::string& name, std::uint64_t capacity_bytes) {
 std::uint64_t region_sectors(std::uint64_t bytes) {
   return std::max(
       kRegionAlign,
-      format::div_round_up(format::div_round_up(bytes, format::kSectorSize), kRegionAlign) * kRegionAlign);
+      vmdk::div_round_up(vmdk::div_round_up(bytes, format::kSectorSize), kRegionAlign) * kRegionAlign);
 }
 
 class SesparseWriter final : public ExtentWriter {
@@ -89,8 +89,8 @@ format::SesparseHeader new_sesparse_header(std::uint64_t capacity_bytes) {
   check_capacity("", capacity_bytes);
   format::SesparseHeader h;
   h.capacity = capacity_bytes / format::kSectorSize;
-  const std::uint64_t grains = format::div_round_up(capacity_bytes, kGrainBytes);
-  const std::uint64_t tables = format::div_round_up(grains, kTableEntries);
+  const std::uint64_t grains = vmdk::div_round_up(capacity_bytes, kGrainBytes);
+  const std::uint64_t tables = vmdk::div_round_up(grains, kTableEntries);
   h.volatile_header_offset = 1;
   h.volatile_header_size = 1;
   h.journal_header_offset = 2;
@@ -104,7 +104,7 @@ format::SesparseHeader new_sesparse_header(std::uint64_t capacity_bytes) {
   place(h.journal_offset, h.journal_size, kRegionAlign);
   place(h.grain_dir_offset, h.grain_dir_size, region_sectors(tables * 8));
   place(h.grain_tables_offset, h.grain_tables_size, region_sectors(tables * kTableBytes));
-  place(h.free_bitmap_offset, h.free_bitmap_size, region_sectors(format::div_round_up(grains, 8)));
+  place(h.free_bitmap_offset, h.free_bitmap_size, region_sectors(vmdk::div_round_up(grains, 8)));
   place(h.backmap_offset, h.backmap_size, region_sectors(grains * 8));
   h.grains_offset = next;
   h.grains_size = grains * format::kSesparseGrainSectors;

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "io/block_pool.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
@@ -34,7 +34,7 @@ GrainTables::GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayou
                          std::uint64_t mapped_bytes)
     : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
   max_tables_ = std::max<std::size_t>(16, kCacheBytes / (layout.geometry.gtes_per_gt * 4));
-  std::uint64_t count = format::div_round_up(mapped_bytes_, layout_.gt_coverage_bytes);
+  std::uint64_t count = vmdk::div_round_up(mapped_bytes_, layout_.gt_coverage_bytes);
   count = std::min(count, layout_.geometry.num_gd_entries);
   // load_kdmv_layout checked that the whole directory lies inside the file, so this allocation is
   // bounded by the file size.

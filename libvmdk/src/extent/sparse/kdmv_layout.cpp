@@ -4,7 +4,7 @@
 #include <array>
 #include <string>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "format/marker.hpp"
 #include "vmdk/error.hpp"
@@ -57,11 +57,11 @@ class HeaderChecker {
       fail("single_end_line_char",
            "end-of-line check bytes are wrong: the file was corrupted by a text-mode transfer");
     }
-    if (!format::is_power_of_two(h_.grain_size) || h_.grain_size > format::kMaxGrainSectors) {
+    if (!vmdk::is_power_of_two(h_.grain_size) || h_.grain_size > format::kMaxGrainSectors) {
       fail("grain_size", "grain size " + hex(h_.grain_size) +
                              " sectors is not a power of two between 1 and " + hex(format::kMaxGrainSectors));
     }
-    if (!format::is_power_of_two(h_.num_gtes_per_gt) || h_.num_gtes_per_gt < format::kMinGtesPerGt ||
+    if (!vmdk::is_power_of_two(h_.num_gtes_per_gt) || h_.num_gtes_per_gt < format::kMinGtesPerGt ||
         h_.num_gtes_per_gt > format::kMaxGtesPerGt) {
       fail("num_gtes_per_gt", "grain table size " + std::to_string(h_.num_gtes_per_gt) +
                                   " is not a power of two between 128 and 512");

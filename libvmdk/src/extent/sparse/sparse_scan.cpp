@@ -6,7 +6,7 @@
 #include <array>
 
 #include "extent/sparse/record_check.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/grain_directory.hpp"
 #include "format/marker.hpp"
 #include "format/sparse_header.hpp"
@@ -495,7 +495,7 @@ void Scanner::run(std::uint64_t size_bytes) {
   check_header(size_bytes);
   check_descriptor_area();
   mapped_ = l.capacity_bytes;
-  count_ = std::min(l.geometry.num_gd_entries, format::div_round_up(mapped_, l.gt_coverage_bytes));
+  count_ = std::min(l.geometry.num_gd_entries, vmdk::div_round_up(mapped_, l.gt_coverage_bytes));
   scan_tables();
   finish();
 }

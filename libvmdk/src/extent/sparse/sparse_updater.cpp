@@ -11,7 +11,7 @@
 
 #include "extent/sparse/grain_tables.hpp"
 #include "extent/sparse/kdmv_layout.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/grain_directory.hpp"
 #include "format/sparse_header.hpp"
 #include "vmdk/error.hpp"
@@ -37,8 +37,8 @@ class Updater final : public SparseUpdater {
     gd_ = read_directory(layout_.gd_byte_offset, "grain directory");
     redundant_ = (h.flags & format::kFlagRedundantGd) != 0 && h.rgd_offset != 0;
     if (redundant_) load_redundant_directory();
-    const std::uint64_t file_sectors = format::div_round_up(layout_.file_size, kSectorSize);
-    next_sector_ = format::div_round_up(file_sectors, h.grain_size) * h.grain_size;
+    const std::uint64_t file_sectors = vmdk::div_round_up(layout_.file_size, kSectorSize);
+    next_sector_ = vmdk::div_round_up(file_sectors, h.grain_size) * h.grain_size;
   }
 
   std::uint64_t grain_bytes() const override { return layout_.grain_bytes; }
@@ -143,7 +143,7 @@ class Updater final : public SparseUpdater {
     }
     if (created)
       next_sector_ =
-          format::div_round_up(next_sector_, layout_.header.grain_size) * layout_.header.grain_size;
+          vmdk::div_round_up(next_sector_, layout_.header.grain_size) * layout_.header.grain_size;
 
     // 3. Primary tables, then redundant tables, then durable.
     for (const Touched& t : touched) file_->write_at(t.primary * kSectorSize, t.bytes);

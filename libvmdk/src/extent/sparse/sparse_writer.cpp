@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/grain_directory.hpp"
 #include "format/sparse_header.hpp"
 #include "vmdk/error.hpp"
@@ -50,7 +50,7 @@ class SparseWriter final : public ExtentWriter {
     header_.rgd_offset = 1 + params.descriptor_sectors;
     header_.gd_offset = header_.rgd_offset + geometry_.gd_sectors + tables;
     std::uint64_t metadata_end = header_.gd_offset + geometry_.gd_sectors + tables;
-    header_.overhead = format::div_round_up(metadata_end, grain_sectors) * grain_sectors;
+    header_.overhead = vmdk::div_round_up(metadata_end, grain_sectors) * grain_sectors;
     if (header_.overhead >= format::kSectorLimit32) {
       throw UsageError(file_->name(), "sparse extent metadata of " + hex(header_.overhead) +
                                           " sectors does not fit below 2^32 sectors");
@@ -140,12 +140,12 @@ class SparseWriter final : public ExtentWriter {
     if (p.capacity_bytes / kSectorSize > format::kMaxSparseCapacitySectors) {
       throw UsageError(name, "sparse extent capacity " + hex(p.capacity_bytes) + " is too large");
     }
-    if (!format::is_power_of_two(p.grain_bytes) || p.grain_bytes < kMinGrainBytes ||
+    if (!vmdk::is_power_of_two(p.grain_bytes) || p.grain_bytes < kMinGrainBytes ||
         p.grain_bytes > kMaxGrainBytes) {
       throw UsageError(name, "grain size " + hex(p.grain_bytes) + " is not a power of two between " +
                                  hex(kMinGrainBytes) + " and " + hex(kMaxGrainBytes) + " bytes");
     }
-    if (!format::is_power_of_two(p.gtes_per_gt) || p.gtes_per_gt < format::kMinGtesPerGt ||
+    if (!vmdk::is_power_of_two(p.gtes_per_gt) || p.gtes_per_gt < format::kMinGtesPerGt ||
         p.gtes_per_gt > format::kMaxGtesPerGt) {
       throw UsageError(name, "grain table size " + std::to_string(p.gtes_per_gt) +
                                  " is not a power of two between 128 and 512");
@@ -160,7 +160,7 @@ class SparseWriter final : public ExtentWriter {
                                  " sectors");
     }
     std::uint64_t tables =
-        format::div_round_up(p.capacity_bytes / kSectorSize, p.gtes_per_gt * (p.grain_bytes / kSectorSize));
+        vmdk::div_round_up(p.capacity_bytes / kSectorSize, p.gtes_per_gt * (p.grain_bytes / kSectorSize));
     if (tables > format::kMaxGdEntries) {
       throw UsageError(name,
                        "sparse extent capacity " + hex(p.capacity_bytes) + " needs too many grain tables");

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "extent/stream/stream_writer_pipeline.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/fast_deflate.hpp"
 #include "format/grain_directory.hpp"
 #include "format/marker.hpp"
@@ -38,7 +38,7 @@ class StreamWriter final : public ExtentWriter {
       throw UsageError(
           name, "stream capacity " + hex(params.capacity_bytes) + " bytes is not a positive multiple of 512");
     }
-    if (!format::is_power_of_two(params.grain_bytes) || params.grain_bytes < kMinGrainBytes ||
+    if (!vmdk::is_power_of_two(params.grain_bytes) || params.grain_bytes < kMinGrainBytes ||
         params.grain_bytes > kMaxGrainBytes) {
       throw UsageError(name, "stream grain size " + hex(params.grain_bytes) +
                                  " bytes is not a power of two from 4 KiB to 1 MiB");
@@ -69,7 +69,7 @@ class StreamWriter final : public ExtentWriter {
                                  hex(format::kMaxGdEntries) + ")");
     }
     // Text plus one NUL: QEMU reads an embedded descriptor up to the first NUL, past the area's end.
-    const std::uint64_t descriptor_sectors = format::div_round_up(params.descriptor.size() + 1, kSectorSize);
+    const std::uint64_t descriptor_sectors = vmdk::div_round_up(params.descriptor.size() + 1, kSectorSize);
     if (descriptor_sectors > format::kMaxDescriptorSectors) {
       throw UsageError(name, "embedded descriptor of " + hex(params.descriptor.size()) +
                                  " bytes needs more than " + hex(format::kMaxDescriptorSectors) + " sectors");
@@ -86,7 +86,7 @@ class StreamWriter final : public ExtentWriter {
     header_.num_gtes_per_gt = format::kStandardGtesPerGt;
     header_.rgd_offset = 0;
     header_.gd_offset = format::kGdAtEnd;
-    header_.overhead = *format::round_up(1 + descriptor_sectors, grain_sectors);
+    header_.overhead = *vmdk::round_up(1 + descriptor_sectors, grain_sectors);
     header_.compress_algorithm = format::kCompressDeflate;
 
     unsigned threads =

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <system_error>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/fast_deflate.hpp"
 #include "format/marker.hpp"
 #include "format/sparse_header.hpp"
@@ -39,7 +39,7 @@ CompressPipeline::CompressPipeline(unsigned threads, int level, std::size_t grai
   {
     format::FastDeflater probe(level);  // validates the level here rather than in every worker
     record_bound_ = static_cast<std::size_t>(
-        *format::round_up(format::kGrainMarkerHeaderSize + probe.bound(grain_bytes), format::kSectorSize));
+        *vmdk::round_up(format::kGrainMarkerHeaderSize + probe.bound(grain_bytes), format::kSectorSize));
   }
   try {
     for (unsigned i = 0; i < std::max(1u, threads); ++i)
@@ -165,7 +165,7 @@ void CompressPipeline::compress_batch(GrainBatch& batch, format::FastDeflater& d
     std::copy(marker.begin(), marker.end(), record.begin());
     std::size_t used = format::kGrainMarkerHeaderSize + size;
     std::size_t padded =
-        static_cast<std::size_t>(format::div_round_up(used, format::kSectorSize)) * format::kSectorSize;
+        static_cast<std::size_t>(vmdk::div_round_up(used, format::kSectorSize)) * format::kSectorSize;
     std::fill(record.begin() + static_cast<std::ptrdiff_t>(used),
               record.begin() + static_cast<std::ptrdiff_t>(padded), std::uint8_t{0});
     batch.records.push_back({grain_index, padded / format::kSectorSize});

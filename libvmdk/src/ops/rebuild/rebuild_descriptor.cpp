@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "disk/path_confine.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/cowd_header.hpp"
 #include "format/sesparse_header.hpp"
 #include "ops/common/children.hpp"
@@ -192,7 +192,7 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
     if (ops::same_file_location(member, dest)) {
       throw UsageError(dest.string(), "is an extent of the disk; the descriptor must be another file");
     }
-    std::optional<std::uint64_t> sum = format::checked_add(capacity, measured.back().bytes);
+    std::optional<std::uint64_t> sum = vmdk::checked_add(capacity, measured.back().bytes);
     if (!sum) throw FormatError(member.string(), "extent sizes add up to more than 2^64 bytes");
     capacity = *sum;
   }

@@ -12,7 +12,7 @@
 #include "disk/path_confine.hpp"
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/cowd_header.hpp"
 #include "format/sesparse_header.hpp"
 #include "format/sparse_header.hpp"
@@ -96,7 +96,7 @@ MeasuredExtent measure_kdmv(const fs::path& path, const File& file, std::vector<
   } catch (const Error& e) {
     warnings.push_back(std::string(e.what()) + " (the descriptor is written anyway; run check)");
   }
-  if (format::is_power_of_two(header.grain_size) && header.capacity % header.grain_size != 0) {
+  if (vmdk::is_power_of_two(header.grain_size) && header.capacity % header.grain_size != 0) {
     warnings.push_back(
         path.string() + ": capacity " + hex(header.capacity) +
         " sectors is not a multiple of the grain size; QEMU and libvmdk misplace later extents");

@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "format/checked_math.hpp"
+#include "io/checked_math.hpp"
 #include "format/grain_directory.hpp"
 #include "format/marker.hpp"
 #include "format/sparse_header.hpp"
@@ -38,10 +38,10 @@ format::SparseHeader usable_header(const ByteSource& file) {
     throw UnsupportedError(name, "cannot salvage a stream whose grain directory is not at the end",
                            format::sparse_header_field("gd_offset").offset);
   }
-  if (!format::is_power_of_two(h.grain_size) || h.grain_size > format::kMaxGrainSectors) {
+  if (!vmdk::is_power_of_two(h.grain_size) || h.grain_size > format::kMaxGrainSectors) {
     return fail("grain_size", "grain size " + hex(h.grain_size) + " is out of range");
   }
-  if (!format::is_power_of_two(h.num_gtes_per_gt) || h.num_gtes_per_gt < format::kMinGtesPerGt ||
+  if (!vmdk::is_power_of_two(h.num_gtes_per_gt) || h.num_gtes_per_gt < format::kMinGtesPerGt ||
       h.num_gtes_per_gt > format::kMaxGtesPerGt) {
     return fail("num_gtes_per_gt", "grain table size is out of range");
   }
@@ -90,7 +90,7 @@ void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& fi
       }
       grains[m.value] = static_cast<std::uint32_t>(pos / kSectorSize);
       last_lba_end = m.value + h.grain_size;
-      pos = format::div_round_up(end, kSectorSize) * kSectorSize;
+      pos = vmdk::div_round_up(end, kSectorSize) * kSectorSize;
       cut = pos;
       continue;
     }
@@ -118,7 +118,7 @@ void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& fi
       k.virtual_length = std::min(grain_bytes, h.capacity * kSectorSize - broken->value * kSectorSize);
     }
     plan.kept.push_back(std::move(k));
-    cut = format::div_round_up(size, kSectorSize) * kSectorSize;
+    cut = vmdk::div_round_up(size, kSectorSize) * kSectorSize;
   }
   // The new tail: per table with grains a GT marker and the table, then the directory, footer, EOS.
   const std::uint64_t gt_bytes = geometry.gt_sectors * kSectorSize;

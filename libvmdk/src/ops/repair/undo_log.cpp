@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ops/common/change_lock.hpp"
-#include "format/sha256.hpp"
+#include "io/sha256.hpp"
 #include "ops/output/temp_file.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
@@ -216,7 +216,7 @@ std::string range_digest(const fs::path& file, std::uint64_t offset, std::uint64
   constexpr std::uint64_t kChunk = 1u << 20;
   std::unique_ptr<File> in = File::open(file);
   const std::uint64_t end = std::min(in->size(), offset + length);
-  format::Sha256 sha;
+  vmdk::Sha256 sha;
   std::vector<std::uint8_t> buffer;
   for (std::uint64_t at = offset; at < end; at += kChunk) {
     buffer.resize(static_cast<std::size_t>(std::min(kChunk, end - at)));

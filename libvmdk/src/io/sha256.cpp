@@ -1,9 +1,9 @@
 // SHA-256 as FIPS 180-4 section 6.2 gives it: 64-byte blocks, big-endian words, length padding.
-#include "format/sha256.hpp"
+#include "io/sha256.hpp"
 
 #include <algorithm>
 
-namespace vmdk::format {
+namespace vmdk {
 
 namespace {
 
@@ -80,4 +80,4 @@ std::string Sha256::hex_digest() {
   return out;
 }
 
-}  // namespace vmdk::format
+}  // namespace vmdk

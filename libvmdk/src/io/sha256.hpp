@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-namespace vmdk::format {
+namespace vmdk {
 
 class Sha256 {
  public:
@@ -26,4 +26,4 @@ class Sha256 {
   std::uint64_t total_ = 0;
 };
 
-}  // namespace vmdk::format
+}  // namespace vmdk

@@ -6,7 +6,7 @@
 #include <limits>
 #include <optional>
 
-namespace vmdk::format {
+namespace vmdk {
 
 /// a + b, or nullopt when it does not fit in 64 bits.
 constexpr std::optional<std::uint64_t> checked_add(std::uint64_t a, std::uint64_t b) {
@@ -30,4 +30,4 @@ constexpr std::optional<std::uint64_t> round_up(std::uint64_t a, std::uint64_t b
 
 constexpr bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
-}  // namespace vmdk::format
+}  // namespace vmdk
