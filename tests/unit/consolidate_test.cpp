@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 #include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/create.hpp"

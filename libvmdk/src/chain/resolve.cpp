@@ -149,35 +149,56 @@ ParentLookup find_parent(const std::string& hint, const fs::path& folder, bool a
 
 }  // namespace
 
-std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& options) {
-  if (options.open.lock.enabled) return open_locked(leaf, options);
-  auto impl = std::make_unique<Impl>();
+namespace {
+
+// Builds a chain's layers from the leaf down, one parent link at a time (vmdk-format.md 1.10, 6.2).
+class ChainBuilder {
+ public:
+  ChainBuilder(const fs::path& leaf, const ChainOptions& options, std::vector<Layer>& layers,
+               std::vector<std::string>& warnings)
+      : leaf_(leaf), options_(options), layers_(layers), warnings_(warnings) {}
+
+  void build() {
+    Layer first;
+    first.disk = Disk::open(leaf_, options_.open);
+    add_warnings(*first.disk);
+    if (auto id = paths::file_id(leaf_)) seen_.insert(*id);
+    layers_.push_back(std::move(first));
+    while (link_next()) {
+    }
+  }
+
+ private:
+  const fs::path& leaf_;
+  const ChainOptions& options_;
+  std::vector<Layer>& layers_;
+  std::vector<std::string>& warnings_;
   // Layers seen so far, by file identity: a cycle through a symlink or a hard link is still a cycle.
-  std::set<paths::FileId> seen;
+  std::set<paths::FileId> seen_;
+
+  void add_warnings(const Disk& disk) {
+    warnings_.insert(warnings_.end(), disk.warnings().begin(), disk.warnings().end());
+  }
 
   // Records a broken link: thrown by default, kept in layers() with report_broken.
-  auto broken = [&](Layer& layer, LinkState state, const std::string& file, const std::string& message) {
+  void broken(Layer& layer, LinkState state, const std::string& file, const std::string& message) {
     layer.link = state;
-    if (!options.report_broken) throw ChainError(file, message);
-    impl->warnings.push_back(file + ": " + message);
-  };
+    if (!options_.report_broken) throw ChainError(file, message);
+    warnings_.push_back(file + ": " + message);
+  }
 
-  Layer first;
-  first.disk = Disk::open(leaf, options.open);
-  impl->warnings.insert(impl->warnings.end(), first.disk->warnings().begin(), first.disk->warnings().end());
-  if (auto id = paths::file_id(leaf)) seen.insert(*id);
-  impl->layers.push_back(std::move(first));
-
-  while (true) {
-    Layer& child = impl->layers.back();
+  // Resolves the top layer's parent and appends it; false when the chain ends there (a base or a
+  // broken link that report_broken keeps).
+  bool link_next() {
+    Layer& child = layers_.back();
     const Disk& child_disk = *child.disk;
     const std::string child_name = child_disk.path().string();
     const std::uint32_t parent_cid = child_disk.descriptor().parent_cid();
     if (parent_cid == kNoParentCid) {
       child.link = LinkState::base;
-      break;
+      return false;
     }
-    if (options.open.strict) {
+    if (options_.open.strict) {
       throw UsageError(child_name, "is a delta with a parent disk (parentCID " + format_cid(parent_cid) +
                                        "), refused by --strict (only self-contained single-file disks)");
     }
@@ -185,66 +206,87 @@ std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& opt
     if (!hint) {
       broken(child, LinkState::missing_parent, child_name,
              "delta has parentCID " + format_cid(parent_cid) + " but no parentFileNameHint (orphan delta)");
-      break;
+      return false;
     }
     ParentLookup parent_at = find_parent(*hint, paths::folder_of(child_disk.path()),
-                                         options.open.allow_outside_paths, child.tried);
+                                         options_.open.allow_outside_paths, child.tried);
     if (parent_at.found.empty()) {
       broken(child, parent_at.broken, child_name, parent_at.message);
-      break;
+      return false;
     }
-    const fs::path found = parent_at.found;
-    const paths::FileId found_id = parent_at.id;
-    if (!parent_at.warning.empty()) impl->warnings.push_back(child_name + ": " + parent_at.warning);
-    child.parent_path = found;
+    if (!parent_at.warning.empty()) warnings_.push_back(child_name + ": " + parent_at.warning);
+    child.parent_path = parent_at.found;
+    std::unique_ptr<Disk> parent = open_parent(child, parent_at);
+    if (!parent || !link_holds(child, *parent, parent_cid)) return false;
+    seen_.insert(parent_at.id);
+    add_warnings(*parent);
+    Layer next;
+    next.disk = std::move(parent);
+    layers_.push_back(std::move(next));
+    return true;
+  }
 
-    if (seen.count(found_id) != 0) {
+  // The parent's Disk, or null when the link is broken (a cycle, an unreadable parent).
+  std::unique_ptr<Disk> open_parent(Layer& child, const ParentLookup& parent_at) {
+    const std::string child_name = child.disk->path().string();
+    const fs::path& found = parent_at.found;
+    if (seen_.count(parent_at.id) != 0) {
       broken(child, LinkState::cycle, child_name,
              "chain has a cycle: parent " + found.string() + " is already a layer of this chain");
-      break;
+      return nullptr;
     }
-    if (impl->layers.size() >= options.max_depth) {
+    if (layers_.size() >= options_.max_depth) {
       // Named by the file the user gave: the layer where the limit is hit means nothing to them.
-      throw ChainError(leaf.string(), "chain is deeper than " + std::to_string(options.max_depth) +
-                                          " layers (the limit is reached at " + child_name +
-                                          "); vmdkit reads at most that many");
+      throw ChainError(leaf_.string(), "chain is deeper than " + std::to_string(options_.max_depth) +
+                                           " layers (the limit is reached at " + child_name +
+                                           "); vmdkit reads at most that many");
     }
-    std::unique_ptr<Disk> parent;
     try {
-      parent = Disk::open(found, options.open);
+      return Disk::open(found, options_.open);
     } catch (const Error& error) {
-      if (!options.report_broken) throw;
+      if (!options_.report_broken) throw;
       child.parent_error = error;
-      broken(child, LinkState::unreadable_parent, child_name, "parent " + found.string() + " cannot be opened: " + error.what());
-      break;
+      broken(child, LinkState::unreadable_parent, child_name,
+             "parent " + found.string() + " cannot be opened: " + error.what());
+      return nullptr;
     }
-    const std::optional<std::uint32_t> actual_cid = parent->descriptor().cid();
+  }
+
+  // Checks the CID and capacity of a link; false when it is broken and the chain ends here.
+  bool link_holds(Layer& child, const Disk& parent, std::uint32_t parent_cid) {
+    const Disk& child_disk = *child.disk;
+    const std::string child_name = child_disk.path().string();
+    const std::string found = parent.path().string();
+    const std::optional<std::uint32_t> actual_cid = parent.descriptor().cid();
     if (!actual_cid || *actual_cid != parent_cid) {
       const std::string message = "CID mismatch: " + child_name + " has parentCID " + format_cid(parent_cid) +
-                                  " but its parent " + found.string() + " has CID " + format_cid(actual_cid);
-      if (options.allow_cid_mismatch) {
-        child.link = LinkState::cid_mismatch;
-        impl->warnings.push_back(child_name + ": " + message + " (read anyway)");
-      } else {
+                                  " but its parent " + child.parent_path.string() + " has CID " +
+                                  format_cid(actual_cid);
+      if (!options_.allow_cid_mismatch) {
         broken(child, LinkState::cid_mismatch, child_name, message + " (the parent changed after the child was made)");
-        break;
+        return false;
       }
+      child.link = LinkState::cid_mismatch;
+      warnings_.push_back(child_name + ": " + message + " (read anyway)");
     } else {
       child.link = LinkState::ok;
     }
-    if (parent->capacity() != child_disk.capacity()) {
+    if (parent.capacity() != child_disk.capacity()) {
       broken(child, LinkState::capacity_mismatch, child_name,
              "capacity mismatch: " + child_name + " is " + hex(child_disk.capacity()) + " bytes but its parent " +
-                 found.string() + " is " + hex(parent->capacity()) + " bytes");
-      break;
+                 child.parent_path.string() + " is " + hex(parent.capacity()) + " bytes");
+      return false;
     }
-    seen.insert(found_id);
-    impl->warnings.insert(impl->warnings.end(), parent->warnings().begin(), parent->warnings().end());
-    Layer next;
-    next.disk = std::move(parent);
-    impl->layers.push_back(std::move(next));
+    return true;
   }
+};
 
+}  // namespace
+
+std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& options) {
+  if (options.open.lock.enabled) return open_locked(leaf, options);
+  auto impl = std::make_unique<Impl>();
+  ChainBuilder(leaf, options, impl->layers, impl->warnings).build();
   impl->shared = chain::find_shared_layer_files(impl->layers);
   if (options.for_writing) chain::refuse_shared_files(impl->layers, impl->shared);
   impl->capacity = impl->layers.front().disk->capacity();

@@ -68,6 +68,44 @@ std::shared_ptr<const Window> WindowCache::get(std::uint64_t index) const {
   return window;
 }
 
+namespace {
+
+// Splits one layer's run over the holes it meets: unallocated parts stay holes for the layers
+// below (next_holes), the rest becomes segments owned by this layer. h is the first hole that
+// may meet the run; runs come in ascending order, so it only moves forward.
+void overlay_run(const DiskRun& run, std::size_t depth, const std::vector<Hole>& holes, std::size_t& h,
+                 std::vector<Hole>& next_holes, Window& owned) {
+  const std::uint64_t run_end = run.offset + run.length;
+  while (h < holes.size() && holes[h].end <= run.offset) ++h;
+  for (std::size_t k = h; k < holes.size() && holes[k].begin < run_end; ++k) {
+    const std::uint64_t lo = std::max(run.offset, holes[k].begin);
+    const std::uint64_t hi = std::min(run_end, holes[k].end);
+    if (lo >= hi) continue;
+    if (run.state == BlockState::unallocated) {
+      if (!next_holes.empty() && next_holes.back().end == lo) {
+        next_holes.back().end = hi;
+      } else {
+        next_holes.push_back({lo, hi});
+      }
+      continue;
+    }
+    Segment segment;
+    segment.offset = lo;
+    segment.length = hi - lo;
+    segment.state = run.state;
+    segment.compressed = run.compressed;
+    segment.depth = static_cast<std::uint32_t>(depth);
+    segment.extent_index = static_cast<std::uint32_t>(run.extent_index);
+    // A compressed grain's host offset is its marker: the same for every byte of the grain.
+    if (run.host_offset != kNoHostOffset) {
+      segment.host_offset = run.compressed ? run.host_offset : run.host_offset + (lo - run.offset);
+    }
+    owned.push_back(segment);
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<const Window> WindowCache::resolve(std::uint64_t index) const {
   const std::uint64_t begin = index * kWindowBytes;
   if (begin >= capacity_) {
@@ -89,35 +127,7 @@ std::shared_ptr<const Window> WindowCache::resolve(std::uint64_t index) const {
     layers_[depth].disk->map(holes.front().begin, holes.back().end - holes.front().begin, runs);
     next_holes.clear();
     std::size_t h = 0;
-    for (const DiskRun& run : runs) {
-      const std::uint64_t run_end = run.offset + run.length;
-      while (h < holes.size() && holes[h].end <= run.offset) ++h;
-      for (std::size_t k = h; k < holes.size() && holes[k].begin < run_end; ++k) {
-        const std::uint64_t lo = std::max(run.offset, holes[k].begin);
-        const std::uint64_t hi = std::min(run_end, holes[k].end);
-        if (lo >= hi) continue;
-        if (run.state == BlockState::unallocated) {
-          if (!next_holes.empty() && next_holes.back().end == lo) {
-            next_holes.back().end = hi;
-          } else {
-            next_holes.push_back({lo, hi});
-          }
-          continue;
-        }
-        Segment segment;
-        segment.offset = lo;
-        segment.length = hi - lo;
-        segment.state = run.state;
-        segment.compressed = run.compressed;
-        segment.depth = static_cast<std::uint32_t>(depth);
-        segment.extent_index = static_cast<std::uint32_t>(run.extent_index);
-        // A compressed grain's host offset is its marker: the same for every byte of the grain.
-        if (run.host_offset != kNoHostOffset) {
-          segment.host_offset = run.compressed ? run.host_offset : run.host_offset + (lo - run.offset);
-        }
-        owned.push_back(segment);
-      }
-    }
+    for (const DiskRun& run : runs) overlay_run(run, depth, holes, h, next_holes, owned);
     holes.swap(next_holes);
   }
   const auto bottom = static_cast<std::uint32_t>(layers_.empty() ? 0 : layers_.size() - 1);
@@ -129,7 +139,13 @@ std::shared_ptr<const Window> WindowCache::resolve(std::uint64_t index) const {
     owned.push_back(segment);
   }
   std::sort(owned.begin(), owned.end(), [](const Segment& a, const Segment& b) { return a.offset < b.offset; });
+  return merged_window(owned, begin, end);
+}
 
+// The window's segments, neighbours with the same owner merged; each byte of [begin, end) must be
+// covered exactly once.
+std::shared_ptr<const Window> WindowCache::merged_window(const Window& owned, std::uint64_t begin,
+                                                         std::uint64_t end) const {
   auto window = std::make_shared<Window>();
   window->reserve(owned.size());
   std::uint64_t expect = begin;

@@ -47,6 +47,7 @@ class WindowCache {
 
  private:
   std::shared_ptr<const Window> resolve(std::uint64_t index) const;
+  std::shared_ptr<const Window> merged_window(const Window& owned, std::uint64_t begin, std::uint64_t end) const;
 
   const std::vector<Layer>& layers_;
   std::uint64_t capacity_;

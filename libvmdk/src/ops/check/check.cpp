@@ -14,7 +14,7 @@
 #include "ops/repair/repair_esxi.hpp"
 #include "extent/sparse/sparse_scan.hpp"
 #include "ops/check/descriptor_lines.hpp"
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

@@ -6,7 +6,7 @@
 #include <system_error>
 
 #include "chain/chain_lock.hpp"
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 

@@ -9,7 +9,7 @@
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "format/sparse_header.hpp"
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {

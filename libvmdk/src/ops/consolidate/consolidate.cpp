@@ -9,7 +9,7 @@
 #include "ops/consolidate/consolidate_copy.hpp"
 #include "ops/consolidate/consolidate_finish.hpp"
 #include "ops/consolidate/consolidate_plan.hpp"
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

@@ -6,7 +6,7 @@
 #include <system_error>
 
 #include "ops/common/descriptor_store.hpp"
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 

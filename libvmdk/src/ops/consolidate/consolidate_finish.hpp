@@ -3,7 +3,7 @@
 // the journal last. Every step is idempotent, so an interrupted switch is simply run again.
 #pragma once
 
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 #include "vmdk/disk.hpp"
 
 namespace vmdk::ops {

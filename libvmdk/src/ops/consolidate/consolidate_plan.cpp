@@ -14,7 +14,7 @@
 #include "ops/common/children.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "ops/common/folder_scan.hpp"
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 #include "ops/common/random.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"

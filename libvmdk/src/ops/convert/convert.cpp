@@ -7,7 +7,7 @@
 #include "ops/convert/convert_pump.hpp"
 #include "ops/output/disk_output.hpp"
 #include "ops/output/new_disk.hpp"
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

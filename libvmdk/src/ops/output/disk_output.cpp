@@ -12,7 +12,7 @@
 #include "disk/path_confine.hpp"
 #include "ops/common/children.hpp"
 #include "ops/common/folder_scan.hpp"
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"

@@ -9,7 +9,7 @@
 #include "extent/sesparse/sesparse_writer.hpp"
 #include "extent/sparse/sparse_writer.hpp"
 #include "extent/stream/stream_writer.hpp"
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 

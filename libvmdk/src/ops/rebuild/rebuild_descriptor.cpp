@@ -17,7 +17,7 @@
 #include "ops/common/random.hpp"
 #include "ops/rebuild/rebuild_extents.hpp"
 #include "ops/rebuild/rebuild_parent.hpp"
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 #include "vmdk/rebuild.hpp"

@@ -11,7 +11,7 @@
 #include "extent/sesparse/sesparse_scan.hpp"
 #include "extent/sparse/sparse_scan.hpp"
 #include "ops/common/change_lock.hpp"
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 #include "ops/repair/repair_esxi.hpp"
 #include "ops/repair/repair_links.hpp"
 #include "ops/repair/repair_sparse.hpp"

@@ -3,7 +3,7 @@
 #include "ops/repair/salvage_kept.hpp"
 
 
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 

@@ -10,7 +10,7 @@
 
 #include "ops/common/change_lock.hpp"
 #include "io/sha256.hpp"
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"

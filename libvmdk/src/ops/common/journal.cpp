@@ -1,13 +1,13 @@
 // The consolidation journal (see journal.hpp): JSON through nlohmann_json, strict validation on
 // load (a journal decides which files are deleted, so it is never followed blindly).
-#include "ops/consolidate/journal.hpp"
+#include "ops/common/journal.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 #include "disk/path_confine.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"

@@ -1,5 +1,5 @@
 // Temporary files renamed into place (see temp_file.hpp).
-#include "ops/output/temp_file.hpp"
+#include "ops/common/temp_file.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
