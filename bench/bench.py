@@ -117,11 +117,14 @@ def allocated(path):
     return int(subprocess.run(["du", "-B1", path], capture_output=True, text=True, check=True).stdout.split()[0])
 
 
-def consolidate_once(vmdkit, work, scratch, cold):
+def consolidate_once(vmdkit, work, scratch, cold, baseline=None):
     """One timed run of each merger of the depth-9 chain into its base, each on a fresh copy of the
     chain (copying is not timed), then both bases checked against the original leaf. Returns
-    (qemu seconds, vmdkit seconds, {"qemu"|"vmdkit": (file size, allocated bytes) of the base})."""
+    (qemu seconds, vmdkit seconds, {"qemu"|"vmdkit": (file size, allocated bytes) of the base},
+    baseline vmdkit seconds or None)."""
     dirs = {"qemu": os.path.join(scratch, "qemu"), "vmdkit": os.path.join(scratch, "vmdkit")}
+    if baseline:
+        dirs["baseline"] = os.path.join(scratch, "baseline")
     for d in dirs.values():
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
@@ -131,16 +134,18 @@ def consolidate_once(vmdkit, work, scratch, cold):
     # above are left as they are, not emptied; vmdkit removes them, which is part of its time).
     t_q = timed(["qemu-img", "commit", "-q", "-f", "vmdk", "-b", "base.vmdk", "d9-000008.vmdk"], cold, cwd=dirs["qemu"])
     t_v = timed([vmdkit, "consolidate", "d9-000008.vmdk", "-q"], cold, cwd=dirs["vmdkit"])
+    t_b = timed([baseline, "consolidate", "d9-000008.vmdk", "-q"], cold, cwd=dirs["baseline"]) if baseline else None
     leaf = os.path.join(work, "d9-000008.vmdk")
     sizes = {}
     for who, d in dirs.items():
         base = os.path.join(d, "base.vmdk")
         run([vmdkit, "compare", base, leaf], stdout=subprocess.DEVNULL)  # exit 1 (different) raises
         sizes[who] = (os.path.getsize(base), allocated(base))
-    left = sorted(os.listdir(dirs["vmdkit"]))
-    if left != ["base.vmdk"]:
-        raise SystemExit(f"bench: vmdkit consolidate left {left}")
-    return t_q, t_v, sizes
+    for who in ("vmdkit", "baseline") if baseline else ("vmdkit",):
+        left = sorted(os.listdir(dirs[who]))
+        if left != ["base.vmdk"]:
+            raise SystemExit(f"bench: {who} consolidate left {left}")
+    return t_q, t_v, sizes, t_b
 
 
 def main():
@@ -154,6 +159,8 @@ def main():
     p.add_argument("--scratch", default=f"/tmp/vmdkit-bench-scratch-{os.getpid()}",
                    help="folder for the copies of the chain that consolidate and qemu-img commit modify "
                         "(its qemu/ and vmdkit/ subfolders are removed at the end)")
+    p.add_argument("--baseline", help="an older vmdkit binary: every vmdkit command is also timed with it, "
+                                      "interleaved, and the new/old ratio of the medians is printed")
     p.add_argument("--cases", default="raw,depth,stream,consolidate",
                    help="comma-separated subset of: raw (convert to raw), depth (cat 33 vs 2), stream, "
                         "consolidate (vmdkit consolidate vs qemu-img commit)")
@@ -161,6 +168,8 @@ def main():
     cases = set(args.cases.split(","))
     work = os.path.abspath(args.work)
     args.vmdkit = os.path.abspath(args.vmdkit)  # some cases run in scratch folders
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
     out_dir = args.out or work
     build(work, args.seed)
     d9 = os.path.join(work, "d9-000008.vmdk")
@@ -191,6 +200,9 @@ def main():
     ok = True
     for cold in ([True, False] if can_drop else [False]):
         conv_q, conv_v, cat33, cat2, str_q, str_v, com_q, com_v = [], [], [], [], [], [], [], []
+        # The baseline's times of the same commands, each run right after the new binary's.
+        old = {"raw": [], "cat33": [], "cat2": [], "stream": [], "consolidate": []}
+        base_timed = lambda key, argv: old[key].append(timed([args.baseline] + argv, cold)) if args.baseline else None
         com_sizes = None
         if not cold and "depth" in cases:
             # Untimed first reads: the cold phase ends with the page cache dropped, and the first
@@ -199,23 +211,29 @@ def main():
                 timed([args.vmdkit, "cat", d33], False)
                 timed([args.vmdkit, "cat", d2], False)
         for _ in range(args.reps):  # interleaved, so drift in the machine's load hits both sides
-            for path in (out_q, out_v, sq, sv):
+            for path in (out_q, out_v, sq, sv, out_v + ".old", sv + ".old"):
                 if os.path.exists(path):
                     os.remove(path)
             if "raw" in cases:
                 conv_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q], cold))
                 conv_v.append(timed([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"], cold))
+                base_timed("raw", ["convert", d9, out_v + ".old", "--to", "raw", "-q"])
             if "depth" in cases:
                 cat33.append(timed([args.vmdkit, "cat", d33], cold))
+                base_timed("cat33", ["cat", d33])
                 cat2.append(timed([args.vmdkit, "cat", d2], cold))
+                base_timed("cat2", ["cat", d2])
             if "stream" in cases:
                 str_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o",
                                     "subformat=streamOptimized", d9, sq], cold))
                 str_v.append(timed([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"], cold))
+                base_timed("stream", ["convert", d9, sv + ".old", "--to", "streamOptimized", "-q"])
             if "consolidate" in cases:
-                t_q, t_v, com_sizes = consolidate_once(args.vmdkit, work, args.scratch, cold)
+                t_q, t_v, com_sizes, t_b = consolidate_once(args.vmdkit, work, args.scratch, cold, args.baseline)
                 com_q.append(t_q)
                 com_v.append(t_v)
+                if t_b is not None:
+                    old["consolidate"].append(t_b)
         med = statistics.median
         fmt = lambda xs: f"{med(xs):.3f} s (min {min(xs):.3f}, max {max(xs):.3f})"
         print()
@@ -254,10 +272,16 @@ def main():
             print(f"  base file size vs qemu-img         {growth * 100:+.1f}%   (goal <= +2% on the file size: "
                   f"{'met' if growth <= 0.02 else 'MISSED'}; allocated {alloc_growth * 100:+.1f}%)")
             print(f"  both bases read as the original leaf (vmdkit compare)")
-    for path in (out_q, out_v, sq, sv):
+        if args.baseline:
+            print(f"  new / baseline ({args.baseline}), medians, interleaved:")
+            for key, new in (("raw", conv_v), ("cat33", cat33), ("cat2", cat2), ("stream", str_v),
+                             ("consolidate", com_v)):
+                if old[key]:
+                    print(f"    {key:12s} new {fmt(new)}  old {fmt(old[key])}  ratio {med(new) / med(old[key]):.3f}")
+    for path in (out_q, out_v, sq, sv, out_v + ".old", sv + ".old"):
         if os.path.exists(path):
             os.remove(path)
-    for sub in ("qemu", "vmdkit"):  # only what consolidate_once made: --scratch may be a shared folder
+    for sub in ("qemu", "vmdkit", "baseline"):  # only what consolidate_once made: --scratch may be a shared folder
         shutil.rmtree(os.path.join(args.scratch, sub), ignore_errors=True)
     if os.path.isdir(args.scratch) and not os.listdir(args.scratch):
         os.rmdir(args.scratch)
