@@ -1,5 +1,6 @@
-// JSON printer: one document per report on stdout, snake_case keys, sizes and offsets in bytes,
-// CIDs as 8-digit lowercase hex strings (docs/json-output.md). nlohmann_json stays inside cli/.
+// JSON printer: one document per report on stdout, snake_case keys from one vocabulary, sizes and
+// offsets in bytes, CIDs as 8-digit lowercase hex strings, absent values as null; and the --json
+// error object (docs/json-output.md). nlohmann_json stays inside cli/.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
