@@ -18,6 +18,9 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;  ///< runs the command once parsed; returns the exit code
   int error_exit = 1;        ///< exit code when run throws (compare uses 2)
+  /// True when the command's standard output carries data (convert to '-'): a --json error object
+  /// then goes to stderr, like the command's JSON report. Unset: stdout is for the report.
+  std::function<bool()> stdout_is_data = nullptr;
 };
 
 Command add_info_command(CLI::App& root);

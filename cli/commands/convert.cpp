@@ -105,7 +105,8 @@ Command add_convert_command(CLI::App& root) {
               make_printer(args->json, std::cout)->print(report);
             }
             return 0;
-          }};
+          },
+          1, [args] { return args->destination == "-"; }};
 }
 
 }  // namespace vmdkit_cli

@@ -1,5 +1,6 @@
-// JSON printer: one document per report on stdout, snake_case keys, sizes and offsets in bytes,
-// CIDs as 8-digit lowercase hex strings (docs/json-output.md). nlohmann_json stays inside cli/.
+// JSON printer: one document per report on stdout, snake_case keys from one vocabulary, sizes and
+// offsets in bytes, CIDs as 8-digit lowercase hex strings, absent values as null; and the --json
+// error object (docs/json-output.md). nlohmann_json stays inside cli/.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,6 +16,9 @@ using Json = nlohmann::ordered_json;
 
 Json optional_cid(const std::optional<std::uint32_t>& cid) { return cid ? Json(cid_hex(*cid)) : Json(nullptr); }
 Json optional_text(const std::optional<std::string>& text) { return text ? Json(*text) : Json(nullptr); }
+Json optional_number(const std::optional<std::uint64_t>& value) { return value ? Json(*value) : Json(nullptr); }
+// The vocabulary has no empty strings for "none": an absent name, type or file is null.
+Json text_or_null(const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); }
 
 Json pairs(const std::vector<std::pair<std::string, std::string>>& entries) {
   Json out = Json::object();
@@ -25,8 +29,8 @@ Json pairs(const std::vector<std::pair<std::string, std::string>>& entries) {
 Json finding_json(const vmdk::Finding& f) {
   return Json{{"code", f.code},
               {"severity", std::string(to_string(f.severity))},
-              {"file", f.file},
-              {"offset", f.offset ? Json(*f.offset) : Json(nullptr)},
+              {"file", text_or_null(f.file)},
+              {"offset", optional_number(f.offset)},
               {"message", f.message},
               {"repairable", f.repairable}};
 }
@@ -39,7 +43,7 @@ Json check_json(const vmdk::CheckReport& r) {
   for (const auto& f : r.findings) j["findings"].push_back(finding_json(f));
   j["corruptions"] = r.corruptions;
   j["leaks"] = r.leaks;
-  j["warnings"] = r.warnings;
+  j["warning_count"] = r.warnings;
   return j;
 }
 
@@ -49,11 +53,16 @@ Json extent_json(const vmdk::InfoExtent& e) {
   out["type"] = e.type;
   out["size"] = e.size;
   out["start"] = e.start;
-  out["file"] = e.file;
-  out["path"] = e.path;
-  if (e.offset) out["offset"] = *e.offset;
+  out["file"] = text_or_null(e.file);
+  out["path"] = text_or_null(e.path);
+  out["offset"] = optional_number(e.offset);
   out["status"] = e.status;
-  if (!e.problem.empty() && e.problem != e.status) out["problem"] = e.problem;
+  // A problem that only repeats the status adds nothing: null, like a problem that is absent.
+  out["problem"] = e.problem == e.status ? Json(nullptr) : text_or_null(e.problem);
+  out["format"] = nullptr;
+  out["grain_size"] = nullptr;
+  out["allocated"] = nullptr;
+  out["header"] = nullptr;
   if (e.details) {
     out["format"] = e.details->format;
     out["grain_size"] = e.details->grain_size;
@@ -72,7 +81,7 @@ class JsonPrinter final : public Printer {
   void print(const vmdk::InfoReport& r) override {
     Json j;
     j["path"] = r.path;
-    j["create_type"] = r.create_type;
+    j["create_type"] = text_or_null(r.create_type);
     j["capacity"] = r.capacity;
     j["cid"] = optional_cid(r.cid);
     j["parent_cid"] = cid_hex(r.parent_cid);
@@ -95,7 +104,7 @@ class JsonPrinter final : public Printer {
     for (const auto& l : r.layers) {
       Json layer;
       layer["path"] = l.path;
-      layer["create_type"] = l.create_type;
+      layer["create_type"] = text_or_null(l.create_type);
       layer["capacity"] = l.capacity;
       layer["cid"] = optional_cid(l.cid);
       layer["parent_cid"] = cid_hex(l.parent_cid);
@@ -129,11 +138,10 @@ class JsonPrinter final : public Printer {
       range["present"] = run.present;
       range["zero"] = run.zero;
       range["data"] = run.data;
-      if (run.data) {
-        range["file"] = run.file;
-        if (run.host_offset != vmdk::kNoHostOffset) range["offset"] = run.host_offset;
-      }
-      if (run.compressed) range["compressed"] = true;
+      range["file"] = run.data ? text_or_null(run.file) : Json(nullptr);
+      const bool known = run.data && run.host_offset != vmdk::kNoHostOffset;
+      range["offset"] = known ? Json(run.host_offset) : Json(nullptr);
+      range["compressed"] = run.compressed;
       j["ranges"].push_back(range);
     }
     j["strips"] = r.strips;
@@ -142,8 +150,8 @@ class JsonPrinter final : public Printer {
 
   void print(const vmdk::ConvertReport& r) override {
     Json j;
-    j["output"] = r.output;
-    j["format"] = r.format;
+    j["path"] = r.output;
+    j["create_type"] = optional_text(r.create_type);
     j["capacity"] = r.capacity;
     j["data_bytes"] = r.data_bytes;
     j["skipped_zero_bytes"] = r.skipped_zero_bytes;
@@ -155,7 +163,7 @@ class JsonPrinter final : public Printer {
   void print(const vmdk::CreateReport& r) override {
     Json j;
     j["path"] = r.path;
-    j["type"] = r.type;
+    j["create_type"] = r.type;
     j["capacity"] = r.capacity;
     j["cid"] = cid_hex(r.cid);
     j["files"] = r.files;
@@ -169,7 +177,7 @@ class JsonPrinter final : public Printer {
     j["cid"] = cid_hex(r.cid);
     j["parent_cid"] = cid_hex(r.parent_cid);
     j["parent_hint"] = r.parent_hint;
-    j["type"] = r.type;
+    j["create_type"] = r.type;
     j["files"] = r.files;
     emit(j);
   }
@@ -190,9 +198,14 @@ class JsonPrinter final : public Printer {
   void print(const vmdk::FixtureReport& r) override {
     Json j;
     j["spec"] = r.spec;
-    j["output"] = r.output;
+    j["output_dir"] = r.output;
+    // "files" is a list of names in every report; the sizes go beside it, by name.
     j["files"] = Json::array();
-    for (const auto& f : r.files) j["files"].push_back(Json{{"name", f.name}, {"size", f.size}});
+    j["sizes"] = Json::object();
+    for (const auto& f : r.files) {
+      j["files"].push_back(f.name);
+      j["sizes"][f.name] = f.size;
+    }
     emit(j);
   }
 
@@ -203,7 +216,7 @@ class JsonPrinter final : public Printer {
       Json out;
       out["path"] = s.path;
       out["kind"] = s.kind;
-      out["size"] = s.size;
+      out["capacity"] = s.size;
       return out;
     };
     j["a"] = side(r.a);
@@ -255,8 +268,8 @@ class JsonPrinter final : public Printer {
     j["actions"] = Json::array();
     for (const auto& a : r.actions) {
       j["actions"].push_back(Json{{"code", a.code},
-                                  {"file", a.file},
-                                  {"offset", a.offset ? Json(*a.offset) : Json(nullptr)},
+                                  {"file", text_or_null(a.file)},
+                                  {"offset", optional_number(a.offset)},
                                   {"message", a.message}});
     }
     j["lost"] = Json::array();
@@ -269,7 +282,7 @@ class JsonPrinter final : public Printer {
                                {"offset", k.offset},
                                {"length", k.length},
                                {"disk", k.disk},
-                               {"virtual_offset", k.virtual_offset ? Json(*k.virtual_offset) : Json(nullptr)},
+                               {"virtual_offset", optional_number(k.virtual_offset)},
                                {"virtual_length", k.virtual_offset ? Json(k.virtual_length) : Json(nullptr)},
                                {"reason", k.reason},
                                {"salvaged", k.salvaged}});
@@ -286,7 +299,7 @@ class JsonPrinter final : public Printer {
   }
 
   void print(const vmdk::UndoReport& r) override {
-    emit(Json{{"log", r.log},
+    emit(Json{{"undo_log", r.log},
               {"files", r.files},
               {"bytes", r.bytes},
               {"dry_run", r.dry_run},
@@ -310,8 +323,8 @@ class JsonPrinter final : public Printer {
               {"parent", r.parent.empty() ? Json(nullptr) : Json(r.parent)},
               {"parent_cid", r.parent.empty() ? Json(nullptr) : Json(cid_hex(r.parent_cid))},
               {"parent_hint", r.parent.empty() ? Json(nullptr) : Json(r.parent_hint)},
-              {"parent_source", r.parent_source},
-              {"parent_reason", r.parent_reason},
+              {"parent_source", r.parent.empty() ? Json(nullptr) : Json(r.parent_source)},
+              {"parent_reason", r.parent.empty() ? Json(nullptr) : Json(r.parent_reason)},
               {"text", r.text},
               {"warnings", r.warnings}});
   }
@@ -327,5 +340,13 @@ class JsonPrinter final : public Printer {
 }  // namespace
 
 std::unique_ptr<Printer> make_json_printer(std::ostream& out) { return std::make_unique<JsonPrinter>(out); }
+
+void print_json_error(std::ostream& out, const ErrorReport& error) {
+  const Json j{{"error", Json{{"message", error.message},
+                              {"file", optional_text(error.file)},
+                              {"offset", optional_number(error.offset)}}}};
+  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
+  out.flush();
+}
 
 }  // namespace vmdkit_cli

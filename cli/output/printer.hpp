@@ -2,8 +2,11 @@
 // document (schemas in docs/json-output.md). Commands pick the printer from --json.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
+#include <string>
 
 #include "vmdk/check.hpp"
 #include "vmdk/consolidate.hpp"
@@ -34,6 +37,16 @@ class Printer {
   virtual void print(const vmdk::UndoReport& report) = 0;
   virtual void print(const vmdk::RebuildReport& report) = 0;
 };
+
+/// An error as --json prints it: the message printed on stderr (after "vmdkit: error: "), and the
+/// file and byte offset it concerns when the error names them.
+struct ErrorReport {
+  std::string message;
+  std::optional<std::string> file;
+  std::optional<std::uint64_t> offset;
+};
+/// Prints {"error": {"message", "file", "offset"}} as one JSON document and flushes out.
+void print_json_error(std::ostream& out, const ErrorReport& error);
 
 std::unique_ptr<Printer> make_text_printer(std::ostream& out);
 std::unique_ptr<Printer> make_json_printer(std::ostream& out);

@@ -15,7 +15,7 @@ for type in $types; do
     bytes=$("$PY" -c "print(int('$size'[:-1]) << {'M': 20, 'G': 30}['$size'[-1]])")
     name="$type-$size"
     expect_exit 0 "create $type $size" -- "$VMDKIT" create --json "$name.vmdk" --size "$size" --type "$type"
-    [ "$(json_field "$TEST_TMPDIR/out" capacity)" = "$bytes" ] && [ "$(json_field "$TEST_TMPDIR/out" type)" = "$type" ] &&
+    [ "$(json_field "$TEST_TMPDIR/out" capacity)" = "$bytes" ] && [ "$(json_field "$TEST_TMPDIR/out" create_type)" = "$type" ] &&
       pass "$name: report" || fail "$name: report $(cat "$TEST_TMPDIR/out")"
     if [ "$size" = 5G ]; then
       count=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files"]))' "$TEST_TMPDIR/out")

@@ -131,9 +131,9 @@ contains "$TEST_TMPDIR/err" "already exists" "refusal says the file exists"
 expect_exit 0 "--overwrite rebuilds" -- "$VMDKIT" fixture build "$SPECS/single.json" -o a/single --overwrite
 [ "$(cat a/single/* | sha256sum)" = "$sum" ] && pass "--overwrite gives the same bytes" || fail "--overwrite changed bytes"
 expect_exit 0 "--json" -- "$VMDKIT" fixture build "$SPECS/chain.json" -o json --json
-"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); n=[f["name"] for f in d["files"]]
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); n=d["files"]
 assert n==["chain.vmdk","chain-000001.vmdk","chain-000002.vmdk","chain-000003.vmdk"], n
-assert all(f["size"]>0 for f in d["files"])' "$TEST_TMPDIR/out" && pass "JSON report lists the files in build order" ||
+assert all(d["sizes"][f]>0 for f in d["files"])' "$TEST_TMPDIR/out" && pass "JSON report lists the files in build order" ||
   fail "JSON report: $(head -c 400 "$TEST_TMPDIR/out")"
 
 mkdir -p bad && cp "$SPECS/data/ramp-5000.bin" bad/

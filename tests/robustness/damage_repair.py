@@ -649,7 +649,7 @@ def _run_case(case, references):
             case.norm(k["file"]) == case.norm(f["file"]) and k["offset"] <= f["offset"] < k["offset"] + k["length"]
             for k in kept)
 
-    case.expect(after.get("corruptions") == 0 and after.get("warnings") == 0 and
+    case.expect(after.get("corruptions") == 0 and after.get("warning_count") == 0 and
                 all(in_kept(f) for f in after.get("findings", [])) and not doc["unrepaired"],
                 "repair's own check afterwards is clean but for kept grains", findings_text(after))
     for k in kept:

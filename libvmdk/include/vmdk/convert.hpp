@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ struct ConvertOptions : NewDiskOptions {
 struct ConvertReport {
   std::string output;               ///< destination ("-" for standard output)
   std::string format;               ///< to_string(type)
+  std::optional<std::string> create_type;  ///< the createType written; none for raw output
   std::uint64_t capacity = 0;
   std::uint64_t data_bytes = 0;     ///< virtual bytes stored as data
   std::uint64_t skipped_zero_bytes = 0;  ///< data that was all zeros, stored as holes / not stored

@@ -80,6 +80,7 @@ ConvertReport new_report(const ConvertSource& source, const std::string& output,
   ConvertReport report;
   report.output = output;
   report.format = std::string(to_string(options.type));
+  if (options.type != DiskType::raw) report.create_type = report.format;
   report.capacity = source.capacity();
   return report;
 }
