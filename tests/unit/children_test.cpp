@@ -1,6 +1,6 @@
 // find_children and find_lock (vmdk-format.md 5.4, 6.2), the `<base>-NNNNNN.vmdk` naming of new
 // deltas (5.1, 6.6), snapshot() on created disks, and the DiskType/Adapter names.
-#include "ops/children.hpp"
+#include "ops/common/children.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ops/journal.hpp"
+#include "ops/consolidate/journal.hpp"
 #include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/create.hpp"

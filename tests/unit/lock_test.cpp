@@ -14,7 +14,7 @@
 #include <fstream>
 #include <string>
 
-#include "ops/temp_file.hpp"
+#include "ops/output/temp_file.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"

@@ -5,9 +5,9 @@
 
 #include <fstream>
 
-#include "ops/descriptor_store.hpp"
-#include "ops/new_disk.hpp"
-#include "ops/random.hpp"
+#include "ops/common/descriptor_store.hpp"
+#include "ops/output/new_disk.hpp"
+#include "ops/common/random.hpp"
 #include "support/file_contents.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/disk.hpp"

@@ -2,7 +2,7 @@
 // bytes whatever the thread count, errors surface at their range's turn, and cat, convert and
 // compare give the same output with one reader or several; concurrent readers resolve a chain
 // window once.
-#include "ops/ordered_reads.hpp"
+#include "ops/common/ordered_reads.hpp"
 
 #include <catch2/catch.hpp>
 

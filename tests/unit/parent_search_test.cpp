@@ -1,7 +1,7 @@
 // The disk scan behind parent search (libvmdk/src/ops/parent_search): disks kept, extent files
 // (vmdk-format.md 5.1) and unreadable files skipped with a reason, CID and capacity filters, and hint
 // resolution like Chain::open's (6.2) for files that need not exist yet.
-#include "ops/parent_search.hpp"
+#include "ops/rebuild/parent_search.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
