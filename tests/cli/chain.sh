@@ -1,8 +1,7 @@
 #!/bin/bash
-# vmdkit chain on a qemu-made 3-deep chain: JSON schema and values, the text tree, and broken
-# chains (missing parent, CID mismatch) reported with exit 1.
+# vmdkit chain on the spec-built 3-deep test chain: JSON schema and values, the text tree (golden),
+# and broken chains (missing parent, CID mismatch) reported with exit 1.
 source "$(dirname "$0")/common.bash"
-need qemu-img qemu-io
 make_chain c
 
 expect_exit 0 "chain --json on an intact chain" -- "$VMDKIT" chain --json c/top.vmdk
@@ -28,6 +27,7 @@ expect_exit 0 "chain text" -- "$VMDKIT" chain c/top.vmdk
 contains "$TEST_TMPDIR/out" "└─" "text tree has connectors"
 contains "$TEST_TMPDIR/out" "64.0 MiB" "text tree shows sizes"
 contains "$TEST_TMPDIR/out" "(base)" "text tree marks the base"
+golden chain/intact.txt "$TEST_TMPDIR/out" "chain text of the intact chain"
 
 # Missing parent: the chain is printed up to the break, exit 1.
 mkdir -p m && cp c/top.vmdk c/mid.vmdk m/
@@ -43,9 +43,10 @@ expect_exit 1 "chain text with a missing parent" -- "$VMDKIT" chain m/top.vmdk
 contains "$TEST_TMPDIR/out" "BROKEN" "text marks the broken link"
 contains "$TEST_TMPDIR/out" "missing_parent" "text names the link state"
 contains "$TEST_TMPDIR/out" "base.vmdk" "text names the missing hint"
+golden chain/missing-parent.txt "$TEST_TMPDIR/out" "chain text with a missing parent"
 
 # CID mismatch: a new base under the old name.
-mkdir -p x && cp c/top.vmdk c/mid.vmdk x/ && qemu-img create -q -f vmdk x/base.vmdk 64M
+mkdir -p x && cp c/top.vmdk c/mid.vmdk x/ && "$VMDKIT" create -q --seed 1 x/base.vmdk --size 64M
 expect_exit 1 "chain with a CID mismatch" -- "$VMDKIT" chain --json x/top.vmdk
 "$PY" - "$TEST_TMPDIR/out" <<'PY' && pass "cid mismatch JSON" || fail "cid mismatch JSON"
 import json, sys
@@ -57,6 +58,7 @@ assert links[0] == "ok"
 PY
 expect_exit 1 "chain text with a CID mismatch" -- "$VMDKIT" chain x/top.vmdk
 contains "$TEST_TMPDIR/out" "cid_mismatch" "text names the CID mismatch"
+golden chain/cid-mismatch.txt "$TEST_TMPDIR/out" "chain text with a CID mismatch"
 
 # A single standalone disk is a chain of one.
 expect_exit 0 "chain of one" -- "$VMDKIT" chain --json c/base.vmdk

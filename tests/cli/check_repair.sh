@@ -1,14 +1,16 @@
 #!/bin/bash
 # check and repair from the command line: exit codes, JSON shape, --strict on every command that
 # opens disks, the CID-mismatch refusal that changes nothing, undo without a log.
+# (qemu-img check of the repaired disk: tests/interop/check_repair_qemu.sh.)
 # ctest-cost: 31
 source "$(dirname "$0")/common.bash"
-need qemu-img qemu-io sha256sum
+need sha256sum
 make_chain c
 
-# qemu-io's `write -z` over a written grain of a zeroed-grain image sets the entry to 1 and leaks
-# the old grain (vmdk-format.md 2.5): mid.vmdk of make_chain has one leaked grain at 0x30000.
-expect_exit 3 "check finds qemu's leaked grain (exit 3: only leaks)" -- "$VMDKIT" check --json c/top.vmdk
+# A whole-grain zero write over a written grain of a zeroed-grain image sets the entry to 1 and
+# leaks the old grain (vmdk-format.md 2.5), with qemu-io's `write -z` as with vmdkit's write (the
+# fixture build): mid.vmdk of make_chain has one leaked grain at 0x30000.
+expect_exit 3 "check finds the leaked grain (exit 3: only leaks)" -- "$VMDKIT" check --json c/top.vmdk
 "$PY" - "$TEST_TMPDIR/out" <<'PYEOF' && pass "check JSON keys and the leak" || fail "check JSON keys and the leak"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -19,13 +21,12 @@ f = d["findings"][0]
 assert (f["code"], f["severity"], f["file"], f["offset"], f["repairable"]) == \
     ("leaked_grains", "leak", "c/mid.vmdk", 0x30000, True), f
 PYEOF
-qemu-img convert -O raw c/top.vmdk before.raw
+chain_raw before.raw
 leaky=$(sha256sum c/mid.vmdk)
 expect_exit 0 "repair reclaims the leak" -- "$VMDKIT" repair c/top.vmdk
 contains out "reclaimed 0x10000 leaked bytes" "repair says what it reclaimed"
 expect_exit 0 "clean afterwards" -- "$VMDKIT" check c/top.vmdk
 [ "$(stat -c %s c/mid.vmdk)" -lt 393216 ] && pass "mid.vmdk shrank" || fail "mid.vmdk did not shrink"
-qemu-img check -q c/mid.vmdk && pass "qemu-img check" || fail "qemu-img check after reclaiming"
 expect_exit 0 "same content" -- "$VMDKIT" compare c/top.vmdk before.raw
 expect_exit 0 "repair of a clean chain" -- "$VMDKIT" repair c/top.vmdk
 contains out "nothing to repair" "repair says so"
@@ -41,7 +42,8 @@ mkdir -p m && cp c/* m/
 import sys
 p = sys.argv[1]
 data = bytearray(open(p, "rb").read())
-# qemu prints the CID without leading zeros: change the value in place, keeping its length
+# qemu prints the CID without leading zeros (this once ran on qemu-made disks): change the value
+# in place, keeping its length
 # (the descriptor is embedded, so the file must not grow or shrink).
 i = data.index(b"CID=") + 4
 j = data.index(b"\n", i)
@@ -70,7 +72,10 @@ d1=$("$VMDKIT" snapshot -q --seed 3 base.vmdk)
 "$VMDKIT" write -q --offset 512K --length 1M --pattern 0x22 "$d1" >/dev/null
 d2=$("$VMDKIT" snapshot -q --seed 4 "$d1")
 "$VMDKIT" write -q --offset 3M --length 100K --pattern 0x33 "$d2" >/dev/null
-qemu-img convert -O raw "$d2" want.raw
+truncate -s 8M want.raw  # what the writes above leave, by dd
+head -c 1M /dev/zero | tr '\0' '\021' | dd of=want.raw conv=notrunc status=none
+head -c 1M /dev/zero | tr '\0' '\042' | dd of=want.raw bs=512K seek=1 conv=notrunc status=none
+head -c 100K /dev/zero | tr '\0' '\063' | dd of=want.raw bs=1M seek=3 conv=notrunc status=none
 base_cid=$("$VMDKIT" info --json base.vmdk | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
 cat >.base.vmdk.vmdkit-consolidate <<JEOF
 {"version": 1, "stage": "copy", "top": "$(basename "$d2")", "ancestor": "base.vmdk",
@@ -89,7 +94,9 @@ expect_exit 0 "the base reads what the top read" -- "$VMDKIT" compare j/base.vmd
 # Chain-level findings that repair cannot fix: a cycle, a parent of another size, a short flat
 # extent, an embedded descriptor that fills its sectors without an end.
 mkdir -p k && cd k
-qemu-img create -q -f vmdk a.vmdk 8M && qemu-img create -q -f vmdk -b a.vmdk -F vmdk b.vmdk
+# a.vmdk <- b.vmdk (renamed from a's snapshot: its hint names a.vmdk all the same).
+"$VMDKIT" create -q --seed 11 a.vmdk --size 8M && "$VMDKIT" snapshot -q --seed 12 a.vmdk >/dev/null &&
+  mv a-000001.vmdk b.vmdk || exit 1
 cid_b=$("$VMDKIT" info --json b.vmdk | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
 "$PY" - a.vmdk "$cid_b" <<'PYEOF'
 import struct, sys
@@ -101,9 +108,22 @@ text = bytes(area).split(b"\0")[0].replace(b"parentCID=ffffffff", f'parentCID={c
 data[off * 512:(off + size) * 512] = text + bytes(size * 512 - len(text))
 open(p, "wb").write(data)
 PYEOF
-qemu-img create -q -f vmdk small.vmdk 4M && qemu-img create -q -f vmdk -b small.vmdk -F vmdk big.vmdk 8M
-qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M && truncate -s 4096 flat-flat.vmdk
-qemu-img create -q -f vmdk full.vmdk 1M
+# big.vmdk (8M) names small.vmdk (4M) as its parent, as `qemu-img create -b small.vmdk big.vmdk 8M`
+# makes it: a created disk given a parent link in its embedded descriptor.
+"$VMDKIT" create -q --seed 13 small.vmdk --size 4M && "$VMDKIT" create -q --seed 14 big.vmdk --size 8M || exit 1
+cid_small=$("$VMDKIT" info --json small.vmdk | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
+"$PY" - big.vmdk "$cid_small" <<'PYEOF'
+import struct, sys
+p, cid = sys.argv[1], sys.argv[2]
+data = bytearray(open(p, "rb").read())
+off, size = struct.unpack_from("<QQ", data, 28)
+area = data[off * 512:(off + size) * 512]
+text = bytes(area).split(b"\0")[0].replace(b"parentCID=ffffffff", f'parentCID={cid}\nparentFileNameHint="small.vmdk"'.encode())
+data[off * 512:(off + size) * 512] = text + bytes(size * 512 - len(text))
+open(p, "wb").write(data)
+PYEOF
+"$VMDKIT" create -q --seed 15 --type monolithicFlat flat.vmdk --size 1M && truncate -s 4096 flat-flat.vmdk
+"$VMDKIT" create -q --seed 16 full.vmdk --size 1M
 "$PY" - full.vmdk <<'PYEOF'
 import struct, sys
 p = sys.argv[1]
@@ -122,7 +142,7 @@ for want in "b.vmdk chain_cycle" "big.vmdk capacity_mismatch" "flat.vmdk extent_
 done
 
 # --strict: a self-contained sparse file opens; a delta or an external extent does not.
-qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 1M
+"$VMDKIT" create -q --seed 17 --type monolithicFlat flat.vmdk --size 1M
 expect_exit 0 "--strict accepts a single-file disk" -- "$VMDKIT" info --strict c/base.vmdk
 for cmd in info chain map cat check; do
   expect_exit 1 "$cmd --strict refuses a delta" -- "$VMDKIT" $cmd --strict c/top.vmdk

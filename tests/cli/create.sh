@@ -1,9 +1,9 @@
 #!/bin/bash
-# vmdkit create: every type at a few sizes passes qemu-img check, reads as zeros in qemu-img, opens
-# in vmdkinfo and vmdkit info with the right size; seeds repeat byte for byte; bad input is refused.
-# ctest-cost: 68
+# vmdkit create: every type at a few sizes passes check, reads as zeros, opens in vmdkit info with
+# the right size; seeds repeat byte for byte; bad input is refused. (qemu-img check, qemu-img's
+# size and zeros and vmdkinfo on the same disks: tests/interop/create_qemu.sh.)
+# ctest-cost: 60
 source "$(dirname "$0")/common.bash"
-need qemu-img vmdkinfo
 
 json_field() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
 
@@ -21,17 +21,16 @@ for type in $types; do
       count=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files"]))' "$TEST_TMPDIR/out")
       [ "$count" = 4 ] && pass "$name: descriptor and 3 parts" || fail "$name: $count files"
     fi
-    qemu-img check -q "$name.vmdk" >check.out 2>&1 && pass "$name: qemu-img check" || fail "$name: qemu-img check: $(cat check.out)"
-    got=$(qemu-img info --output=json "$name.vmdk" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
-    [ "$got" = "$bytes" ] && pass "$name: qemu-img virtual size" || fail "$name: qemu-img says $got, expected $bytes"
-    vmdkinfo "$name.vmdk" >vi.out 2>&1 && grep -q "Media size:.*($bytes bytes)" vi.out &&
-      pass "$name: vmdkinfo media size" || fail "$name: vmdkinfo: $(head -c 400 vi.out)"
+    "$VMDKIT" check "$name.vmdk" >check.out 2>&1 && pass "$name: check" || fail "$name: check: $(cat check.out)"
     "$VMDKIT" info --json "$name.vmdk" >info.out 2>&1 && [ "$(json_field info.out capacity)" = "$bytes" ] &&
       pass "$name: vmdkit info capacity" || fail "$name: vmdkit info: $(head -c 300 info.out)"
-    truncate -s "$bytes" zero.raw
-    qemu-img compare -q -f vmdk -F raw "$name.vmdk" zero.raw && pass "$name: reads as zeros in qemu-img" ||
-      fail "$name: qemu-img compare with zeros"
-    rm -f zero.raw
+    # (Not at 5G: compare reads every byte of a flat extent, about a minute on a loaded CI machine;
+    # create_qemu.sh has qemu-img compare every size.)
+    if [ "$size" != 5G ]; then
+      truncate -s "$bytes" zero.raw
+      "$VMDKIT" compare -q "$name.vmdk" zero.raw >/dev/null && pass "$name: reads as zeros" || fail "$name: compare with zeros"
+      rm -f zero.raw
+    fi
   done
 done
 
@@ -51,7 +50,7 @@ e = d["extents"][0]
 assert e["grain_size"] == 256 << 10, e
 assert e["header"]["version"] == 2 and e["header"]["flags"] & 4, e["header"]
 PY
-qemu-img check -q opt.vmdk && pass "options disk passes qemu-img check" || fail "options disk qemu-img check"
+"$VMDKIT" check opt.vmdk >/dev/null && pass "options disk passes check" || fail "options disk check"
 
 # Seeds: the same seed gives byte-identical files, another seed another CID.
 # (Flat files are compared byte by byte, so they stay small; the split sparse disk gets two parts.)

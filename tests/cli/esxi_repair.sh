@@ -1,11 +1,12 @@
 #!/bin/bash
 # repair of ESXi deltas (issue 6): damaged grain table and directory entries of a vmfsSparse (COWD)
 # and a seSparse delta made by vmdkit are found by check at their offsets, cleared by repair (the
-# ranges then read from the parent and are listed as lost), qemu-img and check call the result
-# clean, the disk reads as before outside the lost ranges, and --undo puts the damaged bytes back.
+# ranges then read from the parent and are listed as lost), check calls the result clean, the disk
+# reads as before outside the lost ranges, and --undo puts the damaged bytes back. (qemu-img check
+# and qemu-img's reading of the repaired disks: tests/interop/esxi_repair_qemu.sh.)
 # ctest-cost: 37
 source "$(dirname "$0")/common.bash"
-need qemu-img sha256sum
+need sha256sum
 
 # In a new folder $1 (entered): b.vmdk with 1 MiB written, its delta b-000001.vmdk of kind $2 with
 # $3 written from 512K; before.raw and parent.raw hold what each reads; $extent is the delta's file.
@@ -71,10 +72,8 @@ PYEOF
   expect_exit 4 "$kind: repair (exit 4: ranges lost)" -- "$VMDKIT" repair --json b-000001.vmdk
   cp "$TEST_TMPDIR/out" repair.json
   expect_exit 0 "$kind: check is clean after repair" -- "$VMDKIT" check b-000001.vmdk
-  qemu-img check -q -f vmdk b-000001.vmdk && pass "$kind: qemu-img check clean" || fail "$kind: qemu-img check"
   "$VMDKIT" cat b-000001.vmdk >after.raw
   lost_ranges_read_the_parent && pass "$kind: same content outside the lost ranges, the parent's inside" || fail "$kind: content after repair"
-  qemu-img convert -f vmdk -O raw b-000001.vmdk q.raw && cmp -s q.raw after.raw && pass "$kind: qemu-img reads the repaired disk the same" || fail "$kind: qemu-img reads differently"
   expect_exit 0 "$kind: undo" -- "$VMDKIT" repair --undo b-000001.vmdk
   [ "$damaged" = "$(sha256sum "$extent")" ] && pass "$kind: undo put the damaged bytes back" || fail "$kind: undo"
   cd ..
@@ -120,7 +119,6 @@ k = r["kept"][0]
 assert k["virtual_offset"] is None and k["reason"].count(" entry ") == 2, k
 PYEOF
   expect_exit 0 "$kind: check is clean after repairing the shared grain" -- "$VMDKIT" check b-000001.vmdk
-  qemu-img check -q -f vmdk b-000001.vmdk && pass "$kind: qemu-img check clean (shared grain)" || fail "$kind: qemu-img check (shared grain)"
   "$VMDKIT" cat b-000001.vmdk >after.raw
   lost_ranges_read_the_parent && pass "$kind: both grains read the parent, the rest as before" || fail "$kind: content after repairing the shared grain"
   cd ..

@@ -7,8 +7,8 @@ source "$(dirname "$0")/common.bash"
 [ -z "${VMDKIT_SANITIZED:-}" ] || { echo "skip: the sanitizers bring their own allocator"; exit 77; }
 thp=/sys/kernel/mm/transparent_hugepage/enabled
 if [ ! -r "$thp" ] || grep -q '\[never\]' "$thp"; then echo "skip: no transparent huge pages here"; exit 77; fi
-need qemu-img
-qemu-img create -q -f vmdk disk.vmdk 256M
+# An empty 256 MiB sparse disk: cat's reads and buffers, no file data.
+"$VMDKIT" create -q --seed 1 disk.vmdk --size 256M || exit 1
 
 # KiB of huge pages in the [heap] of a `vmdkit cat` blocked on a pipe nobody reads (so that the
 # process stays up while its mappings are looked at); "dead" when it ended first.

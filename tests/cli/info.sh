@@ -1,10 +1,10 @@
 #!/bin/bash
-# vmdkit info: JSON keys and values for qemu-made disks (monolithicSparse, streamOptimized,
-# monolithicFlat, a delta), missing extents reported as missing with exit 0, and the samples.
+# vmdkit info: JSON keys and values for seeded disks (monolithicSparse, streamOptimized,
+# monolithicFlat, a delta), the text (golden), missing extents reported as missing with exit 0, and
+# the samples. (The same JSON checks on qemu-made disks: tests/interop/info_qemu.sh.)
 source "$(dirname "$0")/common.bash"
-need qemu-img qemu-io
-qemu-img create -q -f vmdk sparse.vmdk 64M
-qemu-io -f vmdk -c 'write -P 7 1000 200000' sparse.vmdk >/dev/null
+"$VMDKIT" create -q --seed 1 sparse.vmdk --size 64M && "$VMDKIT" write -q --seed 2 sparse.vmdk --offset 1000 --length 200000 --pattern 7 ||
+  exit 1
 
 expect_exit 0 "info --json monolithicSparse" -- "$VMDKIT" info --json sparse.vmdk
 "$PY" - "$TEST_TMPDIR/out" <<'PY' && pass "info JSON for monolithicSparse" || fail "info JSON for monolithicSparse"
@@ -27,8 +27,9 @@ expect_exit 0 "info text" -- "$VMDKIT" info sparse.vmdk
 contains "$TEST_TMPDIR/out" "monolithicSparse" "info text create type"
 contains "$TEST_TMPDIR/out" "67108864" "info text capacity"
 contains "$TEST_TMPDIR/out" "grain 64.0 KiB" "info text grain size"
+golden info/sparse.txt "$TEST_TMPDIR/out" "info text of a seeded monolithicSparse disk"
 
-qemu-img create -q -f vmdk -o subformat=monolithicFlat flat.vmdk 4M
+"$VMDKIT" create -q --seed 2 --type monolithicFlat flat.vmdk --size 4M
 expect_exit 0 "info --json monolithicFlat" -- "$VMDKIT" info --json flat.vmdk
 "$PY" -c '
 import json, sys
@@ -38,7 +39,7 @@ assert d["embedded_descriptor"] is False
 assert e["type"] == "FLAT" and e["file"] == "flat-flat.vmdk" and e["offset"] == 0 and e["status"] == "ok", e
 ' "$TEST_TMPDIR/out" && pass "info JSON for monolithicFlat" || fail "info JSON for monolithicFlat"
 
-qemu-img create -q -f vmdk -o subformat=streamOptimized stream.vmdk 8M
+"$VMDKIT" create -q --seed 3 --type streamOptimized stream.vmdk --size 8M
 expect_exit 0 "info streamOptimized" -- "$VMDKIT" info --json stream.vmdk
 "$PY" -c '
 import json, sys
@@ -47,8 +48,8 @@ assert d["create_type"] == "streamOptimized" and d["extents"][0]["status"] == "o
 ' "$TEST_TMPDIR/out" && pass "info JSON for streamOptimized" || fail "info JSON for streamOptimized"
 
 # A delta: parent hint and parent CID, parents not followed (works with the parent gone).
-qemu-img create -q -f vmdk -b sparse.vmdk -F vmdk delta.vmdk
-mkdir -p alone && cp delta.vmdk alone/
+"$VMDKIT" snapshot -q --seed 4 sparse.vmdk >/dev/null
+mkdir -p alone && cp sparse-000001.vmdk alone/delta.vmdk
 expect_exit 0 "info of a delta without its parent" -- "$VMDKIT" info --json alone/delta.vmdk
 "$PY" -c '
 import json, sys
@@ -57,7 +58,7 @@ assert d["parent_hint"] == "sparse.vmdk" and d["parent_cid"] != "ffffffff", d
 ' "$TEST_TMPDIR/out" && pass "info JSON parent fields" || fail "info JSON parent fields"
 
 # Missing and short extents are reported, exit 0.
-qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse split.vmdk 3G
+"$VMDKIT" create -q --seed 5 --type twoGbMaxExtentSparse split.vmdk --size 3G
 rm split-s002.vmdk
 expect_exit 0 "info with a missing extent" -- "$VMDKIT" info --json split.vmdk
 "$PY" -c '
@@ -70,7 +71,7 @@ expect_exit 0 "info text with a missing extent" -- "$VMDKIT" info split.vmdk
 contains "$TEST_TMPDIR/out" "missing" "text says missing"
 expect_exit 1 "cat with a missing extent" -- "$VMDKIT" cat split.vmdk
 
-qemu-img create -q -f vmdk -o subformat=monolithicFlat short.vmdk 4M
+"$VMDKIT" create -q --seed 6 --type monolithicFlat short.vmdk --size 4M
 truncate -s 1M short-flat.vmdk
 expect_exit 0 "info with a short flat extent" -- "$VMDKIT" info --json short.vmdk
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["extents"][0]["status"] == "short", d["extents"]' \

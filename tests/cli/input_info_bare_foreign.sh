@@ -3,9 +3,10 @@
 # extent and exits 0 (as docs/cli.md says); a bare split part or flat extent that a descriptor of
 # its folder names is refused with that descriptor's name; a bare sparse extent nobody names reads
 # with a warning; qcow2, qcow, QED, VDI, VHD (dynamic and fixed) and VHDX are named by magic, and
-# compare refuses them instead of reading them as raw.
+# compare refuses them instead of reading them as raw. (Here the foreign images are 1 MiB files
+# that hold only each format's identifying fields; the same checks on images qemu-img made:
+# tests/interop/foreign_formats_qemu.sh.)
 source "$(dirname "$0")/common.bash"
-need qemu-img
 
 "$VMDKIT" create -q --type twoGbMaxExtentSparse split.vmdk --size 5G --seed 4 || exit 1
 "$VMDKIT" create -q --type monolithicFlat flat.vmdk --size 1M --seed 5 || exit 1
@@ -40,11 +41,22 @@ expect_exit 0 "info on a bare sparse extent nobody names" -- "$VMDKIT" info spli
 contains "$TEST_TMPDIR/err" "vmdkit: warning: split-s002.vmdk: bare sparse extent" "the bare extent is read with a warning"
 mv split.lost split.vmdk
 
-# Other formats are named by magic.
-qemu-img create -q -f qcow2 img.qcow2 1M && qemu-img create -q -f qcow img.qcow 1M &&
-  qemu-img create -q -f qed img.qed 1M && qemu-img create -q -f vdi img.vdi 1M &&
-  qemu-img create -q -f vpc img.vhd 1M && qemu-img create -q -f vpc -o subformat=fixed fixed.vhd 1M &&
-  qemu-img create -q -f vhdx img.vhdx 1M || exit 1
+# Other formats are named by magic, placed as each format's specification places it.
+"$PY" - <<'PY' || exit 1
+import struct
+def image(name, fields, size=1 << 20):
+    data = bytearray(size)
+    for offset, raw in fields:
+        data[offset:offset + len(raw)] = raw
+    open(name, "wb").write(data)
+image("img.qcow2", [(0, b"QFI\xfb" + struct.pack(">I", 3))])  # magic, version 3
+image("img.qcow", [(0, b"QFI\xfb" + struct.pack(">I", 1))])   # magic, version 1
+image("img.qed", [(0, b"QED\0")])
+image("img.vdi", [(0, b"<<< Oracle VM VirtualBox Disk Image >>>\n"), (0x40, struct.pack("<I", 0xbeda107f))])
+image("img.vhd", [(0, b"conectix"), (512, b"cxsparse")])      # dynamic: footer copy, then the header
+image("fixed.vhd", [(1 << 20, b"conectix")], (1 << 20) + 512)  # fixed: the data, then the footer
+image("img.vhdx", [(0, b"vhdxfile")])
+PY
 for pair in img.qcow2:qcow2 img.qcow:qcow img.qed:QED img.vdi:VDI img.vhd:VHD fixed.vhd:VHD img.vhdx:VHDX; do
   file=${pair%%:*} name=${pair#*:}
   expect_exit 1 "info on $file" -- "$VMDKIT" info "$file"

@@ -4,13 +4,29 @@
 # (text and JSON), reading commands refuse it naming --allow-outside-paths, check and repair name
 # the option too, and with the option the chain reads.
 source "$(dirname "$0")/common.bash"
-need qemu-img
 
+# set_hint DELTA HINT: the parentFileNameHint of DELTA's embedded descriptor becomes HINT (the
+# descriptor area keeps its size: the text takes from the NUL padding after it).
+set_hint() {
+  "$PY" - "$1" "$2" <<'PY'
+import re, struct, sys
+path, hint = sys.argv[1], sys.argv[2]
+data = bytearray(open(path, "rb").read())
+off, size = struct.unpack_from("<QQ", data, 28)
+start, end = off * 512, (off + size) * 512
+text = bytes(data[start:end]).split(b"\0")[0]
+text = re.sub(rb'parentFileNameHint="[^"]*"', b'parentFileNameHint="' + hint.encode() + b'"', text, count=1)
+data[start:end] = text + bytes(end - start - len(text))
+open(path, "wb").write(data)
+PY
+}
+
+# Children whose hint leads out of their folder, as qemu-img create -b writes a hint: as given,
+# relative to the child's folder (b) or absolute (c).
 mkdir -p a b c
-qemu-img create -q -f vmdk a/base.vmdk 4M || exit 1
-# qemu writes the hint as given, relative to the child's folder.
-(cd b && qemu-img create -q -f vmdk -b ../a/base.vmdk -F vmdk child.vmdk) || exit 1
-(cd c && qemu-img create -q -f vmdk -b "$TEST_TMPDIR/a/base.vmdk" -F vmdk child.vmdk) || exit 1
+"$VMDKIT" create -q --seed 1 a/base.vmdk --size 4M && "$VMDKIT" snapshot -q --seed 2 a/base.vmdk >/dev/null || exit 1
+mv a/base-000001.vmdk b/child.vmdk && set_hint b/child.vmdk ../a/base.vmdk || exit 1
+cp b/child.vmdk c/child.vmdk && set_hint c/child.vmdk "$TEST_TMPDIR/a/base.vmdk" || exit 1
 
 expect_exit 1 "chain --json with a '..' parent" -- "$VMDKIT" chain --json b/child.vmdk
 "$PY" - "$TEST_TMPDIR/out" <<'PY' && pass "chain JSON: link outside_folder" || fail "chain JSON: $(head -c 600 "$TEST_TMPDIR/out")"

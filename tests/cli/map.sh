@@ -1,17 +1,15 @@
 #!/bin/bash
-# vmdkit map on a qemu-made 3-deep chain: JSON schema, agreement with qemu-img map on present,
-# zero, data and depth for every byte, --offset/--length, and the text table with layer strips.
+# vmdkit map on the spec-built 3-deep test chain: JSON schema, --offset/--length, and the text
+# table with layer strips (golden). (Agreement with qemu-img map on present, zero, data and depth
+# for every byte of a qemu-made chain: tests/interop/map_qemu.sh.)
 source "$(dirname "$0")/common.bash"
-need qemu-img qemu-io
 make_chain c
 
 expect_exit 0 "map --json" -- "$VMDKIT" map --json c/top.vmdk
 cp "$TEST_TMPDIR/out" ours.json
-qemu-img map --output=json c/top.vmdk > qemu.json || fail "qemu-img map"
-"$PY" - ours.json qemu.json <<'PY' && pass "map JSON schema and qemu agreement" || fail "map JSON vs qemu-img map"
+"$PY" - ours.json <<'PY' && pass "map JSON schema" || fail "map JSON schema"
 import json, sys
 ours = json.load(open(sys.argv[1]))
-qemu = json.load(open(sys.argv[2]))
 assert ours["capacity"] == 64 << 20
 assert len(ours["layers"]) == 3 and ours["layers"][0].endswith("top.vmdk")
 pos = 0
@@ -26,21 +24,6 @@ for r in ours["ranges"]:
         assert r["file"] is None and r["offset"] is None, r
     pos += r["length"]
 assert pos == ours["capacity"]
-def points(ranges):
-    cuts = set()
-    for r in ranges:
-        cuts.add(r["start"]); cuts.add(r["start"] + r["length"])
-    return cuts
-def at(ranges, x):
-    for r in ranges:
-        if r["start"] <= x < r["start"] + r["length"]:
-            return (r["depth"], r["present"], r["zero"], r["data"])
-    raise AssertionError("no range at %d" % x)
-cuts = sorted(points(ours["ranges"]) | points(qemu))
-for a, b in zip(cuts, cuts[1:]):
-    if a >= ours["capacity"]:
-        break
-    assert at(ours["ranges"], a) == at(qemu, a), (a, at(ours["ranges"], a), at(qemu, a))
 PY
 
 # A sub-range.
@@ -63,4 +46,5 @@ strips = [l for l in open(sys.argv[1]) if re.match(r"\s+\d+ \|[#0.+]{64}\|", l)]
 assert len(strips) == 3, strips
 PY
 contains "$TEST_TMPDIR/out" "zero" "map text shows zero ranges"
+golden map/top.txt "$TEST_TMPDIR/out" "map text of the test chain"
 finish

@@ -2,9 +2,8 @@
 # The progress bar: drawn on stderr when it is a terminal (faked with script(1)), never with -q,
 # never when stderr is a file or a pipe.
 source "$(dirname "$0")/common.bash"
-need qemu-img qemu-io script
-qemu-img create -q -f vmdk d.vmdk 64M
-qemu-io -f vmdk -c 'write -P 1 0 32M' d.vmdk >/dev/null
+need script
+"$VMDKIT" create -q --seed 1 d.vmdk --size 64M && "$VMDKIT" write -q d.vmdk --offset 0 --length 32M --pattern 1 || exit 1
 
 script -qec "'$VMDKIT' convert d.vmdk tty.raw --to raw" /dev/null > tty.txt 2>&1
 contains tty.txt "convert [" "bar drawn on a terminal"

@@ -3,10 +3,10 @@
 # and keeps its modification time after info, chain, map, cat, compare, check and repair --dry-run.
 # ctest-cost: 60
 source "$(dirname "$0")/common.bash"
-need qemu-img qemu-io sha256sum
+need sha256sum
 make_chain c
-mkdir -p x && cp c/top.vmdk c/mid.vmdk x/ && qemu-img create -q -f vmdk x/base.vmdk 64M
-qemu-img convert -O raw c/top.vmdk top.raw
+mkdir -p x && cp c/top.vmdk c/mid.vmdk x/ && "$VMDKIT" create -q --seed 1 x/base.vmdk --size 64M
+chain_raw top.raw
 snapshot() { (cd "$TEST_TMPDIR" && sha256sum c/* x/* top.raw && stat -c '%n %Y %s' c/* x/* top.raw); }
 before=$(snapshot)
 

@@ -1,16 +1,15 @@
 #!/bin/bash
 # vmdkit write: every refusal happens before a byte changes (a disk with a child, streamOptimized,
 # a lock, a range past the end, an embedded descriptor whose new CID would not fit, bad options);
-# the CID changes once per command; --json reports; writes into qemu-made disks read back in qemu.
+# the CID changes once per command; --json reports; a write reads back with the parent around it.
+# (Writes into qemu-made disks read back in qemu: tests/interop/write_qemu.sh.)
 source "$(dirname "$0")/common.bash"
-need qemu-img qemu-io
 
 sums() { sha256sum ./*.vmdk 2>/dev/null; }
 
-# A qemu-made base with a qemu-made child: the base is refused (naming the child), the child takes it.
-qemu-img create -q -f vmdk base.vmdk 16M
-qemu-io -f vmdk -c 'write -P 0x11 0 1M' base.vmdk >/dev/null
-qemu-img create -q -f vmdk -b base.vmdk -F vmdk child.vmdk
+# A base with a child (a snapshot, renamed): the base is refused (naming the child), the child takes it.
+"$VMDKIT" create -q --seed 1 base.vmdk --size 16M && "$VMDKIT" write -q --seed 2 base.vmdk --offset 0 --length 1M --pattern 0x11 &&
+  "$VMDKIT" snapshot -q --seed 3 base.vmdk >/dev/null && mv base-000001.vmdk child.vmdk || exit 1
 before=$(sums)
 expect_exit 1 "write into a disk with a child" -- "$VMDKIT" write base.vmdk --offset 0 --length 512 --pattern 1
 contains "$TEST_TMPDIR/err" "child.vmdk" "refusal names the child"
@@ -28,9 +27,11 @@ assert r["old_cid"] == sys.argv[2].zfill(8) and r["new_cid"] != r["old_cid"], r
 PY
 new_cid=$(cid_of child.vmdk)
 [ "$new_cid" != "$old_cid" ] && pass "CID changed ($old_cid -> $new_cid)" || fail "CID unchanged"
-qemu-img check -q child.vmdk && pass "qemu-img check after write" || fail "qemu-img check"
-qemu-io -f vmdk -c 'read -P 0xab 1000 70000' -c 'read -P 0x11 0 1000' -c 'read -P 0x11 71000 977576' child.vmdk \
-  | grep -q "read 977576" && pass "qemu-io reads the write and the parent around it" || fail "qemu-io read-back"
+expect_exit 0 "check after write" -- "$VMDKIT" check child.vmdk
+truncate -s 16M want.raw  # the parent's 1 MiB of 0x11, the write over it (by dd)
+head -c 1M /dev/zero | tr '\0' '\021' | dd of=want.raw conv=notrunc status=none
+head -c 70000 /dev/zero | tr '\0' '\253' | dd of=want.raw seek=1000 oflag=seek_bytes conv=notrunc status=none
+expect_exit 0 "the child reads the write and the parent around it" -- "$VMDKIT" compare child.vmdk want.raw
 # The base was not touched, and the chain still links (the child's parentCID is unchanged).
 "$VMDKIT" chain child.vmdk >/dev/null && pass "chain still ok" || fail "chain broken after write"
 
