@@ -12,7 +12,7 @@ expect_exit 3 "check finds qemu's leaked grain (exit 3: only leaks)" -- "$VMDKIT
 "$PY" - "$TEST_TMPDIR/out" <<'PYEOF' && pass "check JSON keys and the leak" || fail "check JSON keys and the leak"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert set(d) == {"path", "files", "findings", "corruptions", "leaks", "warnings"}, d.keys()
+assert set(d) == {"path", "files", "findings", "corruptions", "leaks", "warning_count"}, d.keys()
 assert d["files"][0] == "c/top.vmdk" and len(d["files"]) == 3, d["files"]
 assert d["corruptions"] == 0 and d["leaks"] == 1, d
 f = d["findings"][0]

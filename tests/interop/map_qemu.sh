@@ -24,7 +24,7 @@ for r in ours["ranges"]:
         assert r["file"] and "offset" in r, r
         assert r["file"].endswith(("top.vmdk", "mid.vmdk", "base.vmdk"))
     else:
-        assert "file" not in r and "offset" not in r, r
+        assert r["file"] is None and r["offset"] is None, r
     pos += r["length"]
 assert pos == ours["capacity"]
 def points(ranges):
