@@ -155,7 +155,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // refusing bad text is the parser's job
   }
   // Nothing edited yet: the text stored back is the text read, byte for byte.
-  require(descriptor.print_preserving() == text, "print_preserving() of an unedited descriptor differs from its text");
+  require(descriptor.print_preserving() == text,
+          "print_preserving() of an unedited descriptor differs from its text");
   exercise(descriptor);
   return 0;
 }

@@ -724,7 +724,8 @@ TEST_CASE("an edit changes only its own line and keeps its spelling, spacing and
   CHECK(edited(kOdd, [](Descriptor& d) { d.set_ddb("ddb.adapterType", "ide"); }) ==
         with_line(12, "ddb.adapterType=\"ide\"\r\n"));
   // The last line has no line ending; an edit does not add one.
-  CHECK(edited(kOdd, [](Descriptor& d) { d.set_ddb("ddb.uuid", "1"); }) == with_line(13, "DDB.Uuid  =  \"1\""));
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_ddb("ddb.uuid", "1"); }) ==
+        with_line(13, "DDB.Uuid  =  \"1\""));
   // The first line keeps its byte-order mark whatever follows it.
   CHECK(edited(kOdd, [](Descriptor& d) { d.set_header("version", "2", false); }) ==
         with_line(2, "VERSION = 2\r\n"));
@@ -744,16 +745,16 @@ TEST_CASE("an edit changes only its own line and keeps its spelling, spacing and
 TEST_CASE("lines added or removed leave the others as they were", "[descriptor]") {
   // A new header goes after the last header line, canonical with LF (as VMware-written CRLF
   // descriptors edited by vmdkit always were).
-  CHECK(edited("version=1\r\nCID=1\r\n\r\nRW 8 SPARSE \"x\"\r\n",
-               [](Descriptor& d) { d.set_parent_file_name_hint("a.vmdk"); }) ==
-        "version=1\r\nCID=1\r\nparentFileNameHint=\"a.vmdk\"\n\r\nRW 8 SPARSE \"x\"\r\n");
+  CHECK(edited("version=1\r\nCID=1\r\n\r\nRW 8 SPARSE \"x\"\r\n", [](Descriptor& d) {
+          d.set_parent_file_name_hint("a.vmdk");
+        }) == "version=1\r\nCID=1\r\nparentFileNameHint=\"a.vmdk\"\n\r\nRW 8 SPARSE \"x\"\r\n");
   // After a last line without line ending, an added line starts a line of its own.
   CHECK(edited("version=1\nddb.a = \"1\"", [](Descriptor& d) { d.set_ddb("ddb.b", "2"); }) ==
         "version=1\nddb.a = \"1\"\nddb.b = \"2\"\n");
-  CHECK(edited(kOdd, [](Descriptor& d) { d.remove_ddb("ddb.adapterType"); }).find("lsilogic") == std::string::npos);
-  const std::string removed = edited("version=1\r\n# keep  \r\nx = 1\r\nddb.y = \"2\"\r\n", [](Descriptor& d) {
-    d.remove_line(d.lines_of("X").at(0));
-  });
+  CHECK(edited(kOdd, [](Descriptor& d) { d.remove_ddb("ddb.adapterType"); }).find("lsilogic") ==
+        std::string::npos);
+  const std::string removed = edited("version=1\r\n# keep  \r\nx = 1\r\nddb.y = \"2\"\r\n",
+                                     [](Descriptor& d) { d.remove_line(d.lines_of("X").at(0)); });
   CHECK(removed == "version=1\r\n# keep  \r\nddb.y = \"2\"\r\n");
 }
 
@@ -764,10 +765,10 @@ TEST_CASE("raw-preserving edits are checked like canonical ones", "[descriptor]"
   CHECK_THROWS_AS(d.set_header("createType", "a\nb", true), vmdk::UsageError);
   CHECK_THROWS_AS(d.set_extent_file(0, "a\"b"), vmdk::UsageError);
   CHECK_THROWS_AS(d.set_extent_file(2, "c.vmdk"), vmdk::UsageError);
-  CHECK_THROWS_AS(d.set_line_value(0, "x", false), vmdk::UsageError);    // a comment
-  CHECK_THROWS_AS(d.set_line_value(99, "x", false), vmdk::UsageError);   // past the end
-  CHECK_THROWS_AS(d.remove_line(8), vmdk::UsageError);                   // an extent line
-  CHECK(d.print_preserving() == before);  // a refused edit changes nothing
+  CHECK_THROWS_AS(d.set_line_value(0, "x", false), vmdk::UsageError);   // a comment
+  CHECK_THROWS_AS(d.set_line_value(99, "x", false), vmdk::UsageError);  // past the end
+  CHECK_THROWS_AS(d.remove_line(8), vmdk::UsageError);                  // an extent line
+  CHECK(d.print_preserving() == before);                                // a refused edit changes nothing
   CHECK(d.lines_of("ddb.uuid") == std::vector<std::size_t>{12});
   CHECK(vmdk::is_ddb_key("DDB.x"));
   CHECK(!vmdk::is_ddb_key("ddbx"));
@@ -776,8 +777,9 @@ TEST_CASE("raw-preserving edits are checked like canonical ones", "[descriptor]"
 // Moved from new_disk_test.cpp, where they tested ops::with_header_value (which Descriptor replaced):
 // the stored bytes of these edits are what they were.
 TEST_CASE("header edits change only the value, keep line endings, and add missing keys", "[descriptor]") {
-  const std::string crlf = "# Disk DescriptorFile\r\nversion=1\r\nCID = 1a\r\nparentCID=ffffffff\r\n"
-                           "createType=\"monolithicSparse\"\r\n\r\nRW 8 SPARSE \"x.vmdk\"\r\n";
+  const std::string crlf =
+      "# Disk DescriptorFile\r\nversion=1\r\nCID = 1a\r\nparentCID=ffffffff\r\n"
+      "createType=\"monolithicSparse\"\r\n\r\nRW 8 SPARSE \"x.vmdk\"\r\n";
   CHECK(edited(crlf, [](Descriptor& d) { d.set_cid(0xabcd); }) ==
         "# Disk DescriptorFile\r\nversion=1\r\nCID = 0000abcd\r\nparentCID=ffffffff\r\n"
         "createType=\"monolithicSparse\"\r\n\r\nRW 8 SPARSE \"x.vmdk\"\r\n");
@@ -788,7 +790,7 @@ TEST_CASE("header edits change only the value, keep line endings, and add missin
   CHECK(edited(text, [](Descriptor& d) { d.set_header("CID", "2", false); }) ==
         "version=1\ncid=2\nddb.cid = \"x\"\n");
   // Absent: added after the last header line.
-  CHECK(edited("version=1\nCID=1\n\nRW 8 SPARSE \"x\"\n",
-               [](Descriptor& d) { d.set_parent_file_name_hint("a.vmdk"); }) ==
-        "version=1\nCID=1\nparentFileNameHint=\"a.vmdk\"\n\nRW 8 SPARSE \"x\"\n");
+  CHECK(edited("version=1\nCID=1\n\nRW 8 SPARSE \"x\"\n", [](Descriptor& d) {
+          d.set_parent_file_name_hint("a.vmdk");
+        }) == "version=1\nCID=1\nparentFileNameHint=\"a.vmdk\"\n\nRW 8 SPARSE \"x\"\n");
 }

@@ -15,7 +15,7 @@ namespace {
 using Kind = DescriptorLine::Kind;
 
 // The text a line would read back from: its raw text where it keeps one, else its canonical text.
-std::string_view readback_text(const DescriptorLine& line, const std::string& canonical) {
+std::string_view edit_readback_text(const DescriptorLine& line, const std::string& canonical) {
   return line.raw ? raw_content(*line.raw) : std::string_view(canonical);
 }
 
@@ -25,7 +25,7 @@ std::string_view readback_text(const DescriptorLine& line, const std::string& ca
 void check_printable(const DescriptorLine& line, const std::vector<ExtentLine>& extents,
                      std::string_view what) {
   const std::string canonical = print_line(line, extents);
-  for (std::string_view text : {std::string_view(canonical), readback_text(line, canonical)}) {
+  for (std::string_view text : {std::string_view(canonical), edit_readback_text(line, canonical)}) {
     ParsedLine parsed;
     try {
       if (text.find_first_of(std::string_view("\n\0", 2)) != std::string::npos) {
@@ -35,9 +35,9 @@ void check_printable(const DescriptorLine& line, const std::vector<ExtentLine>& 
     } catch (const Error& e) {
       throw UsageError("", "cannot set descriptor " + std::string(what) + ": " + e.message());
     }
-    bool same = parsed.line.kind == line.kind && (line.kind == Kind::extent
-                                                      ? parsed.extent == extents.at(line.extent_index)
-                                                      : parsed.line == line);
+    bool same =
+        parsed.line.kind == line.kind &&
+        (line.kind == Kind::extent ? parsed.extent == extents.at(line.extent_index) : parsed.line == line);
     if (!same) {
       throw UsageError("", "cannot set descriptor " + std::string(what) + ": " + excerpt(text) +
                                " would not read back the same");
@@ -47,7 +47,7 @@ void check_printable(const DescriptorLine& line, const std::vector<ExtentLine>& 
 
 // Gives an existing header or ddb line a new value; a line read from text keeps its key, spacing
 // and line ending around the new value. Nothing changes when the result would not read back.
-void assign_line_value(DescriptorLine& target, const std::vector<ExtentLine>& extents, std::string value,
+void edit_assign_value(DescriptorLine& target, const std::vector<ExtentLine>& extents, std::string value,
                        bool quoted, std::string_view what) {
   DescriptorLine line = target;
   line.value = std::move(value);
@@ -82,7 +82,7 @@ std::vector<std::pair<std::string, std::string>> entries(const std::vector<Descr
 }
 
 // Every new extent line must print and read back, and together they must stay below 2^64 bytes.
-void check_extent_lines(const std::vector<ExtentLine>& extents) {
+void edit_check_extents(const std::vector<ExtentLine>& extents) {
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < extents.size(); ++i) {
     DescriptorLine line;
@@ -99,8 +99,8 @@ void check_extent_lines(const std::vector<ExtentLine>& extents) {
 // Same count: each extent line stays where it is; an unchanged one keeps its raw text, a changed
 // one read from text gets its new raw text (only the file name replaced where only that changed).
 // All new raw texts are checked before any line changes.
-void keep_extent_positions(std::vector<DescriptorLine>& lines, const std::vector<ExtentLine>& before,
-                           const std::vector<ExtentLine>& after) {
+void edit_keep_extent_positions(std::vector<DescriptorLine>& lines, const std::vector<ExtentLine>& before,
+                                const std::vector<ExtentLine>& after) {
   std::vector<std::pair<std::size_t, DescriptorLine>> changed;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const DescriptorLine& line = lines[i];
@@ -118,7 +118,7 @@ void keep_extent_positions(std::vector<DescriptorLine>& lines, const std::vector
 // New count: one block of canonical lines where the first old extent line was; with none, right
 // after the "# Extent description" comment (1.9: no blank line before an extent line), else after
 // the header.
-void place_extent_block(std::vector<DescriptorLine>& lines, std::size_t count) {
+void edit_place_extent_block(std::vector<DescriptorLine>& lines, std::size_t count) {
   std::size_t at = lines.size();
   bool found = false;
   for (std::size_t i = 0; i < lines.size() && !found; ++i) {
@@ -129,7 +129,8 @@ void place_extent_block(std::vector<DescriptorLine>& lines, std::size_t count) {
   }
   // The comment counts only after the version key: parse refuses extent lines above it.
   auto version = find_line(lines, Kind::header, "version");
-  std::size_t comment_from = version == lines.end() ? 0 : static_cast<std::size_t>(version - lines.begin()) + 1;
+  std::size_t comment_from =
+      version == lines.end() ? 0 : static_cast<std::size_t>(version - lines.begin()) + 1;
   for (std::size_t i = comment_from; i < lines.size() && !found; ++i) {
     if (lines[i].kind == Kind::comment && iequals(trim(lines[i].value), "# Extent description")) {
       at = i + 1;
@@ -158,7 +159,7 @@ void Descriptor::set_header(std::string_view key, std::string value, bool quoted
   const std::string what = "header " + excerpt(key);
   auto it = find_line(lines_, Kind::header, key);
   if (it != lines_.end()) {
-    assign_line_value(*it, extents_, std::move(value), quoted, what);  // keeps the file's spelling
+    edit_assign_value(*it, extents_, std::move(value), quoted, what);  // keeps the file's spelling
     return;
   }
   DescriptorLine line;
@@ -200,23 +201,26 @@ void Descriptor::set_parent_file_name_hint(std::string hint) {
 void Descriptor::set_line_value(std::size_t index, std::string value, bool quoted) {
   const std::string what = "line " + std::to_string(index + 1);
   if (index >= lines_.size()) {
-    throw UsageError("", "cannot set descriptor " + what + ": it has " + std::to_string(lines_.size()) + " lines");
+    throw UsageError(
+        "", "cannot set descriptor " + what + ": it has " + std::to_string(lines_.size()) + " lines");
   }
   DescriptorLine& line = lines_[index];
   if (line.kind != Kind::header && line.kind != Kind::ddb) {
     throw UsageError("", "cannot set descriptor " + what + ": it is not a header or ddb line");
   }
   const std::string key_what = (line.kind == Kind::ddb ? "ddb entry " : "header ") + excerpt(line.key);
-  assign_line_value(line, extents_, std::move(value), quoted, key_what);
+  edit_assign_value(line, extents_, std::move(value), quoted, key_what);
 }
 
 void Descriptor::remove_line(std::size_t index) {
   const std::string what = "line " + std::to_string(index + 1);
   if (index >= lines_.size()) {
-    throw UsageError("", "cannot remove descriptor " + what + ": it has " + std::to_string(lines_.size()) + " lines");
+    throw UsageError(
+        "", "cannot remove descriptor " + what + ": it has " + std::to_string(lines_.size()) + " lines");
   }
   if (lines_[index].kind == Kind::extent) {
-    throw UsageError("", "cannot remove descriptor " + what + ": it is an extent line (set_extents changes those)");
+    throw UsageError(
+        "", "cannot remove descriptor " + what + ": it is an extent line (set_extents changes those)");
   }
   lines_.erase(lines_.begin() + static_cast<std::ptrdiff_t>(index));
 }
@@ -251,19 +255,19 @@ std::optional<std::string> Descriptor::encoding() const {
 }
 
 void Descriptor::set_extents(std::vector<ExtentLine> extents) {
-  check_extent_lines(extents);
+  edit_check_extents(extents);
   if (extents.size() == extents_.size()) {
-    keep_extent_positions(lines_, extents_, extents);
+    edit_keep_extent_positions(lines_, extents_, extents);
   } else {
-    place_extent_block(lines_, extents.size());
+    edit_place_extent_block(lines_, extents.size());
   }
   extents_ = std::move(extents);
 }
 
 void Descriptor::set_extent_file(std::size_t index, std::string file) {
   if (index >= extents_.size()) {
-    throw UsageError("", "cannot set the file of descriptor extent " + std::to_string(index) + ": there are " +
-                             std::to_string(extents_.size()) + " extents");
+    throw UsageError("", "cannot set the file of descriptor extent " + std::to_string(index) +
+                             ": there are " + std::to_string(extents_.size()) + " extents");
   }
   std::vector<ExtentLine> extents = extents_;
   extents[index].file = std::move(file);
@@ -280,7 +284,7 @@ void Descriptor::set_ddb(std::string_view key, std::string value) {
   const std::string what = "ddb entry " + excerpt(key);
   auto it = find_line(lines_, Kind::ddb, key);
   if (it != lines_.end()) {
-    assign_line_value(*it, extents_, std::move(value), true, what);
+    edit_assign_value(*it, extents_, std::move(value), true, what);
     return;
   }
   DescriptorLine line;
@@ -294,7 +298,8 @@ void Descriptor::set_ddb(std::string_view key, std::string value) {
 }
 
 void Descriptor::remove_ddb(std::string_view key) {
-  std::erase_if(lines_, [&](const DescriptorLine& line) { return line.kind == Kind::ddb && iequals(line.key, key); });
+  std::erase_if(lines_,
+                [&](const DescriptorLine& line) { return line.kind == Kind::ddb && iequals(line.key, key); });
 }
 
 std::vector<std::size_t> Descriptor::lines_of(std::string_view key) const {
