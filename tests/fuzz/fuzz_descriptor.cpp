@@ -1,6 +1,7 @@
 // libFuzzer target: the text descriptor parser, printer and editors (vmdk-format.md section 1).
-// Besides "only vmdk::Error escapes" it checks the documented round trip parse(print(d)) == d,
-// before and after each kind of checked edit.
+// Besides "only vmdk::Error escapes" it checks the documented round trips parse(print(d)) == d and
+// parse(print_preserving(d)) == d before and after each kind of checked edit, and that an unedited
+// descriptor stores back the very text it was read from.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,13 @@ void check_round_trip(const vmdk::Descriptor& descriptor, const char* after) {
   }
   if (!(again == descriptor)) broken(std::string("parse(print(d)) != d after ") + after);
   if (again.print() != text) broken(std::string("print is not canonical after ") + after);
+  // The text stored back in place (raw lines kept) must read back the same too.
+  try {
+    again = vmdk::Descriptor::parse(descriptor.print_preserving(), "stored.vmdk");
+  } catch (const vmdk::Error& error) {
+    broken(std::string("preserved text does not parse after ") + after + ": " + error.what());
+  }
+  if (!(again == descriptor)) broken(std::string("parse(print_preserving(d)) != d after ") + after);
 }
 
 // The accessors are documented as non-throwing on a parsed descriptor; their answers must agree
@@ -107,6 +115,18 @@ void exercise(const vmdk::Descriptor& d) {
   for (std::size_t i = 0; i < std::min(kMaxEdits, ddbs.size()); ++i) {
     try_edit(d, "set_ddb", [&](vmdk::Descriptor& c) { c.set_ddb(ddbs[i].first, values[i % values.size()]); });
   }
+  // Edits by line index (what fixture damage uses), and extent file names kept in their lines.
+  for (std::size_t i = 0; i < std::min(kMaxEdits, d.lines().size()); ++i) {
+    const std::string& value = values[i % values.size()];
+    try_edit(d, "set_line_value", [&](vmdk::Descriptor& c) { c.set_line_value(i, value, i % 2 == 1); });
+    if (!is_version_key(d.lines()[i].key)) {
+      try_edit(d, "remove_line", [&](vmdk::Descriptor& c) { c.remove_line(i); });
+    }
+  }
+  for (std::size_t i = 0; i < std::min(kMaxEdits, d.extents().size()); ++i) {
+    try_edit(d, "set_extent_file",
+             [&](vmdk::Descriptor& c) { c.set_extent_file(i, values[(i + 2) % values.size()]); });
+  }
 
   // Extent lines: same count (kept in place), one more and one fewer (rewritten as a block).
   std::vector<vmdk::ExtentLine> extents = d.extents();
@@ -134,6 +154,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const vmdk::Error&) {
     return 0;  // refusing bad text is the parser's job
   }
+  // Nothing edited yet: the text stored back is the text read, byte for byte.
+  require(descriptor.print_preserving() == text,
+          "print_preserving() of an unedited descriptor differs from its text");
   exercise(descriptor);
   return 0;
 }

@@ -654,3 +654,143 @@ TEST_CASE("fuzz findings: extents added after version=, keys with a byte-order m
   REQUIRE(again.extents().size() == 1);
   CHECK_THROWS_AS(Descriptor::parse("version=1\n\t\xEF\xBB\xBFkey=v\n", "fuzz.vmdk"), vmdk::FormatError);
 }
+
+namespace {
+
+// text parsed, edited, and printed as it would be stored back.
+template <typename Edit>
+std::string edited(const std::string& text, Edit&& edit) {
+  Descriptor d = parse(text);
+  edit(d);
+  const std::string stored = d.print_preserving();
+  REQUIRE(parse(stored) == d);  // the stored text reads back as the edited descriptor
+  return stored;
+}
+
+// A descriptor as other tools write it: CRLF and LF mixed, odd spacing and tabs, keys in other
+// case, comments with trailing blanks, an unknown key, an unquoted value, extra extent fields.
+const std::string kOdd =
+    "\xEF\xBB\xBF# Disk DescriptorFile  \r\n"
+    "VERSION = 1\r\n"
+    "cid\t=\t1A2B3C4D   \r\n"
+    "ParentCID=ffffffff\n"
+    "createType =  \"vmfs\"\r\n"
+    "  # a comment, indented\r\n"
+    "someVendorKey = whatever it says\r\n"
+    "\r\n"
+    "RW   2048\tVMFS   \"disk-flat.vmdk\"   \r\n"
+    "RDONLY 8 FLAT \"other.vmdk\" 4  part 7\n"
+    "\n"
+    "ddb.adapterType=\"lsilogic\"\r\n"
+    "DDB.Uuid  =  \"60 00 C2 9f\"";
+
+}  // namespace
+
+TEST_CASE("print_preserving keeps every untouched line byte for byte", "[descriptor]") {
+  const Descriptor d = parse(kOdd);
+  CHECK(d.print_preserving() == kOdd);
+  // Canonical printing is unchanged by the raw text kept beside each line.
+  CHECK(d.print() == parse(d.print()).print());
+  CHECK(parse(d.print()) == d);
+  // NUL padding after the text (a descriptor copied out of an embedded area) stays too.
+  const std::string padded = "version=1\r\nCID=1\r\n" + std::string(5, '\0');
+  CHECK(parse(padded).print_preserving() == padded);
+  // Lines made by code print canonically with LF.
+  Descriptor made;
+  made.set_header("version", "1", false);
+  made.set_ddb("ddb.adapterType", "ide");
+  CHECK(made.print_preserving() == made.print());
+}
+
+TEST_CASE("an edit changes only its own line and keeps its spelling, spacing and ending", "[descriptor]") {
+  const auto with_line = [&](std::size_t number, const std::string& line) {
+    std::string out;
+    std::size_t pos = 0;
+    for (std::size_t n = 1; pos < kOdd.size(); ++n) {
+      std::size_t end = kOdd.find('\n', pos);
+      end = end == std::string::npos ? kOdd.size() : end + 1;
+      out += n == number ? line : kOdd.substr(pos, end - pos);
+      pos = end;
+    }
+    return out;
+  };
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_cid(0xabcd); }) == with_line(3, "cid\t=\t0000abcd\r\n"));
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_parent_cid(0x12345678); }) ==
+        with_line(4, "ParentCID=12345678\n"));
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_header("createtype", "vmfsSparse", true); }) ==
+        with_line(5, "createType =  \"vmfsSparse\"\r\n"));
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_header("SOMEVENDORKEY", "other", false); }) ==
+        with_line(7, "someVendorKey = other\r\n"));
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_ddb("ddb.adapterType", "ide"); }) ==
+        with_line(12, "ddb.adapterType=\"ide\"\r\n"));
+  // The last line has no line ending; an edit does not add one.
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_ddb("ddb.uuid", "1"); }) ==
+        with_line(13, "DDB.Uuid  =  \"1\""));
+  // The first line keeps its byte-order mark whatever follows it.
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_header("version", "2", false); }) ==
+        with_line(2, "VERSION = 2\r\n"));
+  // Extent file names: only the name field changes; the other fields keep their spacing.
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_extent_file(0, "renamed-flat.vmdk"); }) ==
+        with_line(9, "RW   2048\tVMFS   \"renamed-flat.vmdk\"   \r\n"));
+  CHECK(edited(kOdd, [](Descriptor& d) { d.set_extent_file(1, "b.vmdk"); }) ==
+        with_line(10, "RDONLY 8 FLAT \"b.vmdk\" 4  part 7\n"));
+  // Any other change to an extent line prints it canonically, with its old line ending.
+  CHECK(edited(kOdd, [](Descriptor& d) {
+          std::vector<ExtentLine> extents = d.extents();
+          extents[0].sectors = 4096;
+          d.set_extents(extents);
+        }) == with_line(9, "RW 4096 VMFS \"disk-flat.vmdk\"\r\n"));
+}
+
+TEST_CASE("lines added or removed leave the others as they were", "[descriptor]") {
+  // A new header goes after the last header line, canonical with LF (as VMware-written CRLF
+  // descriptors edited by vmdkit always were).
+  CHECK(edited("version=1\r\nCID=1\r\n\r\nRW 8 SPARSE \"x\"\r\n", [](Descriptor& d) {
+          d.set_parent_file_name_hint("a.vmdk");
+        }) == "version=1\r\nCID=1\r\nparentFileNameHint=\"a.vmdk\"\n\r\nRW 8 SPARSE \"x\"\r\n");
+  // After a last line without line ending, an added line starts a line of its own.
+  CHECK(edited("version=1\nddb.a = \"1\"", [](Descriptor& d) { d.set_ddb("ddb.b", "2"); }) ==
+        "version=1\nddb.a = \"1\"\nddb.b = \"2\"\n");
+  CHECK(edited(kOdd, [](Descriptor& d) { d.remove_ddb("ddb.adapterType"); }).find("lsilogic") ==
+        std::string::npos);
+  const std::string removed = edited("version=1\r\n# keep  \r\nx = 1\r\nddb.y = \"2\"\r\n",
+                                     [](Descriptor& d) { d.remove_line(d.lines_of("X").at(0)); });
+  CHECK(removed == "version=1\r\n# keep  \r\nddb.y = \"2\"\r\n");
+}
+
+TEST_CASE("raw-preserving edits are checked like canonical ones", "[descriptor]") {
+  Descriptor d = parse(kOdd);
+  const std::string before = d.print_preserving();
+  CHECK_THROWS_AS(d.set_parent_file_name_hint("a\"b"), vmdk::UsageError);
+  CHECK_THROWS_AS(d.set_header("createType", "a\nb", true), vmdk::UsageError);
+  CHECK_THROWS_AS(d.set_extent_file(0, "a\"b"), vmdk::UsageError);
+  CHECK_THROWS_AS(d.set_extent_file(2, "c.vmdk"), vmdk::UsageError);
+  CHECK_THROWS_AS(d.set_line_value(0, "x", false), vmdk::UsageError);   // a comment
+  CHECK_THROWS_AS(d.set_line_value(99, "x", false), vmdk::UsageError);  // past the end
+  CHECK_THROWS_AS(d.remove_line(8), vmdk::UsageError);                  // an extent line
+  CHECK(d.print_preserving() == before);                                // a refused edit changes nothing
+  CHECK(d.lines_of("ddb.uuid") == std::vector<std::size_t>{12});
+  CHECK(vmdk::is_ddb_key("DDB.x"));
+  CHECK(!vmdk::is_ddb_key("ddbx"));
+}
+
+// Moved from new_disk_test.cpp, where they tested ops::with_header_value (which Descriptor replaced):
+// the stored bytes of these edits are what they were.
+TEST_CASE("header edits change only the value, keep line endings, and add missing keys", "[descriptor]") {
+  const std::string crlf =
+      "# Disk DescriptorFile\r\nversion=1\r\nCID = 1a\r\nparentCID=ffffffff\r\n"
+      "createType=\"monolithicSparse\"\r\n\r\nRW 8 SPARSE \"x.vmdk\"\r\n";
+  CHECK(edited(crlf, [](Descriptor& d) { d.set_cid(0xabcd); }) ==
+        "# Disk DescriptorFile\r\nversion=1\r\nCID = 0000abcd\r\nparentCID=ffffffff\r\n"
+        "createType=\"monolithicSparse\"\r\n\r\nRW 8 SPARSE \"x.vmdk\"\r\n");
+  CHECK(edited(crlf, [](Descriptor& d) { d.set_parent_cid(0x12345678); }).find("parentCID=12345678\r\n") !=
+        std::string::npos);
+  // Key match is case-insensitive; DDB keys are never touched.
+  const std::string text = "version=1\ncid=1\nddb.cid = \"x\"\n";
+  CHECK(edited(text, [](Descriptor& d) { d.set_header("CID", "2", false); }) ==
+        "version=1\ncid=2\nddb.cid = \"x\"\n");
+  // Absent: added after the last header line.
+  CHECK(edited("version=1\nCID=1\n\nRW 8 SPARSE \"x\"\n", [](Descriptor& d) {
+          d.set_parent_file_name_hint("a.vmdk");
+        }) == "version=1\nCID=1\nparentFileNameHint=\"a.vmdk\"\n\nRW 8 SPARSE \"x\"\n");
+}

@@ -207,4 +207,47 @@ std::string print_line(const DescriptorLine& line, const std::vector<ExtentLine>
   return {};
 }
 
+std::string_view raw_ending(std::string_view raw) {
+  std::size_t length = 0;
+  if (length < raw.size() && raw[raw.size() - 1 - length] == '\n') ++length;
+  if (length < raw.size() && raw[raw.size() - 1 - length] == '\r') ++length;
+  return raw.substr(raw.size() - length);
+}
+
+std::string_view raw_content(std::string_view raw) {
+  std::string_view content = raw.substr(0, raw.size() - raw_ending(raw).size());
+  // Only a first line can start with byte-order marks (parse drops them there and refuses them
+  // anywhere else), so dropping them here reads every raw line as parse did.
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  while (content.starts_with(kByteOrderMark)) content.remove_prefix(kByteOrderMark.size());
+  return content;
+}
+
+std::string raw_with_value(std::string_view raw, std::string_view value, bool quoted) {
+  const std::string_view ending = raw_ending(raw);
+  const std::string_view content = raw.substr(0, raw.size() - ending.size());
+  const std::size_t eq = content.find('=');
+  std::size_t value_start = eq == std::string_view::npos ? content.size() : eq + 1;
+  while (value_start < content.size() && (content[value_start] == ' ' || content[value_start] == '\t')) {
+    ++value_start;
+  }
+  return std::string(content.substr(0, value_start)) + quoted_if(value, quoted) + std::string(ending);
+}
+
+std::string raw_with_extent(std::string_view raw, const ExtentLine& before, const ExtentLine& after) {
+  const std::string_view ending = raw_ending(raw);
+  ExtentLine renamed = before;
+  renamed.file = after.file;
+  if (renamed == after) {
+    const std::string_view content = raw.substr(0, raw.size() - ending.size());
+    const std::vector<Field> fields = split_fields(content, LineSite{});
+    if (fields.size() >= 4) {
+      const auto start = static_cast<std::size_t>(fields[3].raw.data() - content.data());
+      return std::string(content.substr(0, start)) + "\"" + after.file + "\"" +
+             std::string(content.substr(start + fields[3].raw.size())) + std::string(ending);
+    }
+  }
+  return print_extent(after) + std::string(ending);
+}
+
 }  // namespace vmdk::descriptor_detail

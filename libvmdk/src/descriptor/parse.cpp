@@ -51,8 +51,9 @@ bool looks_like_descriptor(std::string_view head) {
 
 Descriptor Descriptor::parse(std::string_view text, std::string_view file) {
   refuse_text_after_nul(text, file);
-  text = until_nul(text);
   Descriptor out;
+  out.nul_padding_ = text.size() - until_nul(text).size();
+  text = until_nul(text);
   bool have_version = false;
   std::uint64_t total_sectors = 0;
   std::size_t number = 0;
@@ -62,6 +63,7 @@ Descriptor Descriptor::parse(std::string_view text, std::string_view file) {
     std::size_t end = newline == std::string_view::npos ? text.size() : newline;
     LineSite site{file, ++number, pos};
     if (number > kMaxLines) fail(site, "descriptor has more than " + std::to_string(kMaxLines) + " lines");
+    const std::size_t next = newline == std::string_view::npos ? text.size() : newline + 1;
     std::string_view raw = text.substr(pos, end - pos);
     // Every leading BOM goes, so that no line-1 value can start with one and print back differently.
     while (number == 1 && raw.starts_with(kUtf8Bom)) raw.remove_prefix(kUtf8Bom.size());
@@ -82,8 +84,9 @@ Descriptor Descriptor::parse(std::string_view text, std::string_view file) {
       line.extent_index = out.extents_.size();
       out.extents_.push_back(std::move(*parsed.extent));
     }
+    line.raw = std::string(text.substr(pos, next - pos));  // byte-order marks and line ending included
     out.lines_.push_back(std::move(line));
-    pos = newline == std::string_view::npos ? text.size() : newline + 1;
+    pos = next;
   }
   if (!have_version) throw FormatError(std::string(file), "not a descriptor: no version key", 0);
   return out;

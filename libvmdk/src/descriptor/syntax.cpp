@@ -136,6 +136,10 @@ std::string format_cid(std::optional<std::uint32_t> cid) {
   return buffer;
 }
 
+bool is_ddb_key(std::string_view key) {
+  return descriptor_detail::istarts_with(key, "ddb.");
+}
+
 std::string_view to_string(ExtentAccess access) {
   for (const auto& [name, value] : descriptor_detail::kAccessWords) {
     if (value == access) return name;

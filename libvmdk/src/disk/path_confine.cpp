@@ -17,6 +17,14 @@ std::string normalize_separators(std::string_view name) {
   return out;
 }
 
+std::string lower_ascii(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 bool is_absolute_name(std::string_view normalized) {
   if (!normalized.empty() && normalized[0] == '/') return true;
   const bool drive =

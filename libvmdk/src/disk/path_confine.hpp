@@ -14,6 +14,10 @@ namespace vmdk::paths {
 /// A name as written in a descriptor with '\' turned into '/' (Windows producers write either).
 std::string normalize_separators(std::string_view name);
 
+/// name in ASCII lower case: VMware's file name conventions (".vmdk", "-flat", "-s001") are matched
+/// without regard to case, as Windows hosts write them either way.
+std::string lower_ascii(std::string_view name);
+
 /// True for "/x", "//server/x" and Windows drive paths ("C:/x", "C:\x", "C:x").
 bool is_absolute_name(std::string_view normalized);
 

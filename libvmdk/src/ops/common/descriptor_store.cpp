@@ -1,11 +1,9 @@
-// Descriptor text stored back in place (see descriptor_store.hpp).
+// Descriptors stored back in place (see descriptor_store.hpp).
 #include "ops/common/descriptor_store.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <vector>
 
-#include "descriptor/syntax.hpp"
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "format/sparse_header.hpp"
@@ -21,16 +19,6 @@ constexpr std::uint64_t kMaxStandaloneBytes = 1u << 20;
 
 std::span<const std::uint8_t> bytes_of(const std::string& text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
-
-// The key of a `key = value` line, trimmed and lower-cased; "" for other lines.
-std::string line_key(const std::string& line) {
-  auto eq = line.find('=');
-  if (eq == std::string::npos || line.empty() || line[0] == '#') return "";
-  std::string key = line.substr(0, eq);
-  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
-  std::size_t start = key.find_first_not_of(" \t");
-  return start == std::string::npos ? "" : descriptor_detail::to_lower(key.substr(start));
 }
 
 }  // namespace
@@ -50,6 +38,7 @@ DescriptorHome load_descriptor_home(const Disk& disk) {
     home.offset = h.descriptor_offset * format::kSectorSize;
     home.capacity = h.descriptor_size * format::kSectorSize;
     home.text = *text;
+    home.descriptor = Descriptor::parse(home.text, home.file.string());
     return home;
   }
   const std::uint64_t size = file->size();
@@ -60,52 +49,46 @@ DescriptorHome load_descriptor_home(const Disk& disk) {
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   read_exact(*file, 0, bytes, "descriptor");
   home.text.assign(bytes.begin(), bytes.end());
+  home.descriptor = Descriptor::parse(home.text, home.file.string());
   return home;
 }
 
-std::string with_header_value(const std::string& text, const std::string& key, const std::string& value) {
-  const std::string wanted = descriptor_detail::to_lower(key);
-  std::size_t last_header_end = std::string::npos;
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::size_t nl = text.find('\n', pos);
-    std::size_t end = nl == std::string::npos ? text.size() : nl;
-    std::string line = text.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::string k = line_key(line);
-    if (!k.empty() && k.rfind("ddb.", 0) != 0) {
-      if (k == wanted) {
-        // Keep everything up to and including '=' and any spaces after it; replace the value.
-        std::size_t eq = line.find('=');
-        std::size_t value_start = line.find_first_not_of(" \t", eq + 1);
-        if (value_start == std::string::npos) value_start = line.size();
-        std::string new_line = line.substr(0, value_start) + value;
-        return text.substr(0, pos) + new_line + text.substr(pos + line.size());
-      }
-      last_header_end = nl == std::string::npos ? text.size() : nl + 1;
-    }
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
-  }
-  std::string added = key + "=" + value + "\n";
-  if (last_header_end == std::string::npos) return added + text;
-  return text.substr(0, last_header_end) + added + text.substr(last_header_end);
+Descriptor with_new_cid(const DescriptorHome& home, std::uint32_t cid) {
+  Descriptor out = home.descriptor;
+  out.set_cid(cid);
+  return out;
 }
 
-void check_fits(const DescriptorHome& home, const std::string& text) {
-  if (home.embedded && text.size() >= home.capacity) {
+Descriptor relinked(const DescriptorHome& home, const std::string& hint, std::uint32_t parent_cid) {
+  Descriptor out = home.descriptor;
+  out.set_parent_file_name_hint(hint);
+  out.set_parent_cid(parent_cid);
+  return out;
+}
+
+void check_fits(const DescriptorHome& home, const std::string& printed) {
+  if (home.embedded && printed.size() >= home.capacity) {
     // Keep one NUL: readers stop the text there.
     throw UsageError(home.file.string(), "the embedded descriptor would grow to " +
-                                             std::to_string(text.size()) + " bytes, past its reserved " +
+                                             std::to_string(printed.size()) + " bytes, past its reserved " +
                                              std::to_string(home.capacity) + " bytes at " + hex(home.offset));
   }
 }
 
-void store_descriptor(const DescriptorHome& home, const std::string& text) {
+void check_fits(const DescriptorHome& home, const Descriptor& descriptor) {
+  check_fits(home, descriptor.print_preserving());
+}
+
+void store_descriptor(const DescriptorHome& home, const Descriptor& descriptor) {
+  store_descriptor(home, descriptor.print_preserving());
+}
+
+void store_descriptor(const DescriptorHome& home, const std::string& printed) {
   if (home.synthesized) throw UsageError(home.file.string(), "has no descriptor to change");
-  check_fits(home, text);
+  check_fits(home, printed);
   if (home.embedded) {
     std::vector<std::uint8_t> area(static_cast<std::size_t>(home.capacity), 0);
-    std::copy(text.begin(), text.end(), area.begin());
+    std::copy(printed.begin(), printed.end(), area.begin());
     auto file = File::open(home.file, File::Mode::read_write);
     file->write_at(home.offset, area);
     file->flush();
@@ -114,7 +97,7 @@ void store_descriptor(const DescriptorHome& home, const std::string& text) {
   TempFile temp(home.file);
   {
     auto file = File::open(temp.temp(), File::Mode::create_truncate);
-    file->write_at(0, bytes_of(text));
+    file->write_at(0, bytes_of(printed));
     file->flush();
   }
   temp.rename_into_place();

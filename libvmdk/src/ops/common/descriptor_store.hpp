@@ -1,12 +1,14 @@
-// Reading and replacing the descriptor text of a disk in place: embedded descriptors are rewritten
+// Reading and replacing the descriptor of a disk in place: embedded descriptors are rewritten
 // inside their reserved sectors (never past them), standalone ones by write-and-rename
-// (DESIGN.md safety rules). Edits change the text minimally so that VMware's layout survives.
+// (DESIGN.md safety rules). Edits go through Descriptor, whose print_preserving() changes only the
+// edited lines, so that VMware's layout survives; nothing here edits text.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
+#include "vmdk/descriptor.hpp"
 #include "vmdk/disk.hpp"
 
 namespace vmdk::ops {
@@ -19,20 +21,27 @@ struct DescriptorHome {
   std::uint64_t offset = 0;       ///< bytes (embedded)
   std::uint64_t capacity = 0;     ///< bytes of the reserved area (embedded)
   std::string text;               ///< current text (cut at the first NUL when embedded)
+  Descriptor descriptor;          ///< text parsed (empty when synthesized): edit a copy, store it
 };
 
-/// Locates and reads the descriptor of disk. Throws FormatError, IoError.
+/// Locates, reads and parses the descriptor of disk. Throws FormatError, IoError.
 DescriptorHome load_descriptor_home(const Disk& disk);
 
-/// text with the value of its `key=` header line replaced (keeping the line's spelling and line
-/// ending), or with `key=value` added after the last header line when absent.
-std::string with_header_value(const std::string& text, const std::string& key, const std::string& value);
+/// home's descriptor with a new CID (write, consolidate), every other line as stored.
+/// Throws UsageError as Descriptor::set_cid.
+Descriptor with_new_cid(const DescriptorHome& home, std::uint32_t cid);
+/// home's descriptor naming a new parent: parentFileNameHint (quoted) and parentCID replaced or
+/// added, every other line as stored. Throws UsageError for a hint that cannot be written.
+Descriptor relinked(const DescriptorHome& home, const std::string& hint, std::uint32_t parent_cid);
 
-/// Throws UsageError naming the file when text does not fit home's reserved area.
-void check_fits(const DescriptorHome& home, const std::string& text);
+/// Throws UsageError naming the file when the text does not fit home's reserved area.
+void check_fits(const DescriptorHome& home, const std::string& printed);
+void check_fits(const DescriptorHome& home, const Descriptor& descriptor);
 
-/// Replaces the descriptor: embedded in place (area NUL padded) + fsync; standalone through a
-/// temporary file, fsync, rename, folder sync. Throws UsageError (does not fit), IoError.
-void store_descriptor(const DescriptorHome& home, const std::string& text);
+/// Replaces the descriptor with `printed` (a Descriptor's print_preserving()) or with descriptor:
+/// embedded in place (area NUL padded) + fsync; standalone through a temporary file, fsync, rename,
+/// folder sync. Throws UsageError (does not fit, no descriptor to change), IoError.
+void store_descriptor(const DescriptorHome& home, const std::string& printed);
+void store_descriptor(const DescriptorHome& home, const Descriptor& descriptor);
 
 }  // namespace vmdk::ops

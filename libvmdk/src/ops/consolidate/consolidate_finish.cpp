@@ -1,5 +1,6 @@
-// consolidate, the switch (see consolidate_finish.hpp): descriptor edits through descriptor_store
-// (minimal text changes, embedded in place or standalone by rename), then deletions.
+// consolidate, the switch (see consolidate_finish.hpp): descriptor edits through Descriptor, stored
+// by descriptor_store (only the edited lines change; embedded in place or standalone by rename),
+// then deletions.
 #include "ops/consolidate/consolidate_finish.hpp"
 
 #include <cstdio>
@@ -28,7 +29,7 @@ void finish_switch(const Journal& journal, const OpenOptions& open) {
     }
     if (*cid != journal.new_ancestor_cid) {
       DescriptorHome home = load_descriptor_home(*ancestor);
-      store_descriptor(home, with_header_value(home.text, "CID", format_cid(journal.new_ancestor_cid)));
+      store_descriptor(home, with_new_cid(home, journal.new_ancestor_cid));
     }
   }
   // 2. TOP's children point at ANCESTOR. A child that is gone has nothing to re-link.
@@ -43,9 +44,8 @@ void finish_switch(const Journal& journal, const OpenOptions& open) {
                             format_cid(link.new_parent_cid) + " recorded here; refusing to re-link it");
     }
     DescriptorHome home = load_descriptor_home(*child);
-    std::string text = with_header_value(home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");
-    text = with_header_value(text, "parentCID", format_cid(link.new_parent_cid));
-    if (text != home.text) store_descriptor(home, text);
+    const std::string printed = relinked(home, link.new_hint, link.new_parent_cid).print_preserving();
+    if (printed != home.text) store_descriptor(home, printed);
   }
   // 3. The merged layers' files; missing ones were deleted by an interrupted run.
   for (const fs::path& file : journal.removed) {

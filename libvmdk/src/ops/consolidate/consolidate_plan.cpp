@@ -14,8 +14,8 @@
 #include "ops/common/children.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "ops/common/folder_scan.hpp"
+#include "descriptor/identity.hpp"
 #include "ops/common/journal.hpp"
-#include "ops/common/random.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
@@ -318,7 +318,7 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   Random random(options.seed);
   plan.new_ancestor_cid = random.cid();
   while (plan.new_ancestor_cid == plan.ancestor_cid) plan.new_ancestor_cid = random.cid();
-  check_fits(home, with_header_value(home.text, "CID", format_cid(plan.new_ancestor_cid)));
+  check_fits(home, with_new_cid(home, plan.new_ancestor_cid));
 
   for (const fs::path& child : result.relinks) {
     std::unique_ptr<Disk> disk = Disk::open(child, options.open);
@@ -332,8 +332,7 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     DescriptorHome child_home = load_descriptor_home(*disk);
     if (child_home.synthesized)
       throw UnsupportedError(link.path, "has no descriptor, so it cannot be re-linked");
-    std::string text = with_header_value(child_home.text, "parentFileNameHint", "\"" + link.new_hint + "\"");
-    check_fits(child_home, with_header_value(text, "parentCID", format_cid(link.new_parent_cid)));
+    check_fits(child_home, relinked(child_home, link.new_hint, link.new_parent_cid));
     plan.relinks.push_back(std::move(link));
   }
 

@@ -13,7 +13,7 @@
 
 #include "extent/extent_writer.hpp"
 #include "ops/output/disk_output.hpp"
-#include "ops/common/random.hpp"
+#include "descriptor/identity.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/io.hpp"

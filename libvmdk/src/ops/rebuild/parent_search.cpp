@@ -6,7 +6,6 @@
 #include <exception>
 #include <system_error>
 
-#include "descriptor/syntax.hpp"
 #include "disk/path_confine.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "vmdk/error.hpp"
@@ -60,7 +59,7 @@ bool same_file_location(const fs::path& a, const fs::path& b) {
 bool is_extent_file_name(const fs::path& file) {
   const std::string name = file.filename().string();
   if (!name.empty() && name[0] == '.' && ends_with(name, ".vmdkit-tmp")) return true;
-  const std::string stem = descriptor_detail::to_lower(file.stem().string());
+  const std::string stem = paths::lower_ascii(file.stem().string());
   for (std::string_view suffix : {"-flat", "-delta", "-sesparse", "-ctk", "-rdm", "-rdmp", "-pt"}) {
     if (ends_with(stem, suffix)) return true;
   }
@@ -87,7 +86,7 @@ DiskScan scan_disks(const std::vector<fs::path>& folders, const DiskFilter& filt
       std::error_code status_error;
       if (!it->is_regular_file(status_error) || status_error) continue;
       const fs::path name = it->path().filename();
-      if (descriptor_detail::to_lower(name.extension().string()) == ".vmdk") names.push_back(name);
+      if (paths::lower_ascii(name.extension().string()) == ".vmdk") names.push_back(name);
     }
     if (error) {
       scan.skipped.push_back({given, "cannot list the folder: " + error.message()});

@@ -14,7 +14,7 @@
 #include "format/sesparse_header.hpp"
 #include "ops/common/children.hpp"
 #include "ops/output/new_disk.hpp"
-#include "ops/common/random.hpp"
+#include "descriptor/identity.hpp"
 #include "ops/rebuild/rebuild_extents.hpp"
 #include "ops/rebuild/rebuild_parent.hpp"
 #include "ops/common/temp_file.hpp"
@@ -249,7 +249,7 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
   if (link && !o.cid && plan.cid == link->parent_cid) {
     // Legal (ESXi children start so) but confusing, and what rebuilding a whole chain with one seed
     // would give every link: take the generator's next CID instead.
-    ops::Random random(options.seed);
+    Random random(options.seed);
     random.cid();  // the one plan_new_disk drew
     do {
       o.cid = random.cid();

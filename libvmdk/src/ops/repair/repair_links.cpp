@@ -131,9 +131,9 @@ void plan_link_repair(const Chain& chain, std::size_t depth, const RepairOptions
     left.push_back(unrepaired(disk, "parent_missing", "a bare sparse extent has no descriptor to re-link"));
     return;
   }
-  edit.text = edit.home.text;
+  Descriptor linked = edit.home.descriptor;
   if (new_hint) {
-    edit.text = with_header_value(edit.text, "parentFileNameHint", "\"" + *new_hint + "\"");
+    linked.set_parent_file_name_hint(*new_hint);
     plan.actions.push_back({layer.link == LinkState::missing_parent ? "parent_missing" : "parent_hint_absolute", name,
                             std::nullopt,
                             "parentFileNameHint \"" + hint.value_or("") + "\" -> \"" + *new_hint + "\"" +
@@ -142,11 +142,12 @@ void plan_link_repair(const Chain& chain, std::size_t depth, const RepairOptions
                                      : "")});
   }
   if (new_parent_cid) {
-    edit.text = with_header_value(edit.text, "parentCID", format_cid(*new_parent_cid));
+    linked.set_parent_cid(*new_parent_cid);
     plan.actions.push_back({"cid_mismatch", name, std::nullopt,
                             "parentCID " + format_cid(parent_cid) + " -> " + format_cid(*new_parent_cid) +
                                 " (accepted: the parent is asserted to be unchanged)"});
   }
+  edit.text = linked.print_preserving();
   check_fits(edit.home, edit.text);
   plan.descriptors.push_back(std::move(edit));
 }

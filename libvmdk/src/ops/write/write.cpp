@@ -9,7 +9,7 @@
 #include "extent/open_updater.hpp"
 #include "extent/sparse/sparse_updater.hpp"
 #include "ops/common/descriptor_store.hpp"
-#include "ops/common/random.hpp"
+#include "descriptor/identity.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
@@ -236,10 +236,10 @@ WriteReport write(const std::filesystem::path& path, std::uint64_t offset, const
   report.new_cid = report.old_cid;
   std::string new_text;
   if (!home.synthesized && length > 0) {
-    ops::Random random(options.seed);
+    Random random(options.seed);
     report.new_cid = options.cid ? *options.cid : random.cid();
     while (!options.cid && report.new_cid == report.old_cid) report.new_cid = random.cid();
-    new_text = ops::with_header_value(home.text, "CID", format_cid(report.new_cid));
+    new_text = ops::with_new_cid(home, report.new_cid).print_preserving();
     ops::check_fits(home, new_text);
   }
   if (length == 0) return report;

@@ -1,12 +1,13 @@
-// The generator behind CIDs and UUIDs of new disks: seeded (`--seed`, fixtures) runs repeat byte
-// for byte; unseeded runs draw their seed from the operating system.
+// The identities a descriptor carries (vmdk-format.md 1.7, 1.10): the generator behind CIDs, UUIDs
+// and long content IDs of new and changed disks. Seeded (`--seed`, fixtures) runs repeat byte for
+// byte; unseeded runs draw their seed from the operating system.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-namespace vmdk::ops {
+namespace vmdk {
 
 class Random {
  public:
@@ -24,4 +25,4 @@ class Random {
   std::uint64_t state_;
 };
 
-}  // namespace vmdk::ops
+}  // namespace vmdk

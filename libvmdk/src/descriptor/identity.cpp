@@ -1,11 +1,11 @@
-// Seeded generator for CIDs and UUIDs (see random.hpp): splitmix64, whose output depends only on
+// Seeded generator for CIDs and UUIDs (see identity.hpp): splitmix64, whose output depends only on
 // the seed, so fixtures and `--seed` runs repeat on every machine.
-#include "ops/common/random.hpp"
+#include "descriptor/identity.hpp"
 
 #include <cstdio>
 #include <random>
 
-namespace vmdk::ops {
+namespace vmdk {
 
 Random::Random(std::optional<std::uint64_t> seed) {
   if (seed) {
@@ -52,4 +52,4 @@ std::string Random::long_content_id(std::uint32_t cid) {
   return text;
 }
 
-}  // namespace vmdk::ops
+}  // namespace vmdk
