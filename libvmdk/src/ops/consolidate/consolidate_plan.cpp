@@ -33,7 +33,7 @@ constexpr std::uint64_t kSlack = 1ull << 20;
 
 SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
   const std::string name = slot.path.empty() ? disk_name : slot.path.string();
-  if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem);
+  if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem.text());
   const ExtentDetails details = slot.extent->details();
   SlotInfo info;
   if (details.format == "zero") {

@@ -62,7 +62,7 @@ std::vector<Target> open_targets(const Disk& top, std::uint64_t offset, std::uin
     const std::uint64_t from = std::max(offset, slot.start), to = std::min(end, slot.start + slot.length);
     if (from >= to) continue;
     const std::string name = slot.path.empty() ? top.path().string() : slot.path.string();
-    if (!slot.extent) throw UsageError(name, "cannot write: extent " + slot.problem);
+    if (!slot.extent) throw UsageError(name, "cannot write: extent " + slot.problem.text());
     if (slot.line.access != ExtentAccess::rw) {
       throw UsageError(name, "cannot write: the extent is " + std::string(to_string(slot.line.access)));
     }
