@@ -42,6 +42,17 @@ struct ExtentDetails {
   std::uint64_t allocated_bytes = 0;  ///< bytes of the host file holding grains or data
 };
 
+/// What an opened extent allows, asked instead of comparing its format name. Answers may depend
+/// on the file (a hosted sparse file's zeroed-grain flag, a compressed KDMV file).
+struct ExtentCapabilities {
+  bool reads_as_zero = false;   ///< no host bytes: every byte reads as zeros (ZERO extents)
+  bool data_in_place = false;   ///< each byte sits at its own place in host_file(): written there (flat)
+  bool grain_updates = false;   ///< its kind's in-place updater writes it, grain by grain (plain grains)
+  bool compressed = false;      ///< compressed grains: cannot be rewritten in place (convert first)
+  bool zeroed_grains = false;   ///< its grain entries can say "zeros" (sparse flag bit 2, SESparse type 2)
+  bool operator==(const ExtentCapabilities&) const = default;
+};
+
 class Extent {
  public:
   virtual ~Extent() = default;
@@ -63,6 +74,8 @@ class Extent {
   /// grains, NOACCESS, ZERO). Lets a chain gather host-contiguous grains into one scatter read.
   virtual const ByteSource* host_source() const { return nullptr; }
   virtual ExtentDetails details() const = 0;
+  /// What writers may do with this extent (none of it by default: an unknown kind is read-only).
+  virtual ExtentCapabilities capabilities() const { return {}; }
 };
 
 }  // namespace vmdk

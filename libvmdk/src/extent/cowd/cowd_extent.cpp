@@ -26,6 +26,13 @@ class CowdExtent final : public extent::WalkedExtent<CowdExtent> {
         layout_(std::move(layout)),
         tables_(std::move(file), layout_, size_bytes) {}
 
+  // COWD has no zeroed-grain entry that QEMU reads (cowd_updater.hpp).
+  ExtentCapabilities capabilities() const override {
+    ExtentCapabilities caps;
+    caps.grain_updates = true;
+    return caps;
+  }
+
   ExtentDetails details() const override {
     static constexpr const char* kShown[] = {
         "version",         "flags",       "num_sectors",       "grain_size", "gd_offset",

@@ -26,6 +26,14 @@ class SesparseExtent final : public extent::WalkedExtent<SesparseExtent> {
         layout_(std::move(layout)),
         tables_(std::move(file), layout_, size_bytes) {}
 
+  // Zero grains are type-2 entries (vmdk-format.md 4.3.3).
+  ExtentCapabilities capabilities() const override {
+    ExtentCapabilities caps;
+    caps.grain_updates = true;
+    caps.zeroed_grains = true;
+    return caps;
+  }
+
   ExtentDetails details() const override {
     ExtentDetails d;
     d.format = "sesparse";

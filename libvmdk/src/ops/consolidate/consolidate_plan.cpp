@@ -10,7 +10,6 @@
 #include <system_error>
 
 #include "disk/path_confine.hpp"
-#include "extent/open_updater.hpp"
 #include "ops/common/children.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "ops/common/folder_scan.hpp"
@@ -34,33 +33,30 @@ constexpr std::uint64_t kSlack = 1ull << 20;
 SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
   const std::string name = slot.path.empty() ? disk_name : slot.path.string();
   if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem);
-  const ExtentDetails details = slot.extent->details();
+  const ExtentCapabilities caps = slot.extent->capabilities();
   SlotInfo info;
-  if (details.format == "zero") {
+  if (caps.reads_as_zero) {
     info.kind = SlotKind::zero;
     return info;
   }
-  if (details.format == "stream" || (details.format == "sparse" && !slot.extent->host_source())) {
+  if (caps.compressed) {
     throw UnsupportedError(name,
                            "is streamOptimized (compressed): its grains cannot be rewritten in place, so "
                            "nothing can be consolidated into it; convert it first (vmdkit convert " +
                                disk_name + " NEW.vmdk --to monolithicSparse)");
   }
-  if (extent::has_updater(details.format)) {
+  const ExtentDetails details = slot.extent->details();
+  if (caps.grain_updates) {
     // Hosted sparse, and the ESXi deltas (COWD, SESparse) when a delta is ANCESTOR.
     info.kind = SlotKind::sparse;
-    info.format = details.format;
     info.grain = details.grain_size;
-    for (const auto& [key, value] : details.header) {
-      if (key == "flags" && details.format == "sparse") info.zeroed_grains = (value & 0x4) != 0;
-    }
-    if (details.format == "sesparse") info.zeroed_grains = true;  // type-2 entries (4.3.3)
+    info.zeroed_grains = caps.zeroed_grains;
     if (info.grain == 0 || (info.grain & (info.grain - 1)) != 0) {
       throw FormatError(name, "sparse extent has grain size " + hex(info.grain) + ", not a power of two");
     }
     return info;
   }
-  if (details.format == "flat") return info;
+  if (caps.data_in_place) return info;
   throw UnsupportedError(name, "consolidating into " + details.format + " extents is not supported");
 }
 
