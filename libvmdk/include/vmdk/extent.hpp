@@ -34,10 +34,18 @@ struct Run {
   bool operator==(const Run&) const = default;
 };
 
+/// How a header field's value reads best, so that a printer needs no knowledge of formats.
+enum class FieldDisplay : std::uint8_t {
+  decimal,
+  hex,             ///< flags and magics
+  version_halves,  ///< major.minor in the high and low 32 bits (SESparse's version)
+};
+
 /// What `vmdkit info` shows of an extent: its kind and the header fields in on-disk order.
 struct ExtentDetails {
   std::string format;  ///< "flat", "zero", "sparse", "stream", "cowd", "sesparse"
   std::vector<std::pair<std::string, std::uint64_t>> header;  ///< name, value (empty for flat/zero)
+  std::vector<FieldDisplay> header_display;  ///< per header entry, same order (decimal when missing)
   std::uint64_t grain_size = 0;       ///< bytes; 0 when not sparse
   std::uint64_t allocated_bytes = 0;  ///< bytes of the host file holding grains or data
 };

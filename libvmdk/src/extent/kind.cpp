@@ -26,4 +26,8 @@ std::optional<EmbeddedDescriptor> ExtentKind::embedded_descriptor(const ByteSour
 
 std::optional<std::uint64_t> ExtentKind::header_capacity(const ByteSource&) const { return std::nullopt; }
 
+std::optional<std::uint64_t> ExtentKind::rebuild_capacity(const ByteSource&, std::vector<std::string>&) const {
+  return std::nullopt;
+}
+
 }  // namespace vmdk::extent

@@ -111,6 +111,12 @@ class ExtentKind {
   /// Capacity in bytes from the file's own header, for a bare extent without a descriptor;
   /// nullopt for kinds whose files carry none. Throws FormatError for a damaged header.
   virtual std::optional<std::uint64_t> header_capacity(const ByteSource& file) const;
+  /// Capacity in bytes from the header of a file whose descriptor is lost (repair
+  /// --rebuild-descriptor): lenient where the reader is strict (damage past the header becomes a
+  /// warning appended to warnings). nullopt for kinds whose header holds no capacity (flat).
+  /// Throws FormatError when the header cannot give one (bad magic, zero or huge capacity).
+  virtual std::optional<std::uint64_t> rebuild_capacity(const ByteSource& file,
+                                                        std::vector<std::string>& warnings) const;
 
   // SLOT for h/check (TODO(h/check)): a `scan` hook (the structure-by-structure scan of one file
   // for `check`, findings instead of errors) is added here by the branch that moves per-kind check

@@ -74,6 +74,13 @@ const ExtentKind* self_describing_kind(const ByteSource& file) {
   return nullptr;
 }
 
+const ExtentKind* kind_by_magic(const ByteSource& file) {
+  for (const auto& kind : registered_kinds()) {
+    if (kind->probe(file)) return kind.get();
+  }
+  return nullptr;
+}
+
 std::unique_ptr<GrainUpdater> open_updater_for(ExtentType type, std::shared_ptr<File> file,
                                                std::uint64_t size_bytes) {
   const ExtentKind& kind = kind_for_line(type, file.get());

@@ -29,6 +29,10 @@ const ExtentKind* kind_for_create_type(DiskType type);
 /// nullptr. Throws IoError from a failing read.
 const ExtentKind* self_describing_kind(const ByteSource& file);
 
+/// The first kind whose probe claims file by its magic (any kind, whatever line type it serves), or
+/// nullptr (flat data, text). Throws IoError from a failing read.
+const ExtentKind* kind_by_magic(const ByteSource& file);
+
 /// Opens the in-place updater of the extent a descriptor line of `type` names, found by the table.
 /// Throws UsageError for a kind that is not writable in place, and what the kind's updater throws.
 std::unique_ptr<GrainUpdater> open_updater_for(ExtentType type, std::shared_ptr<File> file,

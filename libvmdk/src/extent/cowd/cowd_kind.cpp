@@ -1,14 +1,37 @@
 // COWD extents in the kind table: "COWD" magic, grain updates in place, a new delta starts empty.
 #include "extent/cowd/cowd_kind.hpp"
 
+#include <array>
+#include <string>
+
+#include "extent/capacity_field.hpp"
+
 #include "extent/cowd/cowd_extent.hpp"
 #include "extent/cowd/cowd_updater.hpp"
 #include "extent/cowd/cowd_writer.hpp"
 #include "format/cowd_header.hpp"
+#include "vmdk/error.hpp"
 
 namespace vmdk::cowd {
 
 namespace {
+
+// The header of a file whose descriptor is lost: only the magic and the capacity must be sound.
+std::uint64_t cowd_rebuild_capacity(const ByteSource& file, std::vector<std::string>& warnings) {
+  std::array<std::uint8_t, format::kCowdHeaderSize> raw{};
+  read_exact(file, 0, raw, "vmfsSparse (COWD) header");
+  const format::CowdHeader header = format::decode_cowd_header(raw);
+  if (header.magic != format::kCowdMagic) {
+    throw FormatError(file.name(),
+                      "vmfsSparse (COWD) header at 0x0 has no COWD magic (found " + hex(header.magic) + ")", 0);
+  }
+  if (header.version != 1) {
+    warnings.push_back(file.name() + ": COWD header version " + std::to_string(header.version) + " at " +
+                       hex(format::cowd_header_field("version").offset) + " (ESXi writes 1)");
+  }
+  return extent::capacity_field_bytes(header.num_sectors, file.name(), "COWD header num_sectors",
+                                      format::cowd_header_field("num_sectors").offset);
+}
 
 class CowdKind final : public extent::ExtentKind {
  public:
@@ -35,6 +58,10 @@ class CowdKind final : public extent::ExtentKind {
   }
   std::vector<extent::HeaderField> header_fields() const override {
     return extent::header_fields_of(format::kCowdHeaderFields);
+  }
+  std::optional<std::uint64_t> rebuild_capacity(const ByteSource& file,
+                                                std::vector<std::string>& warnings) const override {
+    return cowd_rebuild_capacity(file, warnings);
   }
 };
 

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "extent/sparse/kdmv_layout.hpp"
+#include "extent/capacity_field.hpp"
 #include "extent/kind_table.hpp"
+#include "io/checked_math.hpp"
 #include "format/endian.hpp"
 #include "format/grain_directory.hpp"
 #include "format/sparse_header.hpp"
@@ -62,6 +64,35 @@ std::optional<std::string> read_embedded_descriptor(const ByteSource& file) {
 
 std::uint64_t header_capacity_bytes(const ByteSource& file) {
   return load_kdmv_layout(file).capacity_bytes;
+}
+
+std::uint64_t rebuild_kdmv_capacity(const ByteSource& file, std::vector<std::string>& warnings) {
+  const format::SparseHeader header = read_sparse_header(file);  // throws for a bad magic
+  const std::uint64_t bytes = extent::capacity_field_bytes(header.capacity, file.name(), "sparse header capacity",
+                                                           format::sparse_header_field("capacity").offset);
+  try {
+    // The full check a reader makes; a damaged directory should not stop the descriptor from being
+    // written (check and repair work through it), so it is a warning here.
+    load_kdmv_layout(file);
+  } catch (const Error& e) {
+    warnings.push_back(std::string(e.what()) + " (the descriptor is written anyway; run check)");
+  }
+  if (vmdk::is_power_of_two(header.grain_size) && header.capacity % header.grain_size != 0) {
+    warnings.push_back(
+        file.name() + ": capacity " + hex(header.capacity) +
+        " sectors is not a multiple of the grain size; QEMU and libvmdk misplace later extents");
+  }
+  std::optional<std::string> embedded;
+  try {
+    embedded = read_embedded_descriptor(file);
+  } catch (const Error&) {
+  }
+  if (embedded) {
+    warnings.push_back(file.name() +
+                       ": carries its own embedded descriptor, like a monolithic disk; "
+                       "it is described as a part of a split set as its name says");
+  }
+  return bytes;
 }
 
 std::unique_ptr<Extent> open_sparse_extent(std::shared_ptr<const ByteSource> file, std::uint64_t size_bytes) {

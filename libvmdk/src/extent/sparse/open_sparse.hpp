@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "extent/kind.hpp"
 #include "vmdk/extent.hpp"
@@ -33,6 +34,12 @@ std::optional<std::string> read_embedded_descriptor(const ByteSource& file);
 /// Capacity in bytes from the header (the footer for stream files with the directory at the end):
 /// used for bare extents that have no descriptor.
 std::uint64_t header_capacity_bytes(const ByteSource& file);
+
+/// Capacity in bytes from the header of a KDMV file whose descriptor is lost (the rebuild_capacity
+/// of the sparse and stream kinds): a damaged directory, a capacity that is not a grain multiple
+/// and an embedded descriptor in a split part are warnings. Throws FormatError for a bad magic or
+/// capacity.
+std::uint64_t rebuild_kdmv_capacity(const ByteSource& file, std::vector<std::string>& warnings);
 
 /// Opens a KDMV extent (hosted sparse or stream, as the kind table's probe tells) covering size_bytes of virtual space (from the descriptor line, which is
 /// authoritative even when the header capacity differs). Validates the header (vmdk-format.md 7.1)

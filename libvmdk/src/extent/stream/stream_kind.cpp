@@ -46,6 +46,10 @@ class StreamKind final : public extent::ExtentKind {
   std::optional<extent::EmbeddedDescriptor> embedded_descriptor(const ByteSource& file) const override {
     return sparse::embedded_descriptor_area(file);
   }
+  std::optional<std::uint64_t> rebuild_capacity(const ByteSource& file,
+                                                std::vector<std::string>& warnings) const override {
+    return sparse::rebuild_kdmv_capacity(file, warnings);
+  }
   std::optional<std::uint64_t> header_capacity(const ByteSource& file) const override {
     return sparse::header_capacity_bytes(file);
   }
