@@ -2,16 +2,16 @@
 // writes, checks and converts a disk through it, so a new kind is one folder and one registration.
 // The test kind claims FLAT lines whose file starts with its own magic (ExtentType is a public enum:
 // the table's probe tells it from a flat file without a new descriptor type).
-#include <catch2/catch.hpp>
+#include "extent/kind_table.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <vector>
 
-#include "extent/kind_table.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/chain.hpp"
 #include "vmdk/check.hpp"
@@ -34,7 +34,9 @@ constexpr std::uint64_t kTestTable = 512;
 struct TestLayout {
   std::uint64_t capacity = 0;
   std::uint64_t grains() const { return (capacity + kTestGrain - 1) / kTestGrain; }
-  std::uint64_t data_base() const { return (kTestTable + grains() + kTestGrain - 1) / kTestGrain * kTestGrain; }
+  std::uint64_t data_base() const {
+    return (kTestTable + grains() + kTestGrain - 1) / kTestGrain * kTestGrain;
+  }
   std::uint64_t grain_at(std::uint64_t index) const { return data_base() + index * kTestGrain; }
 };
 
@@ -57,7 +59,9 @@ std::vector<std::uint8_t> read_test_table(const ByteSource& file, const TestLayo
 class TestExtent final : public Extent {
  public:
   TestExtent(std::shared_ptr<const ByteSource> file, std::uint64_t size)
-      : file_(std::move(file)), layout_(read_test_layout(*file_)), table_(read_test_table(*file_, layout_)),
+      : file_(std::move(file)),
+        layout_(read_test_layout(*file_)),
+        table_(read_test_table(*file_, layout_)),
         size_(size) {}
   std::uint64_t size() const override { return size_; }
   Run block_status(std::uint64_t offset, std::uint64_t max_len) const override {
@@ -161,7 +165,8 @@ class TestKind final : public extent::ExtentKind {
   std::unique_ptr<Extent> open_reader(const extent::ReaderRequest& request) const override {
     return std::make_unique<TestExtent>(request.file, request.size_bytes);
   }
-  std::unique_ptr<extent::GrainUpdater> open_updater(std::shared_ptr<File> file, std::uint64_t) const override {
+  std::unique_ptr<extent::GrainUpdater> open_updater(std::shared_ptr<File> file,
+                                                     std::uint64_t) const override {
     return std::make_unique<TestUpdater>(std::move(file));
   }
 };
@@ -180,16 +185,19 @@ std::filesystem::path make_test_disk(const vmdk_test::TempDir& dir, std::uint64_
   std::memcpy(bytes.data(), kTestMagic, 8);
   for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<std::uint8_t>(capacity >> (8 * i));
   bytes[kTestTable + 3] = 1;
-  std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(layout.grain_at(3)), kTestGrain, std::uint8_t{0x5a});
+  std::fill_n(bytes.begin() + static_cast<std::ptrdiff_t>(layout.grain_at(3)), kTestGrain,
+              std::uint8_t{0x5a});
   std::ofstream(dir / "disk-test.bin", std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   std::ofstream(dir / "disk.vmdk") << "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
                                       "createType=\"monolithicFlat\"\n\nRW "
-                                   << capacity / 512 << " FLAT \"disk-test.bin\" 0\n\nddb.adapterType = \"lsilogic\"\n";
+                                   << capacity / 512
+                                   << " FLAT \"disk-test.bin\" 0\n\nddb.adapterType = \"lsilogic\"\n";
   return dir / "disk.vmdk";
 }
 
-std::vector<std::uint8_t> read_disk(const std::filesystem::path& path, std::uint64_t offset, std::size_t length) {
+std::vector<std::uint8_t> read_disk(const std::filesystem::path& path, std::uint64_t offset,
+                                    std::size_t length) {
   auto chain = Chain::open(path);
   std::vector<std::uint8_t> out(length);
   chain->read(offset, out);
@@ -254,8 +262,8 @@ TEST_CASE("kind table: without the registration the same file is a flat extent a
 TEST_CASE("kind table: createTypes map to the kinds that write them") {
   CHECK(extent::kind_for_create_type(DiskType::raw) == nullptr);
   for (DiskType type : {DiskType::monolithic_sparse, DiskType::two_gb_sparse, DiskType::monolithic_flat,
-                        DiskType::two_gb_flat, DiskType::stream_optimized, DiskType::vmfs, DiskType::vmfs_thin,
-                        DiskType::vmfs_sparse, DiskType::se_sparse}) {
+                        DiskType::two_gb_flat, DiskType::stream_optimized, DiskType::vmfs,
+                        DiskType::vmfs_thin, DiskType::vmfs_sparse, DiskType::se_sparse}) {
     const extent::ExtentKind* kind = extent::kind_for_create_type(type);
     REQUIRE(kind != nullptr);
     CHECK(kind->writes(type));

@@ -11,8 +11,8 @@
 namespace vmdk::extent {
 
 /// sectors in bytes; FormatError "<field> at <offset> is 0..." / "...too large" naming file.
-inline std::uint64_t capacity_field_bytes(std::uint64_t sectors, const std::string& file, const std::string& field,
-                                          std::uint64_t offset) {
+inline std::uint64_t capacity_field_bytes(std::uint64_t sectors, const std::string& file,
+                                          const std::string& field, std::uint64_t offset) {
   const std::string at = field + " at " + hex(offset);
   if (sectors == 0) throw FormatError(file, at + " is 0: the extent has no capacity", offset);
   if (sectors > format::kMaxSparseCapacitySectors) {

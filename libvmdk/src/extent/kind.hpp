@@ -94,7 +94,8 @@ class ExtentKind {
   virtual std::unique_ptr<Extent> open_reader(const ReaderRequest& request) const = 0;
   /// Opens file, an extent whose descriptor line gives size_bytes, for grain updates in place.
   /// The default throws UsageError (ask capabilities().writable_in_place first).
-  virtual std::unique_ptr<GrainUpdater> open_updater(std::shared_ptr<File> file, std::uint64_t size_bytes) const;
+  virtual std::unique_ptr<GrainUpdater> open_updater(std::shared_ptr<File> file,
+                                                     std::uint64_t size_bytes) const;
 
   /// True when new disks of this createType are written as extents of this kind.
   virtual bool writes(DiskType type) const;

@@ -45,8 +45,8 @@ void unregister_kind(const ExtentKind* kind) {
 }
 
 const ExtentKind& kind_for_line(ExtentType type, const ByteSource* file) {
-  // The registry keeps every kind alive for the program's life (tests unregister only their own,
-  // after use), so the references handed out stay valid.
+  // The registry keeps the built-in kinds for the program's life; a kind a test registers lives
+  // as long as the test holds it, so the references handed out stay valid while they are used.
   const ExtentKind* fallback = nullptr;
   for (const auto& kind : registered_kinds()) {
     if (!kind->serves(type)) continue;

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "extent/capacity_field.hpp"
-
 #include "extent/cowd/cowd_extent.hpp"
 #include "extent/cowd/cowd_updater.hpp"
 #include "extent/cowd/cowd_writer.hpp"
@@ -23,7 +22,8 @@ std::uint64_t cowd_rebuild_capacity(const ByteSource& file, std::vector<std::str
   const format::CowdHeader header = format::decode_cowd_header(raw);
   if (header.magic != format::kCowdMagic) {
     throw FormatError(file.name(),
-                      "vmfsSparse (COWD) header at 0x0 has no COWD magic (found " + hex(header.magic) + ")", 0);
+                      "vmfsSparse (COWD) header at 0x0 has no COWD magic (found " + hex(header.magic) + ")",
+                      0);
   }
   if (header.version != 1) {
     warnings.push_back(file.name() + ": COWD header version " + std::to_string(header.version) + " at " +
@@ -67,6 +67,8 @@ class CowdKind final : public extent::ExtentKind {
 
 }  // namespace
 
-std::shared_ptr<const extent::ExtentKind> cowd_kind() { return std::make_shared<CowdKind>(); }
+std::shared_ptr<const extent::ExtentKind> cowd_kind() {
+  return std::make_shared<CowdKind>();
+}
 
 }  // namespace vmdk::cowd

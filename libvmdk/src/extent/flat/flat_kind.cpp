@@ -30,6 +30,8 @@ class FlatKind final : public extent::ExtentKind {
 
 }  // namespace
 
-std::shared_ptr<const extent::ExtentKind> flat_kind() { return std::make_shared<FlatKind>(); }
+std::shared_ptr<const extent::ExtentKind> flat_kind() {
+  return std::make_shared<FlatKind>();
+}
 
 }  // namespace vmdk::flat

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "extent/capacity_field.hpp"
-
 #include "extent/sesparse/sesparse_extent.hpp"
 #include "extent/sesparse/sesparse_updater.hpp"
 #include "extent/sesparse/sesparse_writer.hpp"
@@ -22,12 +21,13 @@ std::uint64_t sesparse_rebuild_capacity(const ByteSource& file, std::vector<std:
   read_exact(file, 0, raw, "SESparse header");
   const format::SesparseHeader header = format::decode_sesparse_header(raw);
   if (header.magic != format::kSesparseMagic) {
-    throw FormatError(file.name(), "SESparse header at 0x0 has no SESparse magic (found " + hex(header.magic) + ")",
-                      0);
+    throw FormatError(file.name(),
+                      "SESparse header at 0x0 has no SESparse magic (found " + hex(header.magic) + ")", 0);
   }
   if (header.version != format::kSesparseVersion) {
     warnings.push_back(file.name() + ": SESparse header version " + hex(header.version) + " at " +
-                       hex(format::sesparse_header_field("version").offset) + " is not 2.1 (QEMU refuses it)");
+                       hex(format::sesparse_header_field("version").offset) +
+                       " is not 2.1 (QEMU refuses it)");
   }
   return extent::capacity_field_bytes(header.capacity, file.name(), "SESparse header capacity",
                                       format::sesparse_header_field("capacity").offset);
@@ -67,6 +67,8 @@ class SesparseKind final : public extent::ExtentKind {
 
 }  // namespace
 
-std::shared_ptr<const extent::ExtentKind> sesparse_kind() { return std::make_shared<SesparseKind>(); }
+std::shared_ptr<const extent::ExtentKind> sesparse_kind() {
+  return std::make_shared<SesparseKind>();
+}
 
 }  // namespace vmdk::sesparse

@@ -33,10 +33,12 @@ class SparseKind final : public extent::ExtentKind {
     if (!request.file) throw UsageError("", "open_sparse_extent needs a file");
     KdmvLayout layout = load_kdmv_layout(*request.file);
     // The probe saw no compression flag; a file changed since is not read as the wrong kind.
-    if (layout.compressed) throw FormatError(layout.name, "sparse header changed while the extent was opened");
+    if (layout.compressed)
+      throw FormatError(layout.name, "sparse header changed while the extent was opened");
     return std::make_unique<SparseExtent>(request.file, std::move(layout), request.size_bytes);
   }
-  std::unique_ptr<extent::GrainUpdater> open_updater(std::shared_ptr<File> file, std::uint64_t) const override {
+  std::unique_ptr<extent::GrainUpdater> open_updater(std::shared_ptr<File> file,
+                                                     std::uint64_t) const override {
     return SparseUpdater::open(std::move(file));
   }
   bool writes(DiskType type) const override {
@@ -69,6 +71,8 @@ class SparseKind final : public extent::ExtentKind {
 
 }  // namespace
 
-std::shared_ptr<const extent::ExtentKind> sparse_kind() { return std::make_shared<SparseKind>(); }
+std::shared_ptr<const extent::ExtentKind> sparse_kind() {
+  return std::make_shared<SparseKind>();
+}
 
 }  // namespace vmdk::sparse

@@ -31,7 +31,8 @@ class StreamKind final : public extent::ExtentKind {
   std::unique_ptr<Extent> open_reader(const extent::ReaderRequest& request) const override {
     if (!request.file) throw UsageError("", "open_sparse_extent needs a file");
     sparse::KdmvLayout layout = sparse::load_kdmv_layout(*request.file);
-    if (!layout.compressed) throw FormatError(layout.name, "sparse header changed while the extent was opened");
+    if (!layout.compressed)
+      throw FormatError(layout.name, "sparse header changed while the extent was opened");
     return std::make_unique<StreamExtent>(request.file, std::move(layout), request.size_bytes);
   }
   bool writes(DiskType type) const override { return type == DiskType::stream_optimized; }
@@ -57,6 +58,8 @@ class StreamKind final : public extent::ExtentKind {
 
 }  // namespace
 
-std::shared_ptr<const extent::ExtentKind> stream_kind() { return std::make_shared<StreamKind>(); }
+std::shared_ptr<const extent::ExtentKind> stream_kind() {
+  return std::make_shared<StreamKind>();
+}
 
 }  // namespace vmdk::stream

@@ -24,6 +24,8 @@ class ZeroKind final : public extent::ExtentKind {
 
 }  // namespace
 
-std::shared_ptr<const extent::ExtentKind> zero_kind() { return std::make_shared<ZeroKind>(); }
+std::shared_ptr<const extent::ExtentKind> zero_kind() {
+  return std::make_shared<ZeroKind>();
+}
 
 }  // namespace vmdk::zero
