@@ -1,17 +1,12 @@
-// Extent slots of one link: each descriptor line placed after the previous ones and opened by kind
-// (FLAT/VMFS -> flat, ZERO -> zero, SPARSE -> KDMV, VMFSSPARSE -> COWD, SESPARSE -> SESparse;
-// raw device mappings are refused).
+// Extent slots of one link: each descriptor line placed after the previous ones and opened by the
+// kind the kind table finds for its type and file (raw device mappings are refused).
 #include "disk/open_extents.hpp"
 
 #include <string>
 
 #include "disk/path_confine.hpp"
 #include "disk/shared_files.hpp"
-#include "extent/cowd/cowd_extent.hpp"
-#include "extent/flat/flat_extent.hpp"
-#include "extent/sesparse/sesparse_extent.hpp"
-#include "extent/sparse/open_sparse.hpp"
-#include "extent/zero/zero_extent.hpp"
+#include "extent/kind_table.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::disk {
@@ -139,36 +134,32 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       if (self) {
         // A monolithic KDMV file: its only extent is the file itself (vmdk-format.md 1.6).
         slot.path = descriptor_path;
-        slot.extent = sparse::open_sparse_extent(self, slot.length);
+        slot.extent = extent::kind_for_line(ExtentType::sparse, self.get()).open_reader({self, 0, slot.length});
       } else if (options.strict && needs_file(line.type)) {
         throw UsageError(descriptor_name, what + ": refers to the external file \"" + line.file +
                                               "\", refused by --strict (only self-contained single-file disks)");
       } else if (!needs_file(line.type)) {
-        slot.extent = zero::open_zero_extent(slot.length);
+        slot.extent = extent::kind_for_line(line.type, nullptr).open_reader({nullptr, 0, slot.length});
       } else {
         std::shared_ptr<const ByteSource> file = open_slot_file(folder, what, slot, options);
-        if (line.type == ExtentType::sparse) {
-          slot.extent = sparse::open_sparse_extent(file, slot.length);
-        } else if (line.type == ExtentType::vmfssparse) {
-          slot.extent = cowd::open_cowd_extent(file, slot.length);
-        } else if (line.type == ExtentType::sesparse) {
-          slot.extent = sesparse::open_sesparse_extent(file, slot.length);
-        } else {
+        const extent::ExtentKind& kind = extent::kind_for_line(line.type, file.get());
+        std::uint64_t start_bytes = 0;
+        if (!kind.capabilities().whole_file) {
           // FLAT offsets are sectors; VMFS lines carry none (vmdk-format.md 1.6, 4.1).
           const std::uint64_t offset_sectors = line.offset.value_or(0);
           if (offset_sectors > UINT64_MAX / kSector) {
             throw FormatError(descriptor_name, what + ": offset of " + std::to_string(offset_sectors) +
                                                    " sectors overflows");
           }
-          const std::uint64_t start_bytes = offset_sectors * kSector;
+          start_bytes = offset_sectors * kSector;
           const std::uint64_t have = file->size();
           if (start_bytes > UINT64_MAX - slot.length || have < start_bytes + slot.length) {
             throw SlotProblem{ExtentProblemKind::short_file,
                               what + ": extent file is shorter than its descriptor line (" + hex(have) +
                                   " bytes, the line needs " + hex(start_bytes) + " + " + hex(slot.length) + ")"};
           }
-          slot.extent = flat::open_flat_extent(file, start_bytes, slot.length);
         }
+        slot.extent = kind.open_reader({file, start_bytes, slot.length});
       }
     } catch (const SlotProblem& problem) {
       record_slot_problem(problem, slot, descriptor_name, options);

@@ -15,6 +15,9 @@
 
 namespace vmdk::extent {
 
+/// At most this many findings are listed per extent file by a scan; the rest are summed up in one more.
+inline constexpr std::size_t kMaxFindingsPerFile = 200;
+
 struct Damage {
   std::string code;          ///< the check finding's code (docs/json-output.md), e.g. "gt_entry_past_eof"
   std::string message;       ///< what the reader's exception says (without the file name)

@@ -9,9 +9,8 @@
 #include <cstring>
 
 #include "disk/path_confine.hpp"
+#include "extent/kind_table.hpp"
 #include "io/checked_math.hpp"
-#include "format/cowd_header.hpp"
-#include "format/sesparse_header.hpp"
 #include "ops/common/children.hpp"
 #include "ops/output/new_disk.hpp"
 #include "ops/common/random.hpp"
@@ -63,9 +62,7 @@ bool check_destination(const fs::path& dest, bool force) {
                                " bytes, too large for a descriptor: it holds disk data and "
                                "is not replaced, even when forced");
   }
-  std::array<std::uint8_t, 8> head{};
-  std::span<const std::uint8_t> bytes(head.data(), file->read_at(0, head));
-  if (format::has_kdmv_magic(bytes) || format::has_cowd_magic(bytes) || format::has_sesparse_magic(bytes)) {
+  if (extent::kind_by_magic(*file) != nullptr) {
     throw UsageError(name,
                      "starts with a sparse extent magic at 0x0: it holds disk data and is not replaced, "
                      "even when forced");
@@ -215,7 +212,7 @@ std::vector<ExtentLine> rebuilt_extent_lines(const std::vector<ops::rebuild::Mea
   std::vector<ExtentLine> lines;
   for (const auto& m : measured) {
     ExtentLine line;
-    line.sectors = m.bytes / format::kSectorSize;
+    line.sectors = m.bytes / 512;  // measured capacities are whole sectors
     line.type = m.type;
     line.file = relative_name(m.path, folder);
     if (m.type == ExtentType::flat) line.offset = 0;  // FLAT lines need it, VMFS* lines must not have it
