@@ -38,4 +38,10 @@ std::optional<std::uint64_t> ExtentKind::rebuild_capacity(const ByteSource&,
   return std::nullopt;
 }
 
+std::optional<std::vector<Finding>> ExtentKind::scan(const std::filesystem::path&, std::uint64_t) const {
+  return std::nullopt;
+}
+
+void ExtentKind::plan_repair(const RepairTarget&, RepairPlan&) const {}
+
 }  // namespace vmdk::extent

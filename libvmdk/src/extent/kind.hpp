@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,9 +15,11 @@
 
 #include "extent/extent_writer.hpp"
 #include "extent/grain_updater.hpp"
+#include "extent/repair_plan.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/extent.hpp"
+#include "vmdk/finding.hpp"
 #include "vmdk/io.hpp"
 
 namespace vmdk::extent {
@@ -49,6 +52,7 @@ struct KindCapabilities {
   bool whole_file = false;         ///< an extent is a whole file, never a range inside one
   bool sequential_only = false;    ///< its writer goes front to back and accepts a sequential sink
   bool holds_descriptor = false;   ///< its files can embed their own descriptor (embedded_descriptor())
+  bool scanned_by_check = false;   ///< scan() checks its files whole, structure by structure
 };
 
 /// The embedded descriptor area of a file.
@@ -119,11 +123,15 @@ class ExtentKind {
   virtual std::optional<std::uint64_t> rebuild_capacity(const ByteSource& file,
                                                         std::vector<std::string>& warnings) const;
 
-  // SLOT for h/check (TODO(h/check)): a `scan` hook (the structure-by-structure scan of one file
-  // for `check`, findings instead of errors) is added here by the branch that moves per-kind check
-  // code into the kind folders.
-  // SLOT for h/check (TODO(h/check)): a `plan_repair` hook (what a repair of one file of this kind
-  // would write) is added here by the same branch.
+  /// For `check`: the structure-by-structure scan of the extent file at path whose descriptor line
+  /// gives size_bytes, every damage a finding (codes from extent/finding_codes), whether or not the
+  /// extent opens. nullopt for kinds without one (check then maps the opened extent, which stops
+  /// at the first damage). Throws IoError.
+  virtual std::optional<std::vector<Finding>> scan(const std::filesystem::path& path,
+                                                   std::uint64_t size_bytes) const;
+  /// For `repair`: adds to plan the writes that fix the extent file target, with what they lose
+  /// and keep. The default plans nothing. Throws IoError, FormatError when a repair cannot start.
+  virtual void plan_repair(const RepairTarget& target, RepairPlan& plan) const;
 };
 
 }  // namespace vmdk::extent

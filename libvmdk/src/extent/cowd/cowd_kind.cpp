@@ -6,6 +6,8 @@
 
 #include "extent/capacity_field.hpp"
 #include "extent/cowd/cowd_extent.hpp"
+#include "extent/cowd/cowd_repair.hpp"
+#include "extent/cowd/cowd_scan.hpp"
 #include "extent/cowd/cowd_updater.hpp"
 #include "extent/cowd/cowd_writer.hpp"
 #include "format/cowd_header.hpp"
@@ -42,6 +44,7 @@ class CowdKind final : public extent::ExtentKind {
     extent::KindCapabilities caps;
     caps.writable_in_place = true;
     caps.whole_file = true;
+    caps.scanned_by_check = true;
     return caps;
   }
   std::unique_ptr<Extent> open_reader(const extent::ReaderRequest& request) const override {
@@ -62,6 +65,13 @@ class CowdKind final : public extent::ExtentKind {
   std::optional<std::uint64_t> rebuild_capacity(const ByteSource& file,
                                                 std::vector<std::string>& warnings) const override {
     return cowd_rebuild_capacity(file, warnings);
+  }
+  std::optional<std::vector<Finding>> scan(const std::filesystem::path& path,
+                                           std::uint64_t size_bytes) const override {
+    return scan_cowd(File::open(path), size_bytes);
+  }
+  void plan_repair(const extent::RepairTarget& target, extent::RepairPlan& plan) const override {
+    plan_cowd_repair(target, plan);
   }
 };
 

@@ -6,6 +6,8 @@
 
 #include "extent/capacity_field.hpp"
 #include "extent/sesparse/sesparse_extent.hpp"
+#include "extent/sesparse/sesparse_repair.hpp"
+#include "extent/sesparse/sesparse_scan.hpp"
 #include "extent/sesparse/sesparse_updater.hpp"
 #include "extent/sesparse/sesparse_writer.hpp"
 #include "format/sesparse_header.hpp"
@@ -42,6 +44,7 @@ class SesparseKind final : public extent::ExtentKind {
     extent::KindCapabilities caps;
     caps.writable_in_place = true;
     caps.whole_file = true;
+    caps.scanned_by_check = true;
     return caps;
   }
   std::unique_ptr<Extent> open_reader(const extent::ReaderRequest& request) const override {
@@ -62,6 +65,13 @@ class SesparseKind final : public extent::ExtentKind {
   std::optional<std::uint64_t> rebuild_capacity(const ByteSource& file,
                                                 std::vector<std::string>& warnings) const override {
     return sesparse_rebuild_capacity(file, warnings);
+  }
+  std::optional<std::vector<Finding>> scan(const std::filesystem::path& path,
+                                           std::uint64_t size_bytes) const override {
+    return scan_sesparse(File::open(path), size_bytes);
+  }
+  void plan_repair(const extent::RepairTarget& target, extent::RepairPlan& plan) const override {
+    plan_sesparse_repair(target, plan);
   }
 };
 

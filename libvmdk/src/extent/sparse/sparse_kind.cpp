@@ -5,6 +5,8 @@
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "extent/sparse/sparse_extent.hpp"
+#include "extent/sparse/sparse_repair.hpp"
+#include "extent/sparse/sparse_scan.hpp"
 #include "extent/sparse/sparse_updater.hpp"
 #include "extent/sparse/sparse_writer.hpp"
 #include "format/sparse_header.hpp"
@@ -27,6 +29,7 @@ class SparseKind final : public extent::ExtentKind {
     caps.writable_in_place = true;
     caps.whole_file = true;
     caps.holds_descriptor = true;
+    caps.scanned_by_check = true;
     return caps;
   }
   std::unique_ptr<Extent> open_reader(const extent::ReaderRequest& request) const override {
@@ -66,6 +69,13 @@ class SparseKind final : public extent::ExtentKind {
   }
   std::optional<std::uint64_t> header_capacity(const ByteSource& file) const override {
     return header_capacity_bytes(file);
+  }
+  std::optional<std::vector<Finding>> scan(const std::filesystem::path& path,
+                                           std::uint64_t size_bytes) const override {
+    return scan_sparse(*File::open(path), size_bytes).findings;
+  }
+  void plan_repair(const extent::RepairTarget& target, extent::RepairPlan& plan) const override {
+    plan_sparse_file_repair(target, plan);
   }
 };
 

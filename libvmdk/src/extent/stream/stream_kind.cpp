@@ -4,6 +4,8 @@
 
 #include "extent/sparse/kdmv_layout.hpp"
 #include "extent/sparse/open_sparse.hpp"
+#include "extent/sparse/sparse_repair.hpp"
+#include "extent/sparse/sparse_scan.hpp"
 #include "extent/stream/stream_extent.hpp"
 #include "extent/stream/stream_writer.hpp"
 #include "format/sparse_header.hpp"
@@ -26,6 +28,7 @@ class StreamKind final : public extent::ExtentKind {
     caps.whole_file = true;
     caps.sequential_only = true;
     caps.holds_descriptor = true;
+    caps.scanned_by_check = true;
     return caps;
   }
   std::unique_ptr<Extent> open_reader(const extent::ReaderRequest& request) const override {
@@ -53,6 +56,14 @@ class StreamKind final : public extent::ExtentKind {
   }
   std::optional<std::uint64_t> header_capacity(const ByteSource& file) const override {
     return sparse::header_capacity_bytes(file);
+  }
+  std::optional<std::vector<Finding>> scan(const std::filesystem::path& path,
+                                           std::uint64_t size_bytes) const override {
+    // A stream is a sparse file: the sparse scan reads its markers and footer too.
+    return sparse::scan_sparse(*File::open(path), size_bytes).findings;
+  }
+  void plan_repair(const extent::RepairTarget& target, extent::RepairPlan& plan) const override {
+    sparse::plan_sparse_file_repair(target, plan);  // a salvage when its footer is gone
   }
 };
 
