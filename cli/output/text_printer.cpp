@@ -20,6 +20,17 @@ std::string parent_cid_text(std::uint32_t cid) {
   return cid == vmdk::kNoParentCid ? cid_hex(cid) + " (no parent)" : cid_hex(cid);
 }
 
+// A header field's value as its display hint asks (the library knows the formats, not the CLI).
+std::string field_text(std::uint64_t value, vmdk::FieldDisplay display) {
+  switch (display) {
+    case vmdk::FieldDisplay::hex: return vmdk::hex(value);
+    case vmdk::FieldDisplay::version_halves:
+      return std::to_string(value >> 32) + "." + std::to_string(value & 0xffffffffu) + " (" + vmdk::hex(value) + ")";
+    case vmdk::FieldDisplay::decimal: break;
+  }
+  return std::to_string(value);
+}
+
 bool is_broken(const std::string& link) {
   return link != "ok" && link != "base";
 }
@@ -54,15 +65,10 @@ class TextPrinter final : public Printer {
         out_ << "      format " << d.format;
         if (d.grain_size) out_ << ", grain " << human_size(d.grain_size);
         out_ << ", allocated " << human_size(d.allocated_bytes) << '\n';
-        for (const auto& [name, value] : d.header) {
-          bool hexy = name.find("flags") != std::string::npos || name.find("magic") != std::string::npos;
-          std::string text = hexy ? vmdk::hex(value) : std::to_string(value);
-          // SESparse versions are major.minor in the high and low halves (0x200000001 is 2.1).
-          if (d.format == "sesparse" && name == "version") {
-            text = std::to_string(value >> 32) + "." + std::to_string(value & 0xffffffffu) + " (" +
-                   vmdk::hex(value) + ")";
-          }
-          out_ << "      " << std::left << std::setw(22) << name << ' ' << text << '\n';
+        for (std::size_t f = 0; f < d.header.size(); ++f) {
+          const auto& [name, value] = d.header[f];
+          const auto display = f < d.header_display.size() ? d.header_display[f] : vmdk::FieldDisplay::decimal;
+          out_ << "      " << std::left << std::setw(22) << name << ' ' << field_text(value, display) << '\n';
         }
       }
     }

@@ -182,11 +182,14 @@ TEST_CASE("allow_missing_extents opens with problem slots that refuse reads", "[
   auto disk = Disk::open(dir / "x.vmdk", options);
   REQUIRE(disk->extents().size() == 4);
   CHECK_FALSE(disk->complete());
-  CHECK(disk->extents()[0].problem == "missing");
+  CHECK(disk->extents()[0].problem.kind == ExtentProblemKind::missing);
+  CHECK(disk->extents()[0].problem.text() == "missing");
   CHECK(disk->extents()[0].extent == nullptr);
-  CHECK_THAT(disk->extents()[1].problem, Catch::StartsWith("unsupported: "));
-  CHECK_THAT(disk->extents()[2].problem, Catch::StartsWith("short: "));
-  CHECK(disk->extents()[3].problem.empty());
+  CHECK(disk->extents()[1].problem.kind == ExtentProblemKind::unsupported);
+  CHECK_THAT(disk->extents()[1].problem.text(), Catch::StartsWith("unsupported: "));
+  CHECK(disk->extents()[2].problem.kind == ExtentProblemKind::short_file);
+  CHECK_THAT(disk->extents()[2].problem.text(), Catch::StartsWith("short: "));
+  CHECK(!disk->extents()[3].problem);
   CHECK(disk->capacity() == 32 * 512);
   std::vector<std::uint8_t> out(512);
   CHECK_THROWS_AS(disk->read(0, out), Error);

@@ -1,4 +1,4 @@
-// format::foreign_image_format: the magics of qcow/qcow2, QED, VDI, VHD and VHDX, in memory, and
+// extent::foreign_image_format: the magics of qcow/qcow2, QED, VDI, VHD and VHDX, in memory, and
 // nothing for VMDK bytes, zeros or a near miss.
 #include <catch2/catch.hpp>
 
@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "format/foreign_magic.hpp"
+#include "extent/foreign_magic.hpp"
 #include "vmdk/io.hpp"
 
 namespace {
 
 using vmdk::MemoryFile;
-using vmdk::format::foreign_image_format;
+using vmdk::extent::foreign_image_format;
 
 // size bytes of zeros with text written at offset.
 MemoryFile foreign_test_image(std::size_t size, std::size_t offset, const std::string& text) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmdk/descriptor.hpp"
@@ -29,16 +30,39 @@ struct OpenOptions {
   /// device nodes, symlinks pointing elsewhere). Off by default: disks may come from strangers.
   bool allow_outside_paths = false;
   /// Open even when extent files are missing or of a kind not yet readable (for `info`); such
-  /// slots have a null extent and a problem text, and reading them throws.
+  /// slots have a null extent and a problem, and reading them throws.
   bool allow_missing_extents = false;
   /// With allow_missing_extents: an extent whose header or tables are damaged also leaves a null
-  /// slot with a "damaged: ..." problem instead of failing the open (for `check` and `repair`).
+  /// slot with a damaged problem instead of failing the open (for `check` and `repair`).
   bool allow_damaged_extents = false;
   /// Untrusted input: refuse anything outside one self-contained file (an extent in another file,
   /// a parent). Wins over allow_outside_paths.
   bool strict = false;
   /// Locks Chain::open and the operations take (Disk::open alone takes none).
   LockOptions lock;
+};
+
+/// Why an extent slot has no extent (a state, not a text to parse).
+enum class ExtentProblemKind {
+  none,         ///< the extent opened
+  missing,      ///< the file does not exist
+  refused,      ///< the path is refused (outside the folder, --strict) or the file cannot be opened
+  unsupported,  ///< a kind or header this version cannot read
+  short_file,   ///< a FLAT/VMFS file shorter than its line
+  damaged,      ///< the header or tables are damaged (allow_damaged_extents)
+};
+/// "", "missing", "refused", "unsupported", "short", "damaged".
+std::string_view to_string(ExtentProblemKind kind);
+
+struct ExtentProblem {
+  ExtentProblemKind kind = ExtentProblemKind::none;
+  std::string message;  ///< what is wrong, naming the extent line; empty for none and missing
+  std::string file;     ///< damaged: the file the damage is in
+  std::optional<std::uint64_t> offset;  ///< damaged: the damaged structure's offset
+
+  explicit operator bool() const { return kind != ExtentProblemKind::none; }
+  /// For people: "missing", or "<kind>: <message>" ("unsupported: extent 2 (VMFSRDM ...): ..."); "" for none.
+  std::string text() const;
 };
 
 /// One extent line of the disk with the extent opened from it.
@@ -48,9 +72,7 @@ struct ExtentSlot {
   std::uint64_t length = 0;       ///< line.sectors * 512
   std::filesystem::path path;     ///< resolved host file; empty for ZERO
   std::shared_ptr<Extent> extent; ///< null when the file is missing or the kind unsupported
-  std::string problem;            ///< why extent is null ("missing", "unsupported: ...", "damaged: ...")
-  std::string problem_file;       ///< damaged slots: the file the damage is in
-  std::optional<std::uint64_t> problem_offset;  ///< damaged slots: the damaged structure's offset
+  ExtentProblem problem;          ///< why extent is null (kind none when it opened)
 };
 
 /// A run of the disk's own layer, in disk coordinates, with the slot that answered.

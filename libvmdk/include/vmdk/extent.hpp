@@ -34,12 +34,31 @@ struct Run {
   bool operator==(const Run&) const = default;
 };
 
+/// How a header field's value reads best, so that a printer needs no knowledge of formats.
+enum class FieldDisplay : std::uint8_t {
+  decimal,
+  hex,             ///< flags and magics
+  version_halves,  ///< major.minor in the high and low 32 bits (SESparse's version)
+};
+
 /// What `vmdkit info` shows of an extent: its kind and the header fields in on-disk order.
 struct ExtentDetails {
   std::string format;  ///< "flat", "zero", "sparse", "stream", "cowd", "sesparse"
   std::vector<std::pair<std::string, std::uint64_t>> header;  ///< name, value (empty for flat/zero)
+  std::vector<FieldDisplay> header_display;  ///< per header entry, same order (decimal when missing)
   std::uint64_t grain_size = 0;       ///< bytes; 0 when not sparse
   std::uint64_t allocated_bytes = 0;  ///< bytes of the host file holding grains or data
+};
+
+/// What an opened extent allows, asked instead of comparing its format name. Answers may depend
+/// on the file (a hosted sparse file's zeroed-grain flag, a compressed KDMV file).
+struct ExtentCapabilities {
+  bool reads_as_zero = false;   ///< no host bytes: every byte reads as zeros (ZERO extents)
+  bool data_in_place = false;   ///< each byte sits at its own place in host_file(): written there (flat)
+  bool grain_updates = false;   ///< its kind's in-place updater writes it, grain by grain (plain grains)
+  bool compressed = false;      ///< compressed grains: cannot be rewritten in place (convert first)
+  bool zeroed_grains = false;   ///< its grain entries can say "zeros" (sparse flag bit 2, SESparse type 2)
+  bool operator==(const ExtentCapabilities&) const = default;
 };
 
 class Extent {
@@ -63,6 +82,8 @@ class Extent {
   /// grains, NOACCESS, ZERO). Lets a chain gather host-contiguous grains into one scatter read.
   virtual const ByteSource* host_source() const { return nullptr; }
   virtual ExtentDetails details() const = 0;
+  /// What writers may do with this extent (none of it by default: an unknown kind is read-only).
+  virtual ExtentCapabilities capabilities() const { return {}; }
 };
 
 }  // namespace vmdk

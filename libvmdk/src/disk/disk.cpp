@@ -52,7 +52,7 @@ void Disk::map(std::uint64_t offset, std::uint64_t length, std::vector<DiskRun>&
     const std::uint64_t piece = std::min(end, slot.start + slot.length) - pos;
     if (piece == 0) continue;  // an empty extent line covers nothing
     if (!slot.extent) {
-      throw UsageError(path_.string(), slot_label(index, slot) + " cannot be mapped: " + slot.problem);
+      throw UsageError(path_.string(), slot_label(index, slot) + " cannot be mapped: " + slot.problem.text());
     }
     if (slot.line.access == ExtentAccess::noaccess) {
       // The bytes exist but may not be read: data of this layer, with no place to point at.
@@ -82,7 +82,7 @@ void Disk::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
     const std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(slot.start + slot.length - pos, out.size() - done));
     if (piece == 0) continue;
     if (!slot.extent) {
-      throw UsageError(path_.string(), slot_label(index, slot) + " cannot be read: " + slot.problem);
+      throw UsageError(path_.string(), slot_label(index, slot) + " cannot be read: " + slot.problem.text());
     }
     if (slot.line.access == ExtentAccess::noaccess) {
       throw UsageError(path_.string(), slot_label(index, slot) + " is NOACCESS: its bytes at " + hex(pos) +

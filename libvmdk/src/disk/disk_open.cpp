@@ -9,9 +9,8 @@
 
 #include "disk/extent_owner.hpp"
 #include "disk/open_extents.hpp"
-#include "extent/sparse/open_sparse.hpp"
-#include "format/foreign_magic.hpp"
-#include "format/sparse_header.hpp"
+#include "extent/foreign_magic.hpp"
+#include "extent/kind_table.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
 
@@ -90,13 +89,14 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
   std::array<std::uint8_t, 8> magic{};
   const std::size_t got = file->read_at(0, magic);
 
-  if (got >= 4 && format::has_kdmv_magic(std::span<const std::uint8_t>(magic.data(), 4))) {
-    std::optional<std::string> text = sparse::read_embedded_descriptor(*file);
+  if (const extent::ExtentKind* kind = extent::self_describing_kind(*file)) {
+    std::optional<extent::EmbeddedDescriptor> area = kind->embedded_descriptor(*file);
+    std::optional<std::string> text = area ? area->text : std::nullopt;
     const bool embedded = text.has_value();
     std::vector<std::string> warnings;
     if (!embedded) {
       refuse_named_extent(path);
-      const std::uint64_t capacity = sparse::header_capacity_bytes(*file);
+      const std::uint64_t capacity = kind->header_capacity(*file).value_or(0);
       text = synthesized_descriptor(capacity, path.filename().string());
       // A recovery case (its descriptor is lost): readable, but the user must know what was assumed.
       warnings.push_back(name + ": bare sparse extent (no embedded descriptor, and no descriptor in its folder "
@@ -126,7 +126,7 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
       file->read_at(0, std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(head.data()), head.size()));
   head.resize(head_len);
   if (!looks_like_descriptor(head)) {
-    if (std::optional<std::string> format = format::foreign_image_format(*file)) {
+    if (std::optional<std::string> format = extent::foreign_image_format(*file)) {
       throw FormatError(name, "is a " + *format + " image, not a VMDK (qemu-img convert -O vmdk makes one)");
     }
     refuse_named_extent(path);

@@ -1,17 +1,12 @@
-// Extent slots of one link: each descriptor line placed after the previous ones and opened by kind
-// (FLAT/VMFS -> flat, ZERO -> zero, SPARSE -> KDMV, VMFSSPARSE -> COWD, SESPARSE -> SESparse;
-// raw device mappings are refused).
+// Extent slots of one link: each descriptor line placed after the previous ones and opened by the
+// kind the kind table finds for its type and file (raw device mappings are refused).
 #include "disk/open_extents.hpp"
 
 #include <string>
 
 #include "disk/path_confine.hpp"
 #include "disk/shared_files.hpp"
-#include "extent/cowd/cowd_extent.hpp"
-#include "extent/flat/flat_extent.hpp"
-#include "extent/sesparse/sesparse_extent.hpp"
-#include "extent/sparse/open_sparse.hpp"
-#include "extent/zero/zero_extent.hpp"
+#include "extent/kind_table.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::disk {
@@ -20,10 +15,9 @@ namespace {
 
 constexpr std::uint64_t kSector = 512;
 
-// Why a slot could not be opened; with allow_missing_extents it becomes the slot's problem text.
+// Why a slot could not be opened; with allow_missing_extents it becomes the slot's problem.
 struct SlotProblem {
-  enum class Kind { missing, refused, unsupported, short_file };
-  Kind kind;
+  ExtentProblemKind kind;
   std::string text;
 };
 
@@ -43,6 +37,81 @@ std::string unsupported_reason(ExtentType type) {
   }
 }
 
+// An embedded descriptor names its own file: exactly one SPARSE line.
+void require_one_sparse_line(const std::vector<ExtentLine>& lines, const std::string& descriptor_name) {
+  if (lines.size() != 1 || lines[0].type != ExtentType::sparse) {
+    throw FormatError(descriptor_name, "the embedded descriptor must describe exactly one SPARSE extent (it has " +
+                                           std::to_string(lines.size()) + " extent lines)");
+  }
+}
+
+// The slot of line index, placed at start (its virtual bytes) before anything is opened.
+ExtentSlot place_slot(std::size_t index, const ExtentLine& line, std::uint64_t start,
+                      const std::string& descriptor_name) {
+  ExtentSlot slot;
+  slot.line = line;
+  slot.start = start;
+  if (line.sectors > UINT64_MAX / kSector || start > UINT64_MAX - line.sectors * kSector) {
+    throw FormatError(descriptor_name, describe_line(index, line) + ": size of " + std::to_string(line.sectors) +
+                                           " sectors overflows the disk's address space");
+  }
+  slot.length = line.sectors * kSector;
+  return slot;
+}
+
+// The host file of a slot's line, resolved inside folder (slot.path set even when it is refused or
+// missing). Throws SlotProblem for a refused path, a missing file or a kind no file can be read as.
+std::shared_ptr<const ByteSource> open_slot_file(const std::filesystem::path& folder, const std::string& what,
+                                                 ExtentSlot& slot, const OpenOptions& options) {
+  const ExtentLine& line = slot.line;
+  const std::string name = paths::normalize_separators(line.file);
+  paths::Resolved resolved = paths::resolve_in_folder(folder, name, options.allow_outside_paths);
+  slot.path = resolved.path;
+  if (resolved.status == paths::Resolved::Status::refused) {
+    throw SlotProblem{ExtentProblemKind::refused,
+                      what + ": path \"" + line.file + "\" " + resolved.reason +
+                          (resolved.option_accepts ? "; refused (--allow-outside-paths accepts it)" : "; refused")};
+  }
+  // A missing file is reported before the kind is judged: the user must learn what is absent.
+  if (resolved.status == paths::Resolved::Status::missing) {
+    throw SlotProblem{ExtentProblemKind::missing, what + ": extent file " + resolved.path.string() + " is missing"};
+  }
+  if (std::string reason = unsupported_reason(line.type); !reason.empty()) {
+    throw SlotProblem{ExtentProblemKind::unsupported, what + ": " + reason};
+  }
+  return File::open(resolved.path);
+}
+
+// A slot that cannot be opened: an error for readers, a problem in the slot with
+// allow_missing_extents (info, check, repair).
+void record_slot_problem(const SlotProblem& problem, ExtentSlot& slot, const std::string& descriptor_name,
+                         const OpenOptions& options) {
+  if (!options.allow_missing_extents) {
+    switch (problem.kind) {
+      case ExtentProblemKind::missing: throw IoError(descriptor_name, problem.text);
+      case ExtentProblemKind::unsupported: throw UnsupportedError(descriptor_name, problem.text);
+      default: throw FormatError(descriptor_name, problem.text);
+    }
+  }
+  // A missing file is its own whole story: the slot's path says which.
+  slot.problem = {problem.kind, problem.kind == ExtentProblemKind::missing ? "" : problem.text, {}, std::nullopt};
+}
+
+// A slot whose extent threw while opening: false when options do not allow keeping it (the
+// caller rethrows), else the slot keeps the problem.
+bool record_slot_error(ExtentProblemKind kind, const Error& error, std::string message, ExtentSlot& slot,
+                       const OpenOptions& options) {
+  const bool allowed = options.allow_missing_extents &&
+                       (kind != ExtentProblemKind::damaged || options.allow_damaged_extents);
+  if (!allowed) return false;
+  slot.problem = {kind, std::move(message), {}, std::nullopt};
+  if (kind == ExtentProblemKind::damaged) {
+    slot.problem.file = error.file();
+    slot.problem.offset = error.offset();
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const std::filesystem::path& descriptor_path,
@@ -50,24 +119,14 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
   const std::string descriptor_name = descriptor_path.string();
   const std::filesystem::path folder = paths::folder_of(descriptor_path);
   const auto& lines = descriptor.extents();
-  if (self && (lines.size() != 1 || lines[0].type != ExtentType::sparse)) {
-    throw FormatError(descriptor_name, "the embedded descriptor must describe exactly one SPARSE extent (it has " +
-                                           std::to_string(lines.size()) + " extent lines)");
-  }
+  if (self) require_one_sparse_line(lines, descriptor_name);
 
   std::vector<ExtentSlot> slots;
   slots.reserve(lines.size());
   std::uint64_t start = 0;
   for (std::size_t index = 0; index < lines.size(); ++index) {
     const ExtentLine& line = lines[index];
-    ExtentSlot slot;
-    slot.line = line;
-    slot.start = start;
-    if (line.sectors > UINT64_MAX / kSector || start > UINT64_MAX - line.sectors * kSector) {
-      throw FormatError(descriptor_name, describe_line(index, line) + ": size of " + std::to_string(line.sectors) +
-                                             " sectors overflows the disk's address space");
-    }
-    slot.length = line.sectors * kSector;
+    ExtentSlot slot = place_slot(index, line, start, descriptor_name);
     start += slot.length;
     const std::string what = describe_line(index, line);
 
@@ -75,84 +134,48 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       if (self) {
         // A monolithic KDMV file: its only extent is the file itself (vmdk-format.md 1.6).
         slot.path = descriptor_path;
-        slot.extent = sparse::open_sparse_extent(self, slot.length);
+        slot.extent = extent::kind_for_line(ExtentType::sparse, self.get()).open_reader({self, 0, slot.length});
       } else if (options.strict && needs_file(line.type)) {
         throw UsageError(descriptor_name, what + ": refers to the external file \"" + line.file +
                                               "\", refused by --strict (only self-contained single-file disks)");
       } else if (!needs_file(line.type)) {
-        slot.extent = zero::open_zero_extent(slot.length);
+        slot.extent = extent::kind_for_line(line.type, nullptr).open_reader({nullptr, 0, slot.length});
       } else {
-        const std::string name = paths::normalize_separators(line.file);
-        paths::Resolved resolved = paths::resolve_in_folder(folder, name, options.allow_outside_paths);
-        slot.path = resolved.path;
-        if (resolved.status == paths::Resolved::Status::refused) {
-          throw SlotProblem{SlotProblem::Kind::refused,
-                            what + ": path \"" + line.file + "\" " + resolved.reason +
-                                (resolved.option_accepts ? "; refused (--allow-outside-paths accepts it)"
-                                                         : "; refused")};
-        }
-        // A missing file is reported before the kind is judged: the user must learn what is absent.
-        if (resolved.status == paths::Resolved::Status::missing) {
-          throw SlotProblem{SlotProblem::Kind::missing,
-                            what + ": extent file " + resolved.path.string() + " is missing"};
-        }
-        if (std::string reason = unsupported_reason(line.type); !reason.empty()) {
-          throw SlotProblem{SlotProblem::Kind::unsupported, what + ": " + reason};
-        }
-        std::shared_ptr<const ByteSource> file = File::open(resolved.path);
-        if (line.type == ExtentType::sparse) {
-          slot.extent = sparse::open_sparse_extent(file, slot.length);
-        } else if (line.type == ExtentType::vmfssparse) {
-          slot.extent = cowd::open_cowd_extent(file, slot.length);
-        } else if (line.type == ExtentType::sesparse) {
-          slot.extent = sesparse::open_sesparse_extent(file, slot.length);
-        } else {
+        std::shared_ptr<const ByteSource> file = open_slot_file(folder, what, slot, options);
+        const extent::ExtentKind& kind = extent::kind_for_line(line.type, file.get());
+        std::uint64_t start_bytes = 0;
+        if (!kind.capabilities().whole_file) {
           // FLAT offsets are sectors; VMFS lines carry none (vmdk-format.md 1.6, 4.1).
           const std::uint64_t offset_sectors = line.offset.value_or(0);
           if (offset_sectors > UINT64_MAX / kSector) {
             throw FormatError(descriptor_name, what + ": offset of " + std::to_string(offset_sectors) +
                                                    " sectors overflows");
           }
-          const std::uint64_t start_bytes = offset_sectors * kSector;
+          start_bytes = offset_sectors * kSector;
           const std::uint64_t have = file->size();
           if (start_bytes > UINT64_MAX - slot.length || have < start_bytes + slot.length) {
-            throw SlotProblem{SlotProblem::Kind::short_file,
+            throw SlotProblem{ExtentProblemKind::short_file,
                               what + ": extent file is shorter than its descriptor line (" + hex(have) +
                                   " bytes, the line needs " + hex(start_bytes) + " + " + hex(slot.length) + ")"};
           }
-          slot.extent = flat::open_flat_extent(file, start_bytes, slot.length);
         }
+        slot.extent = kind.open_reader({file, start_bytes, slot.length});
       }
     } catch (const SlotProblem& problem) {
-      if (!options.allow_missing_extents) {
-        switch (problem.kind) {
-          case SlotProblem::Kind::missing: throw IoError(descriptor_name, problem.text);
-          case SlotProblem::Kind::unsupported: throw UnsupportedError(descriptor_name, problem.text);
-          case SlotProblem::Kind::refused:
-          case SlotProblem::Kind::short_file: throw FormatError(descriptor_name, problem.text);
-        }
-      }
-      switch (problem.kind) {
-        case SlotProblem::Kind::missing: slot.problem = "missing"; break;
-        case SlotProblem::Kind::unsupported: slot.problem = "unsupported: " + problem.text; break;
-        case SlotProblem::Kind::refused: slot.problem = "refused: " + problem.text; break;
-        case SlotProblem::Kind::short_file: slot.problem = "short: " + problem.text; break;
-      }
+      record_slot_problem(problem, slot, descriptor_name, options);
     } catch (const IoError& error) {
       // An extent file that exists but cannot be opened (no permission, a FIFO named with
       // --allow-outside-paths): info lists it, everything else fails.
-      if (!options.allow_missing_extents) throw;
-      slot.problem = "refused: " + describe_line(index, line) + ": " + error.what();
+      if (!record_slot_error(ExtentProblemKind::refused, error, describe_line(index, line) + ": " + error.what(),
+                             slot, options)) {
+        throw;
+      }
     } catch (const UnsupportedError& error) {
       // Sparse kinds this version cannot read (a header flag, a version) are also reportable.
-      if (!options.allow_missing_extents) throw;
-      slot.problem = std::string("unsupported: ") + error.what();
+      if (!record_slot_error(ExtentProblemKind::unsupported, error, error.what(), slot, options)) throw;
     } catch (const FormatError& error) {
       // check and repair look at a damaged extent themselves, structure by structure.
-      if (!options.allow_missing_extents || !options.allow_damaged_extents) throw;
-      slot.problem = std::string("damaged: ") + error.what();
-      slot.problem_file = error.file();
-      slot.problem_offset = error.offset();
+      if (!record_slot_error(ExtentProblemKind::damaged, error, error.what(), slot, options)) throw;
     }
     slots.push_back(std::move(slot));
   }

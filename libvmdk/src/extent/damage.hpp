@@ -9,10 +9,14 @@
 #include <utility>
 #include <vector>
 
+#include "extent/finding_codes.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/finding.hpp"
 
 namespace vmdk::extent {
+
+/// At most this many findings are listed per extent file by a scan; the rest are summed up in one more.
+inline constexpr std::size_t kMaxFindingsPerFile = 200;
 
 struct Damage {
   std::string code;          ///< the check finding's code (docs/json-output.md), e.g. "gt_entry_past_eof"
@@ -56,16 +60,14 @@ inline void report_damage(const std::string& file, Damage damage, DamageLog* log
   log->add(std::move(damage));
 }
 
-/// The log as `check` findings of file (all corruption; repairable left false: what repair fixes
-/// is the caller's business), plus a last "more_findings" when some were only counted.
+/// The log as `check` findings of file (severity and repairable from the registry,
+/// extent/finding_codes.cpp), plus a last "more_findings" when some were only counted.
 inline std::vector<Finding> to_findings(const std::string& file, const DamageLog& log) {
   std::vector<Finding> findings;
-  for (const Damage& d : log.listed()) {
-    findings.push_back({d.code, Severity::corruption, file, d.offset, d.message, false});
-  }
+  for (const Damage& d : log.listed()) findings.push_back(make_finding(d.code, file, d.offset, d.message));
   if (log.more() > 0) {
-    findings.push_back({"more_findings", Severity::corruption, file, std::nullopt,
-                        std::to_string(log.more()) + " more findings of this file are not listed", false});
+    findings.push_back(make_finding("more_findings", file, std::nullopt,
+                                    std::to_string(log.more()) + " more findings of this file are not listed"));
   }
   return findings;
 }

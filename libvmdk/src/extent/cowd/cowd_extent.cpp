@@ -11,6 +11,7 @@
 
 #include "extent/cowd/cowd_layout.hpp"
 #include "extent/cowd/cowd_tables.hpp"
+#include "extent/field_display.hpp"
 #include "extent/walked_extent.hpp"
 #include "format/grain_directory.hpp"
 #include "vmdk/error.hpp"
@@ -26,6 +27,13 @@ class CowdExtent final : public extent::WalkedExtent<CowdExtent> {
         layout_(std::move(layout)),
         tables_(std::move(file), layout_, size_bytes) {}
 
+  // COWD has no zeroed-grain entry that QEMU reads (cowd_updater.hpp).
+  ExtentCapabilities capabilities() const override {
+    ExtentCapabilities caps;
+    caps.grain_updates = true;
+    return caps;
+  }
+
   ExtentDetails details() const override {
     static constexpr const char* kShown[] = {
         "version",         "flags",       "num_sectors",       "grain_size", "gd_offset",
@@ -34,6 +42,7 @@ class CowdExtent final : public extent::WalkedExtent<CowdExtent> {
     ExtentDetails d;
     d.format = "cowd";
     for (const char* name : kShown) d.header.emplace_back(name, layout_.header.field(name));
+    extent::set_default_field_display(d);
     d.grain_size = layout_.grain_bytes;
     const std::uint64_t g = layout_.grain_bytes;
     walk(0, size_, [&](const Run& r) {

@@ -8,13 +8,12 @@
 #include "extent/damage.hpp"
 #include "extent/grain_overlaps.hpp"
 #include "io/checked_math.hpp"
-#include "extent/sparse/sparse_scan.hpp"
 
 namespace vmdk::cowd {
 
 std::vector<Finding> scan_cowd(std::shared_ptr<const ByteSource> file, std::uint64_t size_bytes) {
   const std::string name = file->name();
-  extent::DamageLog log(sparse::kMaxFindingsPerFile);
+  extent::DamageLog log(extent::kMaxFindingsPerFile);
   extent::Damage damage;
   const std::optional<CowdLayout> layout = inspect_cowd_layout(*file, size_bytes, damage);
   if (!layout) {

@@ -14,7 +14,7 @@ namespace vmdk::cowd {
 /// Scans a COWD extent that its descriptor line gives size_bytes: the header (one finding when it
 /// is refused: nothing else can be located), every directory entry, every entry of every table.
 /// Findings name file->name() and the byte offset of the damaged field or entry; at most
-/// sparse::kMaxFindingsPerFile, then a "more_findings" one. Empty exactly when the extent opens
+/// extent::kMaxFindingsPerFile, then a "more_findings" one. Empty exactly when the extent opens
 /// and maps without an error. Never throws for damage; IoError for a failing read.
 std::vector<Finding> scan_cowd(std::shared_ptr<const ByteSource> file, std::uint64_t size_bytes);
 

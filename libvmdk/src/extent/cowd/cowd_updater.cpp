@@ -25,7 +25,7 @@ void store_le32(std::uint8_t* out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<std::uint8_t>(value >> (8 * i));
 }
 
-class Updater final : public sparse::SparseUpdater {
+class Updater final : public extent::GrainUpdater {
  public:
   Updater(std::shared_ptr<File> file, std::uint64_t size_bytes)
       : file_(std::move(file)), layout_(load_cowd_layout(*file_, size_bytes)), size_(size_bytes) {
@@ -93,7 +93,7 @@ class Updater final : public sparse::SparseUpdater {
   }
 
   void overwrite_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) override {
-    sparse::overwrite_held_grain(*this, *file_, layout_.name, grain_index, data);
+    extent::overwrite_held_grain(*this, *file_, layout_.name, grain_index, data);
   }
 
   void flush() override { file_->flush(); }
@@ -177,7 +177,7 @@ class Updater final : public sparse::SparseUpdater {
 
 }  // namespace
 
-std::unique_ptr<sparse::SparseUpdater> open_cowd_updater(std::shared_ptr<File> file,
+std::unique_ptr<extent::GrainUpdater> open_cowd_updater(std::shared_ptr<File> file,
                                                          std::uint64_t size_bytes) {
   return std::make_unique<Updater>(std::move(file), size_bytes);
 }

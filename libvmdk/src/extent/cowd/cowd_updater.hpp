@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "extent/sparse/sparse_updater.hpp"
+#include "extent/grain_updater.hpp"
 #include "vmdk/io.hpp"
 
 namespace vmdk::cowd {
@@ -16,7 +16,7 @@ namespace vmdk::cowd {
 /// entries, fsync; entries in existing tables, then directory entries of new tables, fsync; then
 /// freeSector in the header, fsync. COWD has no zeroed-grain entry that QEMU reads, so
 /// zeroed_grains() is false. Throws FormatError, UnsupportedError, IoError.
-std::unique_ptr<sparse::SparseUpdater> open_cowd_updater(std::shared_ptr<File> file,
+std::unique_ptr<extent::GrainUpdater> open_cowd_updater(std::shared_ptr<File> file,
                                                          std::uint64_t size_bytes);
 
 }  // namespace vmdk::cowd

@@ -38,6 +38,12 @@ class FlatExtent final : public Extent {
   const std::string& host_file() const override { return name_; }
   const ByteSource* host_source() const override { return file_.get(); }
 
+  ExtentCapabilities capabilities() const override {
+    ExtentCapabilities caps;
+    caps.data_in_place = true;
+    return caps;
+  }
+
   ExtentDetails details() const override {
     ExtentDetails details;
     details.format = "flat";

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "extent/field_display.hpp"
 #include "extent/sesparse/sesparse_layout.hpp"
 #include "extent/sesparse/sesparse_tables.hpp"
 #include "extent/walked_extent.hpp"
@@ -26,6 +27,14 @@ class SesparseExtent final : public extent::WalkedExtent<SesparseExtent> {
         layout_(std::move(layout)),
         tables_(std::move(file), layout_, size_bytes) {}
 
+  // Zero grains are type-2 entries (vmdk-format.md 4.3.3).
+  ExtentCapabilities capabilities() const override {
+    ExtentCapabilities caps;
+    caps.grain_updates = true;
+    caps.zeroed_grains = true;
+    return caps;
+  }
+
   ExtentDetails details() const override {
     ExtentDetails d;
     d.format = "sesparse";
@@ -35,6 +44,11 @@ class SesparseExtent final : public extent::WalkedExtent<SesparseExtent> {
     }
     for (const char* name : {"free_gt_number", "next_txn_seq_number", "replay_journal"}) {
       d.header.emplace_back(name, layout_.volatile_header.field(name));
+    }
+    extent::set_default_field_display(d);
+    for (std::size_t i = 0; i < d.header.size(); ++i) {
+      // Versions are major.minor in the high and low halves (0x200000001 is 2.1).
+      if (d.header[i].first == "version") d.header_display[i] = FieldDisplay::version_halves;
     }
     d.grain_size = kGrainBytes;
     walk(0, size_, [&](const Run& r) {

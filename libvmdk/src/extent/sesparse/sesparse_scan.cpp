@@ -9,13 +9,12 @@
 #include "extent/grain_overlaps.hpp"
 #include "extent/sesparse/sesparse_layout.hpp"
 #include "extent/sesparse/sesparse_tables.hpp"
-#include "extent/sparse/sparse_scan.hpp"
 
 namespace vmdk::sesparse {
 
 std::vector<Finding> scan_sesparse(std::shared_ptr<const ByteSource> file, std::uint64_t size_bytes) {
   const std::string name = file->name();
-  extent::DamageLog log(sparse::kMaxFindingsPerFile);
+  extent::DamageLog log(extent::kMaxFindingsPerFile);
   extent::Damage damage;
   const std::optional<SesparseLayout> layout = inspect_sesparse_layout(*file, size_bytes, damage);
   if (!layout) {

@@ -14,7 +14,7 @@ namespace vmdk::sesparse {
 /// Scans a SESparse extent that its descriptor line gives size_bytes: both headers (one finding
 /// when they are refused: nothing else can be located), every directory entry, every entry of
 /// every table. Findings name file->name() and the byte offset of the damaged field or entry; at
-/// most sparse::kMaxFindingsPerFile, then a "more_findings" one. Empty exactly when the extent
+/// most extent::kMaxFindingsPerFile, then a "more_findings" one. Empty exactly when the extent
 /// opens and maps without an error. Never throws for damage; IoError for a failing read.
 std::vector<Finding> scan_sesparse(std::shared_ptr<const ByteSource> file, std::uint64_t size_bytes);
 

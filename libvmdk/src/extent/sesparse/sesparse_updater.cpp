@@ -39,7 +39,7 @@ void write_u64_runs(File& file, const std::map<std::uint64_t, std::uint64_t>& va
   flush_run();
 }
 
-class Updater final : public sparse::SparseUpdater {
+class Updater final : public extent::GrainUpdater {
  public:
   Updater(std::shared_ptr<File> file, std::uint64_t size_bytes)
       : file_(std::move(file)), layout_(load_sesparse_layout(*file_, size_bytes)), size_(size_bytes) {
@@ -106,7 +106,7 @@ class Updater final : public sparse::SparseUpdater {
   }
 
   void overwrite_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) override {
-    sparse::overwrite_held_grain(*this, *file_, layout_.name, grain_index, data);
+    extent::overwrite_held_grain(*this, *file_, layout_.name, grain_index, data);
   }
 
   void flush() override { file_->flush(); }
@@ -298,7 +298,7 @@ class Updater final : public sparse::SparseUpdater {
 
 }  // namespace
 
-std::unique_ptr<sparse::SparseUpdater> open_sesparse_updater(std::shared_ptr<File> file,
+std::unique_ptr<extent::GrainUpdater> open_sesparse_updater(std::shared_ptr<File> file,
                                                              std::uint64_t size_bytes) {
   return std::make_unique<Updater>(std::move(file), size_bytes);
 }

@@ -27,6 +27,14 @@ class KdmvExtentBase : public Extent {
   const std::string& host_file() const override { return layout_.name; }
   const ByteSource* host_source() const override { return layout_.compressed ? nullptr : file_.get(); }
   const KdmvLayout& layout() const { return layout_; }
+  /// Compressed grains cannot be updated in place; plain ones can, zeroed entries when flag bit 2 is set.
+  ExtentCapabilities capabilities() const override {
+    ExtentCapabilities caps;
+    caps.compressed = layout_.compressed;
+    caps.grain_updates = !layout_.compressed;
+    caps.zeroed_grains = !layout_.compressed && (layout_.header.flags & format::kFlagZeroedGrainGte) != 0;
+    return caps;
+  }
 
  protected:
   /// size_bytes: the descriptor line's size; the range past the header capacity is unallocated.

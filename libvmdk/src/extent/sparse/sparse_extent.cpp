@@ -2,12 +2,15 @@
 // KdmvExtentBase; this adds what `info` shows.
 #include "extent/sparse/sparse_extent.hpp"
 
+#include "extent/field_display.hpp"
+
 namespace vmdk::sparse {
 
 ExtentDetails SparseExtent::details() const {
   ExtentDetails d;
   d.format = "sparse";
   d.header = header_fields();
+  extent::set_default_field_display(d);
   d.grain_size = layout_.grain_bytes;
   walk(0, size_, [&](const Piece& p) {
     // Count every grain whose start lies in the piece (a piece may cover several grains).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "extent/finding_codes.hpp"
 #include "extent/sparse/record_check.hpp"
 #include "io/checked_math.hpp"
 #include "format/grain_directory.hpp"
@@ -30,18 +31,18 @@ class Scanner {
   void run(std::uint64_t size_bytes);
 
  private:
-  void add(std::string code, Severity severity, std::optional<std::uint64_t> offset, std::string message,
-           bool repairable) {
+  // Severity and repairable come from the registry (extent/finding_codes.cpp).
+  void add(std::string_view code, std::optional<std::uint64_t> offset, std::string message) {
     if (out_.findings.size() >= kMaxFindingsPerFile) {
       ++dropped_;
       return;
     }
-    out_.findings.push_back({std::move(code), severity, out_.file, offset, std::move(message), repairable});
+    out_.findings.push_back(make_finding(code, out_.file, offset, std::move(message)));
   }
   void finish() {
     if (dropped_ == 0) return;
-    out_.findings.push_back({"more_findings", Severity::corruption, out_.file, std::nullopt,
-                             std::to_string(dropped_) + " more findings of this file are not listed", false});
+    out_.findings.push_back(make_finding("more_findings", out_.file, std::nullopt,
+                                         std::to_string(dropped_) + " more findings of this file are not listed"));
   }
 
   bool load_layout();
@@ -81,8 +82,8 @@ class Scanner {
 
 bool Scanner::load_layout() {
   if (size_ < kSectorSize) {
-    add("header_truncated", Severity::corruption, 0,
-        "sparse header is cut short: the file has only " + hex(size_) + " bytes", false);
+    add("header_truncated", 0,
+        "sparse header is cut short: the file has only " + hex(size_) + " bytes");
     return false;
   }
   std::array<std::uint8_t, format::kSparseHeaderSize> bytes{};
@@ -97,13 +98,13 @@ bool Scanner::load_layout() {
     // The last three sectors of a directory-at-end stream: footer marker, footer, end of stream.
     if (stream && header.magic == format::kSparseMagic && (size_ < 4 * kSectorSize || at + 3 * kSectorSize >= size_)) {
       out_.footer_damaged = true;
-      add("stream_footer_invalid", Severity::corruption, at,
-          error.message() + " (the stream was probably cut short; repair salvages its grains)", true);
+      add("stream_footer_invalid", at,
+          error.message() + " (the stream was probably cut short; repair salvages its grains)");
     } else {
-      add("header_invalid", Severity::corruption, at, error.message(), false);
+      add("header_invalid", at, error.message());
     }
   } catch (const UnsupportedError& error) {
-    add("header_unsupported", Severity::corruption, error.offset(), error.message(), false);
+    add("header_unsupported", error.offset(), error.message());
   }
   return false;
 }
@@ -111,22 +112,19 @@ bool Scanner::load_layout() {
 void Scanner::check_header(std::uint64_t size_bytes) {
   const format::SparseHeader& h = layout().header;
   if (size_bytes != 0 && layout().capacity_bytes != size_bytes) {
-    add("header_capacity_mismatch", Severity::corruption, format::sparse_header_field("capacity").offset,
+    add("header_capacity_mismatch", format::sparse_header_field("capacity").offset,
         "sparse header capacity " + hex(layout().capacity_bytes) + " bytes disagrees with the descriptor's " +
-            hex(size_bytes) + " bytes for this extent",
-        false);
+            hex(size_bytes) + " bytes for this extent");
   }
   if (!layout().compressed && size_ < layout().grain_floor_sector * kSectorSize) {
-    add("file_shorter_than_overhead", Severity::corruption, format::sparse_header_field("overhead").offset,
+    add("file_shorter_than_overhead", format::sparse_header_field("overhead").offset,
         "the file (" + hex(size_) + " bytes) ends before the first grain at " +
-            hex(layout().grain_floor_sector * kSectorSize) + " (overHead): it was cut short",
-        true);
+            hex(layout().grain_floor_sector * kSectorSize) + " (overHead): it was cut short");
   }
   if (h.unclean_shutdown != 0) {
-    add("unclean_shutdown", Severity::warning, format::sparse_header_field("unclean_shutdown").offset,
+    add("unclean_shutdown", format::sparse_header_field("unclean_shutdown").offset,
         "sparse header says the disk was not closed cleanly (uncleanShutdown " + std::to_string(h.unclean_shutdown) +
-            ")",
-        true);
+            ")");
   }
 }
 
@@ -138,10 +136,9 @@ void Scanner::check_descriptor_area() {
   read_exact(file_, h.descriptor_offset * kSectorSize, area, "embedded descriptor");
   if (area.front() == 0 || std::find(area.begin(), area.end(), 0) != area.end()) return;
   if (area.back() == '\n') return;  // filled exactly, but it ends with a whole line
-  add("embedded_descriptor_overflow", Severity::corruption, h.descriptor_offset * kSectorSize,
+  add("embedded_descriptor_overflow", h.descriptor_offset * kSectorSize,
       "embedded descriptor fills all " + hex(area.size()) +
-          " bytes of its space without an end: it was written past its reserved sectors and cut off",
-      false);
+          " bytes of its space without an end: it was written past its reserved sectors and cut off");
 }
 
 std::vector<TableCopy> Scanner::read_copies(std::uint64_t dir_at, const char* which) {
@@ -161,13 +158,13 @@ std::vector<TableCopy> Scanner::read_copies(std::uint64_t dir_at, const char* wh
     bool overlaps = false;
     for (const Interval& m : metadata_) overlaps = overlaps || (at < m.end && at + gt_bytes > m.start);
     if (copy.sector < l.table_floor_sector || overlaps) {
-      add("gd_entry_into_metadata", Severity::corruption, copy.entry_at,
-          name + " points into the header or a directory (sector " + hex(copy.sector) + ")", true);
+      add("gd_entry_into_metadata", copy.entry_at,
+          name + " points into the header or a directory (sector " + hex(copy.sector) + ")");
       continue;
     }
     if (at + gt_bytes > size_) {
-      add("gd_entry_past_eof", Severity::corruption, copy.entry_at,
-          name + " points past end of file (" + hex(at + gt_bytes) + " > " + hex(size_) + ")", true);
+      add("gd_entry_past_eof", copy.entry_at,
+          name + " points past end of file (" + hex(at + gt_bytes) + " > " + hex(size_) + ")");
       continue;
     }
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(gt_bytes));
@@ -200,19 +197,17 @@ void Scanner::find_shared_tables() {
     if (n == 2 && claims[k].index == claims[k + 1].index) {
       TableCopy& r = out_.redundant[claims[k].index];
       r.usable = false;
-      add("gd_rgd_share_table", Severity::corruption, r.entry_at,
+      add("gd_rgd_share_table", r.entry_at,
           "redundant grain directory entry " + std::to_string(claims[k].index) +
-              " points at the primary table (sector " + hex(r.sector) + ") instead of a copy",
-          true);
+              " points at the primary table (sector " + hex(r.sector) + ") instead of a copy");
     } else if (n > 1) {
       for (std::size_t j = k; j < k + n; ++j) {
         TableCopy& c = claims[j].redundant ? out_.redundant[claims[j].index] : out_.primary[claims[j].index];
         c.usable = false;
-        add("gd_entries_share_table", Severity::corruption, c.entry_at,
+        add("gd_entries_share_table", c.entry_at,
             std::string(claims[j].redundant ? "redundant" : "primary") + " grain directory entry " +
                 std::to_string(claims[j].index) + " names table sector " + hex(c.sector) +
-                ", which another directory entry names too",
-            true);
+                ", which another directory entry names too");
       }
     }
     k += n;
@@ -235,16 +230,15 @@ void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* wh
     bool into_metadata = sector < l.grain_floor_sector;
     for (const Interval& m : metadata_) into_metadata = into_metadata || (start < m.end && start + needed > m.start);
     if (into_metadata) {
-      add("gt_entry_into_metadata", Severity::corruption, at,
-          name + " points into the metadata (sector " + hex(sector) + ")", true);
+      add("gt_entry_into_metadata", at,
+          name + " points into the metadata (sector " + hex(sector) + ")");
     } else if (start >= size_ || (l.compressed && start + needed > size_)) {
-      add("gt_entry_past_eof", Severity::corruption, at,
-          name + " points past end of file (" + hex(start) + " >= " + hex(size_) + ")", true);
+      add("gt_entry_past_eof", at,
+          name + " points past end of file (" + hex(start) + " >= " + hex(size_) + ")");
     } else if (start + needed > size_) {
-      add("grain_truncated", Severity::corruption, at,
+      add("grain_truncated", at,
           name + ": its grain at " + hex(start) + " is cut short by the end of the file (" + hex(start + needed) +
-              " > " + hex(size_) + ")",
-          true);
+              " > " + hex(size_) + ")");
     } else if (!l.compressed || record_sound(name, start, index, e)) {
       continue;
     }
@@ -260,11 +254,11 @@ bool Scanner::record_sound(const std::string& name, std::uint64_t start, std::ui
   const RecordProblem problem = records_->check(start, offset, mapped_ - offset);
   if (problem.kind == RecordProblem::Kind::none) return true;
   if (problem.kind == RecordProblem::Kind::record) {
-    add("grain_marker_invalid", Severity::corruption, start,
-        "grain record of " + name + " at " + hex(start) + " is damaged or cut short: " + problem.reason, true);
+    add("grain_marker_invalid", start,
+        "grain record of " + name + " at " + hex(start) + " is damaged or cut short: " + problem.reason);
   } else {
-    add("grain_data_corrupt", Severity::corruption, start,
-        "compressed grain of " + name + " at " + hex(start) + " cannot be decompressed: " + problem.reason, true);
+    add("grain_data_corrupt", start,
+        "compressed grain of " + name + " at " + hex(start) + " cannot be decompressed: " + problem.reason);
   }
   return false;
 }
@@ -289,10 +283,9 @@ void Scanner::combine() {
     }
     if (r && (p.sector == 0) != (r->sector == 0)) {
       const TableCopy& zero = p.sector == 0 ? p : *r;
-      add("gd_copies_differ", Severity::corruption, zero.entry_at,
+      add("gd_copies_differ", zero.entry_at,
           std::string(p.sector == 0 ? "primary" : "redundant") + " grain directory entry " + std::to_string(i) +
-              " is 0 while the other copy has a table",
-          true);
+              " is 0 while the other copy has a table");
     }
     if (!base) {
       // No readable copy although a directory names a table: its whole range is lost, and an
@@ -321,10 +314,9 @@ void Scanner::combine() {
       for (std::uint64_t e = 0; e < table.size() && !reported; ++e) {
         if (base->bad[e] || other->bad[e] || base->entries[e] == other->entries[e]) continue;
         reported = true;
-        add("gt_copies_differ", Severity::corruption, std::uint64_t{other->sector} * kSectorSize + e * 4,
+        add("gt_copies_differ", std::uint64_t{other->sector} * kSectorSize + e * 4,
             "grain table " + std::to_string(i) + " entry " + std::to_string(e) + " differs between the copies (" +
-                hex(base->entries[e]) + " kept, " + hex(other->entries[e]) + " in the other copy)",
-            true);
+                hex(base->entries[e]) + " kept, " + hex(other->entries[e]) + " in the other copy)");
       }
     }
     out_.repaired[i] = std::move(table);
@@ -360,10 +352,9 @@ void Scanner::find_shared_grains() {
     const TableCopy& p = out_.primary[u.index];
     const std::uint64_t at = (p.usable ? std::uint64_t{p.sector} : std::uint64_t{out_.redundant[u.index].sector}) *
                                  kSectorSize + u.entry * 4;
-    add("gt_entries_share_grain", Severity::corruption, at,
+    add("gt_entries_share_grain", at,
         "grain table " + std::to_string(u.index) + " entry " + std::to_string(u.entry) + " points at sector " +
-            hex(u.start / kSectorSize) + ", a grain another entry also uses",
-        true);
+            hex(u.start / kSectorSize) + ", a grain another entry also uses");
     out_.repaired[u.index][u.entry] = format::kGteUnallocated;
     lose(u.index, u.entry, "grain shared with another entry");
     out_.tables_need_writing = true;
@@ -391,13 +382,13 @@ void Scanner::find_leaks() {
   auto report = [&](std::uint64_t from, std::uint64_t to) {
     if (to - from < layout().grain_bytes) return;  // padding, not a grain
     out_.leaks.push_back({from, to - from});
-    add("leaked_grains", Severity::leak, from,
+    add("leaked_grains", from,
         hex(to - from) + " bytes at " + hex(from) + " (" + std::to_string((to - from) / layout().grain_bytes) +
-            " grains) are used by no grain table entry",
-        true);
+            " grains) are used by no grain table entry");
   };
   for (const Interval& u : used) {
-    if (u.start > end_of_use) report(end_of_use, u.start);
+    // Space past the end of the file leaks nothing (a damaged directory can name a table there).
+    if (u.start > end_of_use && end_of_use < size_) report(end_of_use, std::min(u.start, size_));
     end_of_use = std::max(end_of_use, u.end);
   }
   if (end_of_use < size_) report(end_of_use, size_);
@@ -413,12 +404,11 @@ void Scanner::check_alignment() {
                                [](const Finding& f) { return f.code == "grain_truncated"; });
   if (cut) return;
   out_.size_unaligned = true;
-  add("file_size_unaligned", Severity::corruption, size_,
+  add("file_size_unaligned", size_,
       "file size " + hex(size_) + " is not a whole number of sectors and no grain ends there cut short: bytes were "
       "inserted into or removed from the file (an embedded descriptor edited in a text editor?), so the structures "
       "after that point are misplaced and the unreferenced bytes are probably this layer's grains; repair keeps "
-      "them and changes nothing in this file",
-      false);
+      "them and changes nothing in this file");
 }
 
 void Scanner::scan_tables() {
@@ -438,10 +428,9 @@ void Scanner::scan_tables() {
     const std::uint64_t at = h.rgd_offset * kSectorSize;
     if (h.rgd_offset < l.table_floor_sector || h.rgd_offset >= (1ull << 32) || at + count_ * 4 > size_ ||
         (at < l.gd_byte_offset + dir_bytes && at + dir_bytes > l.gd_byte_offset)) {
-      add("rgd_offset_invalid", Severity::corruption, format::sparse_header_field("rgd_offset").offset,
+      add("rgd_offset_invalid", format::sparse_header_field("rgd_offset").offset,
           "sparse header redundant grain directory offset " + hex(h.rgd_offset) +
-              " is out of range or overlaps the grain directory",
-          false);
+              " is out of range or overlaps the grain directory");
     } else {
       out_.has_redundant = true;
       metadata_.push_back({at, at + dir_bytes});

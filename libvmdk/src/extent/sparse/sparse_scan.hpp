@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "extent/damage.hpp"
 #include "extent/sparse/kdmv_layout.hpp"
 #include "vmdk/finding.hpp"
 #include "vmdk/io.hpp"
@@ -60,7 +61,7 @@ struct SparseScan {
 /// 0 skips that check). Never throws for damage; IoError for a failing read.
 SparseScan scan_sparse(const ByteSource& file, std::uint64_t size_bytes);
 
-/// At most this many findings are listed per file; the rest are summed up in one more.
-inline constexpr std::size_t kMaxFindingsPerFile = 200;
+/// At most this many findings are listed per file (shared by every kind's scan, extent/damage.hpp).
+using extent::kMaxFindingsPerFile;
 
 }  // namespace vmdk::sparse

@@ -89,7 +89,7 @@ class Updater final : public SparseUpdater {
   }
 
   void overwrite_grain(std::uint64_t grain_index, std::span<const std::uint8_t> data) override {
-    overwrite_held_grain(*this, *file_, layout_.name, grain_index, data);
+    extent::overwrite_held_grain(*this, *file_, layout_.name, grain_index, data);
   }
 
   void flush() override { file_->flush(); }
@@ -280,17 +280,6 @@ class Updater final : public SparseUpdater {
 std::unique_ptr<SparseUpdater> SparseUpdater::open(std::shared_ptr<File> file) {
   if (!file) throw UsageError("", "SparseUpdater::open needs a file");
   return std::make_unique<Updater>(std::move(file));
-}
-
-void overwrite_held_grain(const SparseUpdater& updater, ByteSink& file, const std::string& name,
-                          std::uint64_t grain_index, std::span<const std::uint8_t> data) {
-  if (data.size() != updater.grain_bytes()) {
-    throw UsageError(name, "grain " + std::to_string(grain_index) + " overwritten with " + hex(data.size()) +
-                               " bytes instead of " + hex(updater.grain_bytes()));
-  }
-  auto at = updater.grain_host_offset(grain_index);
-  if (!at) throw UsageError(name, "grain " + std::to_string(grain_index) + " is not held by this extent");
-  file.write_at(*at, data);
 }
 
 }  // namespace vmdk::sparse

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "extent/field_display.hpp"
 #include "format/endian.hpp"
 #include "format/marker.hpp"
 #include "format/zlib_codec.hpp"
@@ -110,6 +111,7 @@ ExtentDetails StreamExtent::details() const {
   ExtentDetails d;
   d.format = "stream";
   d.header = header_fields();
+  extent::set_default_field_display(d);
   d.grain_size = layout_.grain_bytes;
   const std::uint64_t header_size = layout_.markers ? format::kGrainMarkerHeaderSize : format::kNoMarkerLengthSize;
   walk(0, size_, [&](const Piece& p) {

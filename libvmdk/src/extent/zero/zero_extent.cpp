@@ -35,6 +35,12 @@ class ZeroExtent final : public Extent {
 
   const std::string& host_file() const override { return empty_; }
 
+  ExtentCapabilities capabilities() const override {
+    ExtentCapabilities caps;
+    caps.reads_as_zero = true;
+    return caps;
+  }
+
   ExtentDetails details() const override {
     ExtentDetails details;
     details.format = "zero";

@@ -9,31 +9,39 @@
 #include "chain/shared_layers.hpp"
 #include "disk/path_confine.hpp"
 #include "disk/shared_files.hpp"
-#include "extent/cowd/cowd_scan.hpp"
-#include "extent/sesparse/sesparse_scan.hpp"
-#include "ops/repair/repair_esxi.hpp"
-#include "extent/sparse/sparse_scan.hpp"
+#include "extent/finding_codes.hpp"
+#include "extent/kind_hooks.hpp"
 #include "ops/check/descriptor_lines.hpp"
 #include "ops/common/journal.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {
 
-std::string_view to_string(Severity severity) {
-  switch (severity) {
-    case Severity::corruption: return "corruption";
-    case Severity::leak: return "leak";
-    case Severity::warning: return "warning";
-  }
-  return "unknown";
-}
-
 namespace {
 
 namespace fs = std::filesystem;
 
-Finding from_error(std::string code, const Error& error, bool repairable = false) {
-  return {std::move(code), Severity::corruption, error.file(), error.offset(), error.message(), repairable};
+Finding from_error(std::string_view code, const Error& error) {
+  return make_finding(code, error.file(), error.offset(), error.message());
+}
+
+// The finding of a slot whose file could not be opened at all (missing, shorter than its line,
+// refused), or nullopt when there is a file to look at.
+std::optional<Finding> unopened_file(const ExtentSlot& slot, const std::string& disk,
+                                     std::optional<std::uint64_t> line_at, const std::string& what) {
+  switch (slot.problem.kind) {
+    case ExtentProblemKind::missing:
+      return make_finding("extent_missing", disk, line_at, what + ": extent file " + slot.path.string() + " is missing");
+    case ExtentProblemKind::short_file: return make_finding("extent_short", disk, line_at, slot.problem.message);
+    case ExtentProblemKind::refused: return make_finding("extent_path_refused", disk, line_at, slot.problem.message);
+    default: return std::nullopt;
+  }
+}
+
+// A slot that failed to open for damage, at the damaged structure (in the file the error named).
+Finding damaged_extent(const ExtentSlot& slot) {
+  return make_finding("extent_damaged", slot.problem.file.empty() ? slot.path.string() : slot.problem.file,
+                      slot.problem.offset, slot.problem.message);
 }
 
 class Checker {
@@ -105,75 +113,38 @@ class Checker {
       const std::optional<std::uint64_t> line_at = lines.extent_line(index);
       const std::string what = "extent " + std::to_string(index + 1) + " (\"" + slot.line.file + "\")";
       if (!slot.path.empty() && slot.path != disk.path()) add_file(slot.path.string());
-      if (slot.problem == "missing") {
-        add({"extent_missing", Severity::corruption, name, line_at,
-             what + ": extent file " + slot.path.string() + " is missing", false});
+      if (const std::optional<Finding> unopened = unopened_file(slot, name, line_at, what)) {
+        add(*unopened);
         continue;
       }
-      if (slot.problem.rfind("short:", 0) == 0) {
-        add({"extent_short", Severity::corruption, name, line_at, slot.problem.substr(7), false});
-        continue;
-      }
-      if (slot.problem.rfind("refused:", 0) == 0) {
-        add({"extent_path_refused", Severity::corruption, name, line_at, slot.problem.substr(9), false});
-        continue;
-      }
-      // A sparse, COWD or SESparse file named twice (extents_share_file, layers_share_file) is
-      // scanned once: its findings would all be listed twice.
-      const bool whole_file = slot.line.type == ExtentType::sparse || slot.line.type == ExtentType::vmfssparse ||
-                              slot.line.type == ExtentType::sesparse;
-      if (whole_file && !first_scan(slot.path)) continue;
-      if (slot.line.type == ExtentType::vmfssparse || slot.line.type == ExtentType::sesparse) {
-        check_esxi_extent(slot);
-        continue;
-      }
-      // A sparse header this version refuses is scanned too: the scan reports it as the
-      // corruption it is for every read (header_unsupported), never only as a warning.
-      if (slot.problem.rfind("unsupported:", 0) == 0 && slot.line.type != ExtentType::sparse) {
-        add({"extent_unsupported", Severity::corruption, name, line_at,
-             slot.problem.substr(13) + " (not checked; reads of it fail)", false});
-        continue;
-      }
-      if (slot.line.type == ExtentType::sparse) {
-        std::shared_ptr<File> file = File::open(slot.path);
-        sparse::SparseScan scan = sparse::scan_sparse(*file, slot.length);
-        const bool corrupt = std::any_of(scan.findings.begin(), scan.findings.end(),
-                                         [](const Finding& f) { return f.severity == Severity::corruption; });
-        if (!corrupt && !slot.problem.empty()) {
-          // The open failed on something the scan does not see (the file changed in between): a
-          // read fails, so it is a corruption all the same.
-          add({"extent_damaged", Severity::corruption, slot.path.string(), slot.problem_offset,
-               slot.problem.substr(slot.problem.find(':') + 2), false});
-        }
-        for (Finding& f : scan.findings) add(std::move(f));
-      } else if (slot.problem.rfind("damaged:", 0) == 0) {
-        add({"extent_damaged", Severity::corruption, slot.problem_file.empty() ? slot.path.string() : slot.problem_file,
-             slot.problem_offset, slot.problem.substr(9), false});
+      if (extent::has_file_scan(slot.line.type)) {
+        // A file named twice (extents_share_file, layers_share_file) is scanned once: its
+        // findings would all be listed twice.
+        if (first_scan(slot.path)) scan_file(slot);
+      } else if (slot.problem.kind == ExtentProblemKind::unsupported) {
+        add(make_finding("extent_unsupported", name, line_at, slot.problem.message + " (not checked; reads of it fail)"));
+      } else if (slot.problem.kind == ExtentProblemKind::damaged) {
+        add(damaged_extent(slot));
       } else if (slot.extent) {
         walk_extent(slot);
       }
     }
   }
 
-  // COWD and SESparse extents, whether they opened or not: every damaged header field, directory
-  // entry and table entry, with its own code and offset. A version or a dirty journal this reader
-  // refuses is corruption here too: the disk cannot be read.
-  void check_esxi_extent(const ExtentSlot& slot) {
-    std::shared_ptr<File> file = File::open(slot.path);
-    std::vector<Finding> findings = slot.line.type == ExtentType::vmfssparse
-                                        ? cowd::scan_cowd(file, slot.length)
-                                        : sesparse::scan_sesparse(file, slot.length);
-    if (findings.empty() && !slot.problem.empty()) {
-      // The scan repeats the checks the open failed on, so this only happens when the file changed
-      // in between: report what the open said.
-      findings.push_back({"extent_damaged", Severity::corruption,
-                          slot.problem_file.empty() ? slot.path.string() : slot.problem_file,
-                          slot.problem_offset, slot.problem.substr(slot.problem.find(':') + 2), false});
+  // Kinds with a scan of their own (sparse, stream, COWD, SESparse), whether they opened or not:
+  // every damaged header field, directory entry and table entry, with its own code and offset. A
+  // header this version refuses is scanned too: the scan reports it as the corruption it is for
+  // every read (header_unsupported, journal_replay_needed), never only as a warning.
+  void scan_file(const ExtentSlot& slot) {
+    std::vector<Finding> findings = extent::scan_extent_file(slot.line.type, slot.path, slot.length);
+    const bool corrupt = std::any_of(findings.begin(), findings.end(),
+                                     [](const Finding& f) { return f.severity == Severity::corruption; });
+    if (!corrupt && slot.problem) {
+      // The open failed on something the scan does not see (the file changed in between): a read
+      // fails, so it is a corruption all the same.
+      add(damaged_extent(slot));
     }
-    for (Finding& f : findings) {
-      f.repairable = f.offset.has_value() && ops::esxi_finding_repairable(f.code);  // what repair clears
-      add(std::move(f));
-    }
+    for (Finding& f : findings) add(std::move(f));
   }
 
   // Extents without a scanner of their own check every table as their map loads it: the first
@@ -198,8 +169,8 @@ class Checker {
     if (aliases.empty()) return;
     DescriptorLines lines(disk);
     for (const disk::ExtentAlias& alias : aliases) {
-      add({"extents_share_file", Severity::corruption, disk.path().string(), lines.extent_line(alias.second),
-           disk::describe_alias(disk.extents(), alias), false});
+      add(make_finding("extents_share_file", disk.path().string(), lines.extent_line(alias.second),
+           disk::describe_alias(disk.extents(), alias)));
     }
   }
 
@@ -211,9 +182,8 @@ class Checker {
       for (std::size_t i = 0; i < upper.extents().size() && !at; ++i) {
         if (upper.extents()[i].path.string() == shared.file) at = DescriptorLines(upper).extent_line(i);
       }
-      add({"layers_share_file", Severity::corruption, upper.path().string(), at,
-           chain::describe_shared(chain.layers(), shared) + " (write, snapshot, consolidate and repair refuse it)",
-           false});
+      add(make_finding("layers_share_file", upper.path().string(), at,
+           chain::describe_shared(chain.layers(), shared) + " (write, snapshot, consolidate and repair refuse it)"));
     }
   }
 
@@ -224,46 +194,41 @@ class Checker {
     const std::optional<std::string> hint = disk.descriptor().parent_file_name_hint();
     const std::optional<std::uint64_t> hint_at = lines.key("parentFileNameHint");
     if (hint && paths::is_absolute_name(paths::normalize_separators(*hint)) && layer.link != LinkState::base) {
-      add({"parent_hint_absolute", Severity::warning, name, hint_at,
-           "parentFileNameHint \"" + *hint + "\" is an absolute path; it only works where that path exists",
-           true});
+      add(make_finding("parent_hint_absolute", name, hint_at,
+           "parentFileNameHint \"" + *hint + "\" is an absolute path; it only works where that path exists"));
     }
     switch (layer.link) {
       case LinkState::ok:
       case LinkState::base: return;
       case LinkState::cid_mismatch:
-        add({"cid_mismatch", Severity::corruption, name, lines.key("parentCID"),
+        add(make_finding("cid_mismatch", name, lines.key("parentCID"),
              "parentCID " + format_cid(disk.descriptor().parent_cid()) + " does not match the CID of its parent " +
                  layer.parent_path.string() + " (the parent changed after this delta was made; repair with "
-                 "--accept-cid-mismatch only if you know it is the right parent)",
-             true});
+                 "--accept-cid-mismatch only if you know it is the right parent)"));
         return;
       case LinkState::missing_parent: {
         std::string tried;
         for (const std::string& path : layer.tried) tried += (tried.empty() ? "" : ", ") + path;
-        add({"parent_missing", Severity::corruption, name, hint_at,
+        add(make_finding("parent_missing", name, hint_at,
              "parent \"" + hint.value_or("") + "\" not found" + (tried.empty() ? "" : " (tried: " + tried + ")") +
-                 "; repair looks for it by CID " + format_cid(disk.descriptor().parent_cid()),
-             true});
+                 "; repair looks for it by CID " + format_cid(disk.descriptor().parent_cid())));
         return;
       }
       case LinkState::capacity_mismatch:
-        add({"capacity_mismatch", Severity::corruption, name, hint_at,
+        add(make_finding("capacity_mismatch", name, hint_at,
              "capacity " + hex(disk.capacity()) + " bytes differs from that of its parent " +
-                 layer.parent_path.string(),
-             false});
+                 layer.parent_path.string()));
         return;
       case LinkState::cycle:
-        add({"chain_cycle", Severity::corruption, name, hint_at,
-             "parent " + layer.parent_path.string() + " is already a layer of this chain (a cycle)", false});
+        add(make_finding("chain_cycle", name, hint_at,
+             "parent " + layer.parent_path.string() + " is already a layer of this chain (a cycle)"));
         return;
       case LinkState::outside_folder:
         // Not missing: the parent is there, but reading it needs the user's consent.
-        add({"parent_outside_folder", Severity::corruption, name, hint_at,
+        add(make_finding("parent_outside_folder", name, hint_at,
              "parent \"" + hint.value_or("") + "\" leads out of the delta's folder (to " +
                  (layer.tried.empty() ? std::string("?") : layer.tried.back()) +
-                 "); refused: --allow-outside-paths accepts it (or move the parent into the folder)",
-             false});
+                 "); refused: --allow-outside-paths accepts it (or move the parent into the folder)"));
         return;
       case LinkState::unreadable_parent:
         add_file(layer.parent_path.string());
@@ -283,10 +248,9 @@ class Checker {
           bool ours = false;
           for (const Layer& layer : chain.layers()) ours = ours || ops::journal_names(journal, layer.disk->path());
           if (!ours) continue;
-          add({"consolidation_interrupted", Severity::corruption, file.string(), std::nullopt,
+          add(make_finding("consolidation_interrupted", file.string(), std::nullopt,
                "a consolidation of " + journal.top.string() + " into " + journal.ancestor.string() +
-                   " was interrupted; repair finishes it",
-               true});
+                   " was interrupted; repair finishes it"));
         } catch (const Error& error) {
           add(from_error("consolidation_journal_invalid", error));
         }

@@ -5,8 +5,7 @@
 #include <cctype>
 #include <vector>
 
-#include "extent/sparse/kdmv_layout.hpp"
-#include "format/sparse_header.hpp"
+#include "extent/kind_hooks.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {
@@ -34,9 +33,9 @@ DescriptorLines::DescriptorLines(const Disk& disk) {
     std::shared_ptr<File> file = File::open(disk.path());
     std::uint64_t length = std::min<std::uint64_t>(file->size(), kMaxText);
     if (disk.embedded_descriptor()) {
-      const format::SparseHeader h = sparse::read_sparse_header(*file);
-      base_ = h.descriptor_offset * format::kSectorSize;
-      length = std::min<std::uint64_t>(h.descriptor_size * format::kSectorSize, kMaxText);
+      const extent::DescriptorArea area = extent::embedded_descriptor_area(*file);
+      base_ = area.offset;
+      length = std::min<std::uint64_t>(area.bytes, kMaxText);
     }
     text_.resize(static_cast<std::size_t>(length));
     const std::size_t got =

@@ -11,7 +11,7 @@
 #include <system_error>
 
 #include "disk/path_confine.hpp"
-#include "extent/sparse/open_sparse.hpp"
+#include "extent/kind_table.hpp"
 #include "vmdk/create.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
@@ -68,10 +68,10 @@ std::vector<fs::path> hint_targets(const std::string& hint, const fs::path& fold
 std::optional<Descriptor> peek_descriptor(const fs::path& file) {
   try {
     std::unique_ptr<File> source = File::open(file);
-    if (sparse::has_sparse_magic(*source)) {
-      std::optional<std::string> text = sparse::read_embedded_descriptor(*source);
-      if (!text) return std::nullopt;
-      return Descriptor::parse(*text, file.string());
+    if (const extent::ExtentKind* kind = extent::self_describing_kind(*source)) {
+      std::optional<extent::EmbeddedDescriptor> area = kind->embedded_descriptor(*source);
+      if (!area || !area->text) return std::nullopt;
+      return Descriptor::parse(*area->text, file.string());
     }
     std::string head(kPeekBytes, '\0');
     const std::size_t got = source->read_at(
@@ -160,7 +160,7 @@ std::optional<fs::path> find_lock(const fs::path& disk) {
   bool standalone = false;
   try {
     std::unique_ptr<File> source = File::open(disk);
-    standalone = !sparse::has_sparse_magic(*source);
+    standalone = extent::self_describing_kind(*source) == nullptr;
   } catch (const Error&) {
   }
   if (descriptor && standalone) {

@@ -4,9 +4,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "extent/sparse/kdmv_layout.hpp"
-#include "extent/sparse/open_sparse.hpp"
-#include "format/sparse_header.hpp"
+#include "extent/kind_table.hpp"
 #include "ops/common/temp_file.hpp"
 #include "vmdk/error.hpp"
 
@@ -27,17 +25,16 @@ DescriptorHome load_descriptor_home(const Disk& disk) {
   DescriptorHome home;
   home.file = disk.path();
   auto file = File::open(disk.path());
-  if (sparse::has_sparse_magic(*file)) {
-    format::SparseHeader h = sparse::read_sparse_header(*file);
-    auto text = sparse::read_embedded_descriptor(*file);
-    if (!text) {
+  if (const extent::ExtentKind* kind = extent::self_describing_kind(*file)) {
+    std::optional<extent::EmbeddedDescriptor> area = kind->embedded_descriptor(*file);
+    if (!area || !area->text) {
       home.synthesized = true;
       return home;
     }
     home.embedded = true;
-    home.offset = h.descriptor_offset * format::kSectorSize;
-    home.capacity = h.descriptor_size * format::kSectorSize;
-    home.text = *text;
+    home.offset = area->offset;
+    home.capacity = area->capacity;
+    home.text = *area->text;
     home.descriptor = Descriptor::parse(home.text, home.file.string());
     return home;
   }

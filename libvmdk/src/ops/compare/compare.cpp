@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "format/foreign_magic.hpp"
+#include "extent/foreign_magic.hpp"
 #include "ops/common/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
@@ -94,7 +94,7 @@ std::unique_ptr<Side> open_side(const std::filesystem::path& path, const Compare
     return std::make_unique<ChainSide>(std::move(chain));
   }
   // Reading a qcow2 or VHD as raw bytes compares its metadata, not its disk: say what it is.
-  if (std::optional<std::string> format = format::foreign_image_format(*file)) {
+  if (std::optional<std::string> format = extent::foreign_image_format(*file)) {
     throw FormatError(path.string(), "is a " + *format +
                                          " image, not a VMDK or a raw disk (compare reads only those; qemu-img "
                                          "convert -O raw makes a raw copy)");

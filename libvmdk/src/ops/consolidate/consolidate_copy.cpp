@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "extent/open_updater.hpp"
+#include "extent/kind_table.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
@@ -29,7 +29,7 @@ bool all_zero(std::span<const std::uint8_t> bytes) {
 
 struct Target {
   std::shared_ptr<File> file;
-  std::unique_ptr<sparse::SparseUpdater> updater;  // sparse slots
+  std::unique_ptr<extent::GrainUpdater> updater;  // sparse slots
   std::uint64_t file_base = 0;                     // flat slots: byte of the slot's start
   std::uint64_t staged_bytes = 0;
   bool written = false;
@@ -48,7 +48,7 @@ class Copier {
       if (plan.slots[s].kind != SlotKind::zero) {
         t.file = std::shared_ptr<File>(File::open(slot.path, File::Mode::read_write));
         if (plan.slots[s].kind == SlotKind::sparse) {
-          t.updater = extent::open_updater(plan.slots[s].format, t.file, slot.length);
+          t.updater = extent::open_updater_for(slot.line.type, t.file, slot.length);
           if (t.updater->grain_bytes() != plan.slots[s].grain) {
             throw FormatError(slot.path.string(), "grain size changed since the plan was made");
           }
@@ -123,7 +123,7 @@ class Copier {
   }
 
   void sparse_grain(Target& t, const MergeGrain& g, std::span<const std::uint8_t> content, bool zero) {
-    sparse::SparseUpdater& updater = *t.updater;
+    extent::GrainUpdater& updater = *t.updater;
     const std::uint64_t grain = updater.grain_bytes();
     const std::optional<std::uint64_t> held = updater.grain_host_offset(g.index);
     if (zero) {

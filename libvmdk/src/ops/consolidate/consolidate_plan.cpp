@@ -10,7 +10,6 @@
 #include <system_error>
 
 #include "disk/path_confine.hpp"
-#include "extent/open_updater.hpp"
 #include "ops/common/children.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "ops/common/folder_scan.hpp"
@@ -33,34 +32,31 @@ constexpr std::uint64_t kSlack = 1ull << 20;
 
 SlotInfo slot_info(const ExtentSlot& slot, const std::string& disk_name) {
   const std::string name = slot.path.empty() ? disk_name : slot.path.string();
-  if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem);
-  const ExtentDetails details = slot.extent->details();
+  if (!slot.extent) throw UsageError(name, "cannot consolidate into it: extent " + slot.problem.text());
+  const ExtentCapabilities caps = slot.extent->capabilities();
   SlotInfo info;
-  if (details.format == "zero") {
+  if (caps.reads_as_zero) {
     info.kind = SlotKind::zero;
     return info;
   }
-  if (details.format == "stream" || (details.format == "sparse" && !slot.extent->host_source())) {
+  if (caps.compressed) {
     throw UnsupportedError(name,
                            "is streamOptimized (compressed): its grains cannot be rewritten in place, so "
                            "nothing can be consolidated into it; convert it first (vmdkit convert " +
                                disk_name + " NEW.vmdk --to monolithicSparse)");
   }
-  if (extent::has_updater(details.format)) {
+  const ExtentDetails details = slot.extent->details();
+  if (caps.grain_updates) {
     // Hosted sparse, and the ESXi deltas (COWD, SESparse) when a delta is ANCESTOR.
     info.kind = SlotKind::sparse;
-    info.format = details.format;
     info.grain = details.grain_size;
-    for (const auto& [key, value] : details.header) {
-      if (key == "flags" && details.format == "sparse") info.zeroed_grains = (value & 0x4) != 0;
-    }
-    if (details.format == "sesparse") info.zeroed_grains = true;  // type-2 entries (4.3.3)
+    info.zeroed_grains = caps.zeroed_grains;
     if (info.grain == 0 || (info.grain & (info.grain - 1)) != 0) {
       throw FormatError(name, "sparse extent has grain size " + hex(info.grain) + ", not a power of two");
     }
     return info;
   }
-  if (details.format == "flat") return info;
+  if (caps.data_in_place) return info;
   throw UnsupportedError(name, "consolidating into " + details.format + " extents is not supported");
 }
 
@@ -195,20 +191,11 @@ bool needs_append(const MergePlan& plan, const MergeGrain& g) {
   return true;
 }
 
-MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
-  MergePlan result;
-  ChainOptions chain_options;
-  chain_options.open = options.open;
-  chain_options.for_writing = true;  // never merge into a file another layer reads
-  result.chain = Chain::open(top, chain_options);  // a broken chain is refused (ChainError)
-  const Chain& chain = *result.chain;
-  const std::vector<Layer>& layers = chain.layers();
-  const std::string top_name = layers.front().disk->path().string();
-  if (layers.size() < 2) {
-    throw UsageError(top_name, "has no parent: there is nothing to consolidate");
-  }
+namespace {
 
-  // ANCESTOR: --into (a layer below TOP) or the base.
+// ANCESTOR: the layer --into names (below TOP), or the base. Returns its index in layers.
+std::size_t merge_ancestor_depth(const std::vector<Layer>& layers, const fs::path& top, const std::string& top_name,
+                                 const ConsolidateOptions& options) {
   std::size_t depth = layers.size() - 1;
   if (options.into) {
     std::error_code error;
@@ -227,19 +214,19 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
                            : "is not a layer below " + top_name + " (its layers: " + names + ")");
     }
   }
-  result.ancestor_depth = depth;
-  const Disk& ancestor = *layers[depth].disk;
-  // Paths as the chain found them, without "./" (parents resolve as folder / hint).
-  const fs::path ancestor_path = ancestor.path().lexically_normal();
+  return depth;
+}
+
+// The merged layers (TOP first) and the files deleted at the end: each merged layer's descriptor
+// and extent files.
+void merge_list_files(MergePlan& result, std::size_t depth, const fs::path& ancestor_path) {
+  const std::vector<Layer>& layers = result.chain->layers();
   ConsolidatePlan& plan = result.plan;
-  plan.top = top_name;
-  plan.ancestor = ancestor_path.string();
   for (std::size_t i = 0; i < depth; ++i) {
     result.merged.push_back(layers[i].disk->path().lexically_normal());
     plan.merged.push_back(result.merged.back().string());
   }
 
-  // Files deleted at the end: each merged layer's descriptor and extent files.
   for (std::size_t i = 0; i < depth; ++i) {
     const Disk& disk = *layers[i].disk;
     std::vector<fs::path> files{disk.path().lexically_normal()};
@@ -257,9 +244,12 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
       plan.removed.push_back(file.string());
     }
   }
+}
 
-  // A layer in the merge (other than TOP) or ANCESTOR with a child outside the chain: that child
-  // would silently read different data. Never overridden.
+// A layer in the merge (other than TOP) or ANCESTOR with a child outside the chain: that child
+// would silently read different data. Never overridden.
+void merge_refuse_outside_children(const std::vector<Layer>& layers, std::size_t depth,
+                                   const ConsolidateOptions& options) {
   for (std::size_t i = 1; i <= depth; ++i) {
     for (const fs::path& child : find_children(layers[i].disk->path(), options.open)) {
       if (paths::same_file(child, layers[i - 1].disk->path())) continue;
@@ -271,14 +261,12 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
               "that child first)");
     }
   }
+}
 
-  keep_named_files(result);
-
-  // TOP's children are re-linked to ANCESTOR.
-  result.relinks = find_children(layers.front().disk->path(), options.open);
-
-  // Everything stays in ANCESTOR's folder unless outside paths are allowed (the journal stores
-  // names relative to that folder).
+// Everything stays in ANCESTOR's folder unless outside paths are allowed (the journal stores
+// names relative to that folder); no file may be locked (a VMware product has it open) unless --force.
+void merge_check_folder_and_locks(const MergePlan& result, const fs::path& ancestor_path,
+                                  const ConsolidateOptions& options) {
   if (!options.open.allow_outside_paths) {
     const fs::path folder = paths::absolute_normal(ancestor_path).parent_path();
     auto check = [&](const fs::path& p) {
@@ -291,7 +279,6 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     for (const fs::path& p : result.relinks) check(p);
   }
 
-  // Locks: VMware has one of the files open.
   if (!options.force) {
     std::vector<fs::path> locked = result.merged;
     locked.push_back(ancestor_path);
@@ -304,8 +291,11 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
       }
     }
   }
+}
 
-  // ANCESTOR must be writable in place and have a descriptor whose CID can change.
+// ANCESTOR must be writable in place and have a descriptor whose CID can change.
+void merge_plan_ancestor(MergePlan& result, const Disk& ancestor, const ConsolidateOptions& options) {
+  ConsolidatePlan& plan = result.plan;
   for (const ExtentSlot& slot : ancestor.extents()) result.slots.push_back(slot_info(slot, plan.ancestor));
   const std::optional<std::uint32_t> cid = ancestor.descriptor().cid();
   if (!cid) throw FormatError(plan.ancestor, "descriptor has no CID, so its children cannot be re-linked");
@@ -319,7 +309,12 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
   plan.new_ancestor_cid = random.cid();
   while (plan.new_ancestor_cid == plan.ancestor_cid) plan.new_ancestor_cid = random.cid();
   check_fits(home, with_new_cid(home, plan.new_ancestor_cid));
+}
 
+// TOP's children, re-linked to ANCESTOR: each must link to TOP now and have room for its new hint.
+void merge_plan_relinks(MergePlan& result, const fs::path& ancestor_path, const ConsolidateOptions& options) {
+  const std::vector<Layer>& layers = result.chain->layers();
+  ConsolidatePlan& plan = result.plan;
   for (const fs::path& child : result.relinks) {
     std::unique_ptr<Disk> disk = Disk::open(child, options.open);
     check_child_link(*disk, *layers.front().disk, options);
@@ -335,8 +330,12 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
     check_fits(child_home, relinked(child_home, link.new_hint, link.new_parent_cid));
     plan.relinks.push_back(std::move(link));
   }
+}
 
-  // Count the grains; refuse ZERO, read-only and inaccessible ANCESTOR extents in the way.
+// Counts the grains; refuses ZERO, read-only and inaccessible ANCESTOR extents in the way.
+void merge_count_grains(MergePlan& result, const Disk& ancestor) {
+  const Chain& chain = *result.chain;
+  ConsolidatePlan& plan = result.plan;
   const std::uint64_t first = ancestor.extents().empty() ? 0 : ancestor.extents().front().start;
   result.total_bytes = chain.capacity() - first;
   walk_merge_grains(result, [&](std::span<const MergeGrain> grains) {
@@ -360,6 +359,38 @@ MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
       if (needs_append(result, g)) plan.extra_space += info.grain;
     }
   });
+}
+
+}  // namespace
+
+MergePlan plan_merge(const fs::path& top, const ConsolidateOptions& options) {
+  MergePlan result;
+  ChainOptions chain_options;
+  chain_options.open = options.open;
+  chain_options.for_writing = true;  // never merge into a file another layer reads
+  result.chain = Chain::open(top, chain_options);  // a broken chain is refused (ChainError)
+  const std::vector<Layer>& layers = result.chain->layers();
+  const std::string top_name = layers.front().disk->path().string();
+  if (layers.size() < 2) {
+    throw UsageError(top_name, "has no parent: there is nothing to consolidate");
+  }
+  const std::size_t depth = merge_ancestor_depth(layers, top, top_name, options);
+  result.ancestor_depth = depth;
+  const Disk& ancestor = *layers[depth].disk;
+  // Paths as the chain found them, without "./" (parents resolve as folder / hint).
+  const fs::path ancestor_path = ancestor.path().lexically_normal();
+  ConsolidatePlan& plan = result.plan;
+  plan.top = top_name;
+  plan.ancestor = ancestor_path.string();
+  merge_list_files(result, depth, ancestor_path);
+  merge_refuse_outside_children(layers, depth, options);
+  keep_named_files(result);
+  // TOP's children are re-linked to ANCESTOR.
+  result.relinks = find_children(layers.front().disk->path(), options.open);
+  merge_check_folder_and_locks(result, ancestor_path, options);
+  merge_plan_ancestor(result, ancestor, options);
+  merge_plan_relinks(result, ancestor_path, options);
+  merge_count_grains(result, ancestor);
 
   plan.free_space = free_space(ancestor_path);
   if (plan.free_space < plan.extra_space + kSlack) {

@@ -19,7 +19,8 @@ namespace vmdk::ops {
 /// The unit of ANCESTOR space that flat (and ZERO) extents are written in.
 inline constexpr std::uint64_t kFlatBlock = 64 * 1024;
 
-/// How ANCESTOR's extent slot is written.
+/// How ANCESTOR's extent slot is written: sparse slots through the updater of their kind
+/// (extent::open_updater_for), flat slots in place, zero slots not at all.
 enum class SlotKind { sparse, flat, zero };
 
 /// One ANCESTOR grain (or flat block) that holds a range owned above ANCESTOR.
@@ -35,7 +36,6 @@ struct MergeGrain {
 
 struct SlotInfo {
   SlotKind kind = SlotKind::flat;
-  std::string format;                ///< sparse slots: the extent's format (extent::open_updater)
   std::uint64_t grain = kFlatBlock;  ///< bytes
   bool zeroed_grains = false;        ///< sparse header allows zeroed-grain entries
 };

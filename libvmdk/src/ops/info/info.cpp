@@ -10,10 +10,6 @@ namespace vmdk {
 
 namespace {
 
-bool starts_with(const std::string& text, std::string_view prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
-
 // A FLAT/VMFS file must hold offset + length bytes; a shorter one reads past its end.
 void check_flat_length(const ExtentSlot& slot, InfoExtent& out) {
   if (slot.line.type != ExtentType::flat && slot.line.type != ExtentType::vmfs) return;
@@ -42,14 +38,14 @@ InfoExtent describe(const ExtentSlot& slot) {
     check_flat_length(slot, out);
     return out;
   }
-  out.problem = slot.problem;
+  out.problem = slot.problem.text();
   std::error_code ec;
-  if (starts_with(slot.problem, "unsupported")) {
+  const ExtentProblemKind kind = slot.problem.kind;
+  if (kind == ExtentProblemKind::unsupported) {
     out.status = "unsupported";
-  } else if (starts_with(slot.problem, "short")) {
+  } else if (kind == ExtentProblemKind::short_file) {
     out.status = "short";
-  } else if (starts_with(slot.problem, "missing") ||
-             (!slot.path.empty() && !std::filesystem::exists(slot.path, ec))) {
+  } else if (kind == ExtentProblemKind::missing || (!slot.path.empty() && !std::filesystem::exists(slot.path, ec))) {
     out.status = "missing";
   } else {
     out.status = "error";

@@ -4,11 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "extent/cowd/cowd_writer.hpp"
-#include "extent/flat/flat_writer.hpp"
-#include "extent/sesparse/sesparse_writer.hpp"
-#include "extent/sparse/sparse_writer.hpp"
-#include "extent/stream/stream_writer.hpp"
+#include "extent/kind_table.hpp"
 #include "ops/common/temp_file.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
@@ -92,22 +88,29 @@ std::string part_name(const std::string& stem, const std::string& ext, char kind
   return stem + "-" + kind + number + ext;
 }
 
+// The kind that writes the createType, through the table; one parameter set for every kind.
+const extent::ExtentKind& writer_kind(DiskType type, const std::string& name) {
+  const extent::ExtentKind* kind = extent::kind_for_create_type(type);
+  if (!kind) throw UsageError(name, std::string(to_string(type)) + " is not a VMDK type");
+  return *kind;
+}
+
+extent::WriterParams writer_params(std::uint64_t capacity, const NewDiskOptions& o, std::string descriptor) {
+  extent::WriterParams p;
+  p.capacity_bytes = capacity;
+  p.grain_bytes = o.grain_size;
+  p.zeroed_grains = o.zeroed_grains;
+  p.descriptor = std::move(descriptor);
+  p.compress_level = o.compress_level;
+  p.threads = o.threads;
+  return p;
+}
+
 std::unique_ptr<ExtentWriter> make_extent_writer(const std::shared_ptr<File>& file, const NewDiskFile& f,
                                                  const NewDiskOptions& o, const std::string& text) {
-  if (o.type == DiskType::stream_optimized) {
-    return stream::make_stream_writer(file, {f.size, o.grain_size, text, o.compress_level, o.threads});
-  }
-  if (o.type == DiskType::monolithic_sparse || o.type == DiskType::two_gb_sparse) {
-    sparse::SparseWriterParams p;
-    p.capacity_bytes = f.size;
-    p.grain_bytes = o.grain_size;
-    p.zeroed_grains = o.zeroed_grains;
-    p.descriptor = o.type == DiskType::monolithic_sparse ? text : std::string();
-    return sparse::make_sparse_writer(file, p);
-  }
-  if (o.type == DiskType::vmfs_sparse) return cowd::make_cowd_writer(file, f.size);
-  if (o.type == DiskType::se_sparse) return sesparse::make_sesparse_writer(file, f.size);
-  return flat::make_flat_writer(file, f.size);
+  // Only single-file types embed the descriptor; split sparse parts reserve an empty area.
+  const std::string embedded = embeds_descriptor(o.type) ? text : std::string();
+  return writer_kind(o.type, file->name()).create_writer(file, writer_params(f.size, o, embedded));
 }
 
 }  // namespace
@@ -230,14 +233,14 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, OutputRules rules)
 NewDiskWriter::NewDiskWriter(NewDiskPlan plan, std::shared_ptr<ByteSink> sink)
     : plan_(std::move(plan)), impl_(std::make_unique<Impl>()) {
   const auto& o = plan_.options;
-  if (o.type != DiskType::stream_optimized || plan_.files.size() != 1) {
+  const extent::ExtentKind* kind = extent::kind_for_create_type(o.type);
+  if (!kind || !kind->capabilities().sequential_only || plan_.files.size() != 1) {
     throw UsageError("-", "only streamOptimized disks can be written to a stream");
   }
   Impl::Output out;
   out.file = plan_.files.front();
   out.sink = sink;
-  out.writer = stream::make_stream_writer(
-      sink, {plan_.capacity, o.grain_size, plan_.descriptor.print(), o.compress_level, o.threads});
+  out.writer = kind->create_writer(sink, writer_params(plan_.capacity, o, plan_.descriptor.print()));
   impl_->outputs.push_back(std::move(out));
 }
 

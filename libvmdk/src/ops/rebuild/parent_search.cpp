@@ -7,7 +7,7 @@
 #include <system_error>
 
 #include "disk/path_confine.hpp"
-#include "extent/sparse/open_sparse.hpp"
+#include "extent/kind_table.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 
@@ -39,7 +39,7 @@ fs::path in_folder(const fs::path& folder, const fs::path& name) {
 
 bool is_bare_sparse(const fs::path& path) {
   std::unique_ptr<File> file = File::open(path);
-  return sparse::has_sparse_magic(*file);
+  return extent::self_describing_kind(*file) != nullptr;
 }
 
 }  // namespace

@@ -9,9 +9,8 @@
 #include <cstring>
 
 #include "disk/path_confine.hpp"
+#include "extent/kind_table.hpp"
 #include "io/checked_math.hpp"
-#include "format/cowd_header.hpp"
-#include "format/sesparse_header.hpp"
 #include "ops/common/children.hpp"
 #include "ops/output/new_disk.hpp"
 #include "descriptor/identity.hpp"
@@ -63,9 +62,7 @@ bool check_destination(const fs::path& dest, bool force) {
                                " bytes, too large for a descriptor: it holds disk data and "
                                "is not replaced, even when forced");
   }
-  std::array<std::uint8_t, 8> head{};
-  std::span<const std::uint8_t> bytes(head.data(), file->read_at(0, head));
-  if (format::has_kdmv_magic(bytes) || format::has_cowd_magic(bytes) || format::has_sesparse_magic(bytes)) {
+  if (extent::kind_by_magic(*file) != nullptr) {
     throw UsageError(name,
                      "starts with a sparse extent magic at 0x0: it holds disk data and is not replaced, "
                      "even when forced");
@@ -172,6 +169,63 @@ DiskType plan_type(ExtentKind kind) {
   }
 }
 
+// Each member measured (its kind, its bytes), refusing dest among them and sizes past 2^64.
+std::vector<ops::rebuild::MeasuredExtent> measure_rebuilt_extents(const std::vector<fs::path>& members,
+                                                                  ExtentKind kind, const fs::path& dest,
+                                                                  RebuildReport& report) {
+  std::vector<ops::rebuild::MeasuredExtent> measured;
+  std::uint64_t capacity = 0;
+  for (const fs::path& member : members) {
+    measured.push_back(ops::rebuild::measure_extent(member, kind, report.warnings));
+    if (ops::same_file_location(member, dest)) {
+      throw UsageError(dest.string(), "is an extent of the disk; the descriptor must be another file");
+    }
+    std::optional<std::uint64_t> sum = vmdk::checked_add(capacity, measured.back().bytes);
+    if (!sum) throw FormatError(member.string(), "extent sizes add up to more than 2^64 bytes");
+    capacity = *sum;
+  }
+  return measured;
+}
+
+// A delta's parent (given, or found around it), recorded in report with the hint that names it.
+ops::rebuild::ParentChoice choose_rebuilt_parent(const ops::rebuild::Neighbourhood& around, const ExtentName& name,
+                                                 std::uint64_t capacity, const fs::path& folder,
+                                                 const RebuildOptions& options, RebuildReport& report) {
+  ops::rebuild::ParentChoice parent =
+      options.parent ? ops::rebuild::given_parent(around, *options.parent, capacity, options.parent_cid, options.open)
+                     : ops::rebuild::search_parent(around, name, capacity, options.parent_cid);
+  report.parent = parent.path.string();
+  report.parent_cid = parent.cid;
+  report.parent_source = parent.source;
+  report.parent_reason = parent.reason;
+  report.parent_hint = relative_name(parent.path, folder);
+  if (leaves_folder(report.parent_hint)) {
+    report.warnings.push_back("parentFileNameHint \"" + report.parent_hint +
+                              "\" leaves the descriptor's folder: the chain opens only with --allow-outside-paths");
+  }
+  return parent;
+}
+
+// The extent lines naming the measured files from folder (listed in report too).
+std::vector<ExtentLine> rebuilt_extent_lines(const std::vector<ops::rebuild::MeasuredExtent>& measured,
+                                             const fs::path& folder, RebuildReport& report) {
+  std::vector<ExtentLine> lines;
+  for (const auto& m : measured) {
+    ExtentLine line;
+    line.sectors = m.bytes / 512;  // measured capacities are whole sectors
+    line.type = m.type;
+    line.file = relative_name(m.path, folder);
+    if (m.type == ExtentType::flat) line.offset = 0;  // FLAT lines need it, VMFS* lines must not have it
+    if (leaves_folder(line.file)) {
+      report.warnings.push_back("extent name \"" + line.file +
+                                "\" leaves the descriptor's folder: the disk opens only with --allow-outside-paths");
+    }
+    report.extents.push_back({m.path.string(), line.file, std::string(to_string(m.type)), m.bytes});
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
 }  // namespace
 
 RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const RebuildOptions& options) {
@@ -185,17 +239,9 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
       options.out ? *options.out : given.front().parent_path() / (name.base + name.extension);
   const fs::path folder = paths::folder_of(dest);
 
-  std::vector<ops::rebuild::MeasuredExtent> measured;
+  const std::vector<ops::rebuild::MeasuredExtent> measured = measure_rebuilt_extents(members, name.kind, dest, report);
   std::uint64_t capacity = 0;
-  for (const fs::path& member : members) {
-    measured.push_back(ops::rebuild::measure_extent(member, name.kind, report.warnings));
-    if (ops::same_file_location(member, dest)) {
-      throw UsageError(dest.string(), "is an extent of the disk; the descriptor must be another file");
-    }
-    std::optional<std::uint64_t> sum = vmdk::checked_add(capacity, measured.back().bytes);
-    if (!sum) throw FormatError(member.string(), "extent sizes add up to more than 2^64 bytes");
-    capacity = *sum;
-  }
+  for (const auto& m : measured) capacity += m.bytes;  // measure_rebuilt_extents checked the sum
   report.replaced = check_destination(dest, options.force);
 
   const bool delta = name.kind == ExtentKind::cowd || name.kind == ExtentKind::sesparse ||
@@ -221,20 +267,7 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
   std::optional<ops::ParentLink> link;
   std::optional<Descriptor> parent_descriptor;
   if (delta) {
-    const ops::rebuild::ParentChoice parent =
-        options.parent
-            ? ops::rebuild::given_parent(around, *options.parent, capacity, options.parent_cid, options.open)
-            : ops::rebuild::search_parent(around, name, capacity, options.parent_cid);
-    report.parent = parent.path.string();
-    report.parent_cid = parent.cid;
-    report.parent_source = parent.source;
-    report.parent_reason = parent.reason;
-    report.parent_hint = relative_name(parent.path, folder);
-    if (leaves_folder(report.parent_hint)) {
-      report.warnings.push_back(
-          "parentFileNameHint \"" + report.parent_hint +
-          "\" leaves the descriptor's folder: the chain opens only with --allow-outside-paths");
-    }
+    const ops::rebuild::ParentChoice parent = choose_rebuilt_parent(around, name, capacity, folder, options, report);
     link = ops::ParentLink{parent.cid, report.parent_hint};
     parent_descriptor = ops::peek_descriptor(parent.path);
   }
@@ -261,22 +294,7 @@ RebuildReport rebuild_descriptor(const std::vector<fs::path>& given, const Rebui
   Descriptor& descriptor = plan.descriptor;
   if (name.kind == ExtentKind::cowd) descriptor.set_header("createType", "vmfsSparse", true);
   if (name.kind == ExtentKind::sesparse) descriptor.set_header("createType", "seSparse", true);
-  std::vector<ExtentLine> lines;
-  for (const auto& m : measured) {
-    ExtentLine line;
-    line.sectors = m.bytes / format::kSectorSize;
-    line.type = m.type;
-    line.file = relative_name(m.path, folder);
-    if (m.type == ExtentType::flat) line.offset = 0;  // FLAT lines need it, VMFS* lines must not have it
-    if (leaves_folder(line.file)) {
-      report.warnings.push_back(
-          "extent name \"" + line.file +
-          "\" leaves the descriptor's folder: the disk opens only with --allow-outside-paths");
-    }
-    report.extents.push_back({m.path.string(), line.file, std::string(to_string(m.type)), m.bytes});
-    lines.push_back(std::move(line));
-  }
-  descriptor.set_extents(std::move(lines));
+  descriptor.set_extents(rebuilt_extent_lines(measured, folder, report));
   if (delta) add_delta_ddb(descriptor, ops::plan_new_disk(dest, capacity, o).descriptor, parent_descriptor);
 
   report.path = dest.string();

@@ -1,5 +1,5 @@
 // Extent files of a disk whose descriptor is lost: names (vmdk-format.md 5.1), split-set members
-// (2.10) and sizes from flat files and from KDMV, COWD and SESparse headers (2.1, 4.2.1, 4.3.1).
+// (2.10) and sizes from flat files and, through the kind table, from sparse headers (2.1, 4.2.1, 4.3.1).
 #include "ops/rebuild/rebuild_extents.hpp"
 
 #include <algorithm>
@@ -10,12 +10,7 @@
 #include <system_error>
 
 #include "disk/path_confine.hpp"
-#include "extent/sparse/kdmv_layout.hpp"
-#include "extent/sparse/open_sparse.hpp"
-#include "io/checked_math.hpp"
-#include "format/cowd_header.hpp"
-#include "format/sesparse_header.hpp"
-#include "format/sparse_header.hpp"
+#include "extent/kind_table.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 
@@ -26,6 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kSnapshotDigits = 6;
+constexpr std::uint64_t kFlatSectorBytes = 512;  // a flat extent holds whole sectors
 
 bool all_digits(std::string_view text) {
   return !text.empty() &&
@@ -55,29 +51,16 @@ std::string part_name(const ExtentName& name, unsigned part) {
   return name.base + (name.kind == ExtentKind::split_sparse ? "-s" : "-f") + digits + name.extension;
 }
 
-std::uint64_t sectors_to_bytes(std::uint64_t sectors, const fs::path& path, const std::string& field,
-                               std::uint64_t offset) {
-  const std::string at = field + " at " + hex(offset);
-  if (sectors == 0) throw FormatError(path.string(), at + " is 0: the extent has no capacity", offset);
-  if (sectors > format::kMaxSparseCapacitySectors) {
-    throw FormatError(path.string(), at + " is " + hex(sectors) + " sectors, too large", offset);
-  }
-  return sectors * format::kSectorSize;
-}
-
 MeasuredExtent measure_flat(const fs::path& path, const File& file, std::vector<std::string>& warnings) {
   const std::uint64_t size = file.size();
   if (size == 0) throw FormatError(path.string(), "flat extent is empty (0 bytes)", 0);
-  if (size % format::kSectorSize != 0) {
+  if (size % kFlatSectorBytes != 0) {
     throw FormatError(path.string(),
                       "flat extent size " + hex(size) +
                           " is not a multiple of 512 bytes: a flat extent holds whole sectors",
                       size);
   }
-  std::array<std::uint8_t, 8> head{};
-  const std::size_t got = file.read_at(0, head);
-  std::span<const std::uint8_t> bytes(head.data(), got);
-  if (format::has_kdmv_magic(bytes) || format::has_cowd_magic(bytes) || format::has_sesparse_magic(bytes)) {
+  if (extent::kind_by_magic(file) != nullptr) {
     warnings.push_back(path.string() +
                        ": starts with a sparse extent magic at 0x0, yet its name makes it flat data; "
                        "it is described as flat (check that the file is what its name says)");
@@ -85,69 +68,14 @@ MeasuredExtent measure_flat(const fs::path& path, const File& file, std::vector<
   return {path, size, ExtentType::flat};
 }
 
-MeasuredExtent measure_kdmv(const fs::path& path, const File& file, std::vector<std::string>& warnings) {
-  const format::SparseHeader header = sparse::read_sparse_header(file);  // throws for a bad magic
-  const std::uint64_t bytes = sectors_to_bytes(header.capacity, path, "sparse header capacity",
-                                               format::sparse_header_field("capacity").offset);
-  try {
-    // The full check a reader makes; a damaged directory should not stop the descriptor from being
-    // written (check and repair work through it), so it is a warning here.
-    sparse::load_kdmv_layout(file);
-  } catch (const Error& e) {
-    warnings.push_back(std::string(e.what()) + " (the descriptor is written anyway; run check)");
-  }
-  if (vmdk::is_power_of_two(header.grain_size) && header.capacity % header.grain_size != 0) {
-    warnings.push_back(
-        path.string() + ": capacity " + hex(header.capacity) +
-        " sectors is not a multiple of the grain size; QEMU and libvmdk misplace later extents");
-  }
-  std::optional<std::string> embedded;
-  try {
-    embedded = sparse::read_embedded_descriptor(file);
-  } catch (const Error&) {
-  }
-  if (embedded) {
-    warnings.push_back(path.string() +
-                       ": carries its own embedded descriptor, like a monolithic disk; "
-                       "it is described as a part of a split set as its name says");
-  }
-  return {path, bytes, ExtentType::sparse};
-}
-
-MeasuredExtent measure_cowd(const fs::path& path, const File& file, std::vector<std::string>& warnings) {
-  std::array<std::uint8_t, format::kCowdHeaderSize> raw{};
-  read_exact(file, 0, raw, "vmfsSparse (COWD) header");
-  const format::CowdHeader header = format::decode_cowd_header(raw);
-  if (header.magic != format::kCowdMagic) {
-    throw FormatError(path.string(),
-                      "vmfsSparse (COWD) header at 0x0 has no COWD magic (found " + hex(header.magic) + ")",
-                      0);
-  }
-  if (header.version != 1) {
-    warnings.push_back(path.string() + ": COWD header version " + std::to_string(header.version) + " at " +
-                       hex(format::cowd_header_field("version").offset) + " (ESXi writes 1)");
-  }
-  const std::uint64_t bytes = sectors_to_bytes(header.num_sectors, path, "COWD header num_sectors",
-                                               format::cowd_header_field("num_sectors").offset);
-  return {path, bytes, ExtentType::vmfssparse};
-}
-
-MeasuredExtent measure_sesparse(const fs::path& path, const File& file, std::vector<std::string>& warnings) {
-  std::array<std::uint8_t, format::kSesparseHeaderSize> raw{};
-  read_exact(file, 0, raw, "SESparse header");
-  const format::SesparseHeader header = format::decode_sesparse_header(raw);
-  if (header.magic != format::kSesparseMagic) {
-    throw FormatError(path.string(),
-                      "SESparse header at 0x0 has no SESparse magic (found " + hex(header.magic) + ")", 0);
-  }
-  if (header.version != format::kSesparseVersion) {
-    warnings.push_back(path.string() + ": SESparse header version " + hex(header.version) + " at " +
-                       hex(format::sesparse_header_field("version").offset) +
-                       " is not 2.1 (QEMU refuses it)");
-  }
-  const std::uint64_t bytes = sectors_to_bytes(header.capacity, path, "SESparse header capacity",
-                                               format::sesparse_header_field("capacity").offset);
-  return {path, bytes, ExtentType::sesparse};
+// Sparse kinds: the capacity their header gives, through the kind that serves the line type (a
+// file without its magic is reported by that type's default kind).
+MeasuredExtent measure_by_kind(const fs::path& path, const File& file, ExtentType type,
+                               std::vector<std::string>& warnings) {
+  const extent::ExtentKind& kind = extent::kind_for_line(type, &file);
+  const std::optional<std::uint64_t> bytes = kind.rebuild_capacity(file, warnings);
+  if (!bytes) throw UnsupportedError(path.string(), "its extent kind keeps no capacity in a header");
+  return {path, *bytes, type};
 }
 
 }  // namespace
@@ -215,11 +143,11 @@ MeasuredExtent measure_extent(const fs::path& path, ExtentKind kind, std::vector
     case ExtentKind::split_flat:
       return measure_flat(path, *file, warnings);
     case ExtentKind::split_sparse:
-      return measure_kdmv(path, *file, warnings);
+      return measure_by_kind(path, *file, ExtentType::sparse, warnings);
     case ExtentKind::cowd:
-      return measure_cowd(path, *file, warnings);
+      return measure_by_kind(path, *file, ExtentType::vmfssparse, warnings);
     case ExtentKind::sesparse:
-      return measure_sesparse(path, *file, warnings);
+      return measure_by_kind(path, *file, ExtentType::sesparse, warnings);
   }
   throw UsageError(path.string(), "unknown extent kind");
 }

@@ -1,20 +1,17 @@
 // repair: check, plan every fix, save what will be overwritten, write in the crash-safe order,
 // check again (vmdk-format.md 6.5). A fixed link can reveal the layers below it, so planning runs
-// again until nothing is left to do. Grains no table references are kept unless their layer
-// proves them garbage (repair_sparse.cpp); the kept ones are recorded in the undo log, so later
-// repairs keep them too, and --salvage writes them out.
+// again until nothing is left to do. Each extent kind plans its own repairs (extent/kind_hooks).
+// Grains no table references are kept unless their layer proves them garbage
+// (extent/sparse/sparse_repair.cpp); the kept ones are recorded in the undo log, so later repairs
+// keep them too, and --salvage writes them out.
 #include "vmdk/repair.hpp"
 
 #include <algorithm>
 
-#include "extent/cowd/cowd_scan.hpp"
-#include "extent/sesparse/sesparse_scan.hpp"
-#include "extent/sparse/sparse_scan.hpp"
+#include "extent/kind_hooks.hpp"
 #include "ops/common/change_lock.hpp"
 #include "ops/common/journal.hpp"
-#include "ops/repair/repair_esxi.hpp"
 #include "ops/repair/repair_links.hpp"
-#include "ops/repair/repair_sparse.hpp"
 #include "ops/repair/salvage_kept.hpp"
 #include "vmdk/consolidate.hpp"
 #include "vmdk/error.hpp"
@@ -95,24 +92,8 @@ void plan_chain(const Chain& chain, const RepairOptions& options, ops::RepairPla
   for (std::size_t depth = 0; depth < chain.layers().size(); ++depth) {
     const Disk& disk = *chain.layers()[depth].disk;
     for (const ExtentSlot& slot : disk.extents()) {
-      if (slot.path.empty() || slot.problem == "missing") continue;
-      if (slot.line.type == ExtentType::vmfssparse || slot.line.type == ExtentType::sesparse) {
-        const bool cowd = slot.line.type == ExtentType::vmfssparse;
-        std::shared_ptr<File> file = File::open(slot.path);
-        const std::vector<Finding> findings =
-            cowd ? cowd::scan_cowd(file, slot.length) : sesparse::scan_sesparse(file, slot.length);
-        ops::plan_esxi_repair(slot.path, *file, cowd ? "cowd" : "sesparse", findings, disk.path().string(),
-                              slot.start, slot.length, plan);
-        continue;
-      }
-      if (slot.line.type != ExtentType::sparse) continue;
-      std::shared_ptr<File> file = File::open(slot.path);
-      sparse::SparseScan scan = sparse::scan_sparse(*file, slot.length);
-      if (scan.footer_damaged) {
-        ops::plan_stream_salvage(slot.path, *file, disk.path().string(), slot.start, slot.length, plan);
-      } else {
-        ops::plan_sparse_repair(slot.path, *file, scan, disk.path().string(), slot.start, plan);
-      }
+      if (slot.path.empty() || slot.problem.kind == ExtentProblemKind::missing) continue;
+      extent::plan_extent_repair(slot.line.type, {slot.path, disk.path().string(), slot.start, slot.length}, plan);
     }
     ops::plan_link_repair(chain, depth, options, plan, left);
   }

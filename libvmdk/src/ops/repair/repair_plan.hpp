@@ -8,34 +8,23 @@
 #include <string>
 #include <vector>
 
+#include "extent/repair_plan.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "ops/repair/undo_log.hpp"
 #include "vmdk/repair.hpp"
 
 namespace vmdk::ops {
 
-struct PlannedWrite {
-  std::filesystem::path file;
-  std::uint64_t offset = 0;
-  std::vector<std::uint8_t> bytes;
-};
+using PlannedWrite = extent::PlannedWrite;
 
 struct PlannedDescriptor {
   DescriptorHome home;
   std::string text;
 };
 
-struct RepairPlan {
-  std::vector<PlannedWrite> data;      ///< grains copied into free space
-  std::vector<PlannedWrite> metadata;  ///< grain tables, then directories, then rebuilt stream tails
-  std::vector<std::pair<std::filesystem::path, std::uint64_t>> truncations;  ///< new file sizes
-  std::vector<PlannedWrite> headers;   ///< header fields (unclean shutdown), last of a file's changes
+/// The extent changes the kinds planned plus the descriptor edits of link repairs.
+struct RepairPlan : extent::RepairPlan {
   std::vector<PlannedDescriptor> descriptors;
-  std::vector<RepairAction> actions;
-  std::vector<LostRange> lost;
-  std::vector<KeptGrain> kept;        ///< unreferenced bytes left in place (not reclaimed)
-  /// Input: bytes earlier repairs (or earlier rounds of this one) kept; planning never reclaims them.
-  std::vector<KeptGrain> known_kept;
 
   bool writes_nothing() const {
     return data.empty() && metadata.empty() && truncations.empty() && headers.empty() && descriptors.empty();

@@ -6,8 +6,7 @@
 #include <vector>
 
 #include "chain/chain_lock.hpp"
-#include "extent/open_updater.hpp"
-#include "extent/sparse/sparse_updater.hpp"
+#include "extent/kind_table.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "descriptor/identity.hpp"
 #include "vmdk/create.hpp"
@@ -53,7 +52,7 @@ struct Target {
   const ExtentSlot* slot = nullptr;
   std::uint64_t from = 0, to = 0;  // disk offsets written in this slot
   std::shared_ptr<File> file;
-  std::unique_ptr<sparse::SparseUpdater> updater;  // KDMV or COWD; null for flat slots
+  std::unique_ptr<extent::GrainUpdater> updater;  // grain-mapped kinds; null for flat slots
 };
 
 std::vector<Target> open_targets(const Disk& top, std::uint64_t offset, std::uint64_t end) {
@@ -62,26 +61,26 @@ std::vector<Target> open_targets(const Disk& top, std::uint64_t offset, std::uin
     const std::uint64_t from = std::max(offset, slot.start), to = std::min(end, slot.start + slot.length);
     if (from >= to) continue;
     const std::string name = slot.path.empty() ? top.path().string() : slot.path.string();
-    if (!slot.extent) throw UsageError(name, "cannot write: extent " + slot.problem);
+    if (!slot.extent) throw UsageError(name, "cannot write: extent " + slot.problem.text());
     if (slot.line.access != ExtentAccess::rw) {
       throw UsageError(name, "cannot write: the extent is " + std::string(to_string(slot.line.access)));
     }
-    const std::string format = slot.extent->details().format;
+    const ExtentCapabilities caps = slot.extent->capabilities();
     Target t;
     t.slot = &slot;
     t.from = from;
     t.to = to;
-    if (format == "stream" || (format == "sparse" && !slot.extent->host_source())) {
+    if (caps.compressed) {
       throw UnsupportedError(name, "streamOptimized (compressed) disks cannot be written in place; convert it first: "
                                    "vmdkit convert " + top.path().string() + " NEW.vmdk --to monolithicSparse");
     }
-    if (format != "flat" && !extent::has_updater(format)) {
-      throw UnsupportedError(name, "writing into " + format + " extents is not supported");
+    if (!caps.data_in_place && !caps.grain_updates) {
+      throw UnsupportedError(name, "writing into " + slot.extent->details().format + " extents is not supported");
     }
     t.file = std::shared_ptr<File>(File::open(slot.path, File::Mode::read_write));
     // COWD (vmfsSparse) and SESparse deltas take the same grain-level copy-on-write as hosted
     // sparse extents, at their grain size.
-    if (format != "flat") t.updater = extent::open_updater(format, t.file, slot.length);
+    if (caps.grain_updates) t.updater = extent::open_updater_for(slot.line.type, t.file, slot.length);
     targets.push_back(std::move(t));
   }
   return targets;

@@ -11,10 +11,10 @@
 #include "format/marker.hpp"
 #include "format/sparse_header.hpp"
 #include "format/zlib_codec.hpp"
-#include "ops/repair/repair_sparse.hpp"
+#include "extent/sparse/sparse_repair.hpp"
 #include "vmdk/error.hpp"
 
-namespace vmdk::ops {
+namespace vmdk::sparse {
 
 namespace {
 
@@ -55,72 +55,73 @@ format::SparseHeader usable_header(const ByteSource& file) {
   return h;
 }
 
-}  // namespace
-
-void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& file, const std::string& disk,
-                         std::uint64_t slot_start, std::uint64_t slot_length, RepairPlan& plan) {
-  const format::SparseHeader h = usable_header(file);
-  const std::uint64_t size = file.size();
-  const auto geometry = format::grain_geometry(h.capacity, h.grain_size, h.num_gtes_per_gt);
-  const std::uint64_t grain_bytes = h.grain_size * kSectorSize;
+// What a marker scan of the stream found: its whole grain records, and where it stopped.
+struct SalvageWalk {
   std::map<std::uint64_t, std::uint32_t> grains;  // lba -> sector of its record
-  std::vector<std::uint8_t> record;
-  std::vector<std::uint8_t> grain(static_cast<std::size_t>(grain_bytes));
-  std::uint64_t pos = h.overhead * kSectorSize;
-  std::uint64_t cut = pos;
-  bool clean_end = false;
-  std::uint64_t last_lba_end = 0;
+  std::uint64_t pos = 0;           // where the scan stopped
+  std::uint64_t cut = 0;           // end of the last whole grain record (sector aligned)
+  bool clean_end = false;          // an end-of-stream marker was reached
+  std::uint64_t last_lba_end = 0;  // sectors: end of the last whole grain
   std::optional<format::Marker> broken;  // the grain record the scan stopped at
-  while (pos + kSectorSize <= size) {
+};
+
+// A grain record at pos whose marker m is sound: it lies inside the file, follows the previous
+// one in LBA order and its data inflates to one grain.
+bool salvage_record_sound(const ByteSource& file, const format::SparseHeader& h, std::uint64_t pos,
+                          const format::Marker& m, std::uint64_t last_lba_end, std::vector<std::uint8_t>& grain) {
+  const std::uint64_t grain_bytes = h.grain_size * kSectorSize;
+  const std::uint64_t end = pos + format::kGrainMarkerHeaderSize + m.size;
+  if (end > file.size() || m.value % h.grain_size != 0 || m.value >= h.capacity || m.value < last_lba_end ||
+      m.size > grain_bytes * 2 + 1024) {
+    return false;
+  }
+  std::vector<std::uint8_t> record(m.size);
+  read_exact(file, pos + format::kGrainMarkerHeaderSize, record, "grain record");
+  return format::inflate_grain(record, grain).ok();  // not ok: the cut went through it, or it is damaged
+}
+
+// Walks the stream's markers from overHead: every whole grain record until a broken one, the end of
+// the stream or the end of the file.
+SalvageWalk walk_stream_records(const ByteSource& file, const format::SparseHeader& h) {
+  const std::uint64_t size = file.size();
+  std::vector<std::uint8_t> grain(static_cast<std::size_t>(h.grain_size * kSectorSize));
+  SalvageWalk walk;
+  walk.pos = h.overhead * kSectorSize;
+  walk.cut = walk.pos;
+  while (walk.pos + kSectorSize <= size) {
     std::array<std::uint8_t, kSectorSize> sector{};
-    read_exact(file, pos, sector, "stream marker");
+    read_exact(file, walk.pos, sector, "stream marker");
     const format::Marker m = format::decode_marker(sector);
     if (m.is_grain()) {
-      const std::uint64_t end = pos + format::kGrainMarkerHeaderSize + m.size;
-      if (end > size || m.value % h.grain_size != 0 || m.value >= h.capacity || m.value < last_lba_end ||
-          m.size > grain_bytes * 2 + 1024) {
-        broken = m;
+      if (!salvage_record_sound(file, h, walk.pos, m, walk.last_lba_end, grain)) {
+        walk.broken = m;
         break;
       }
-      record.resize(m.size);
-      read_exact(file, pos + format::kGrainMarkerHeaderSize, record, "grain record");
-      if (!format::inflate_grain(record, grain).ok()) {  // the cut went through it, or it is damaged
-        broken = m;
-        break;
-      }
-      grains[m.value] = static_cast<std::uint32_t>(pos / kSectorSize);
-      last_lba_end = m.value + h.grain_size;
-      pos = vmdk::div_round_up(end, kSectorSize) * kSectorSize;
-      cut = pos;
+      walk.grains[m.value] = static_cast<std::uint32_t>(walk.pos / kSectorSize);
+      walk.last_lba_end = m.value + h.grain_size;
+      walk.pos = vmdk::div_round_up(walk.pos + format::kGrainMarkerHeaderSize + m.size, kSectorSize) * kSectorSize;
+      walk.cut = walk.pos;
       continue;
     }
     if (m.type == static_cast<std::uint32_t>(MarkerType::eos)) {
-      clean_end = true;
+      walk.clean_end = true;
       break;
     }
     if (m.type == static_cast<std::uint32_t>(MarkerType::progress)) {
-      pos += kSectorSize;
+      walk.pos += kSectorSize;
       continue;
     }
     if (m.type > static_cast<std::uint32_t>(MarkerType::footer) || m.value > kMaxMetadataSectors) break;
-    pos += (1 + m.value) * kSectorSize;  // an old table, directory or footer: rebuilt below
+    walk.pos += (1 + m.value) * kSectorSize;  // an old table, directory or footer: rebuilt below
   }
+  return walk;
+}
 
-  // A grain record the end of the file cut through (or a damaged one) is not provably garbage: it
-  // and everything after it stay, kept and listed, and the new tail goes after the old end.
-  if (broken) {
-    KeptGrain k{path.string(), pos, size - pos, disk, std::nullopt, 0,
-                "a grain record of the cut-short stream that cannot be read whole (marker LBA " + hex(broken->value) +
-                    ") and the bytes after it",
-                {}};
-    if (broken->value < h.capacity) {
-      k.virtual_offset = slot_start + broken->value * kSectorSize;
-      k.virtual_length = std::min(grain_bytes, h.capacity * kSectorSize - broken->value * kSectorSize);
-    }
-    plan.kept.push_back(std::move(k));
-    cut = vmdk::div_round_up(size, kSectorSize) * kSectorSize;
-  }
-  // The new tail: per table with grains a GT marker and the table, then the directory, footer, EOS.
+// The new tail written at cut: per table with grains a GT marker and the table, then the
+// directory, footer and EOS.
+std::vector<std::uint8_t> salvage_tail(const format::SparseHeader& h,
+                                       const std::map<std::uint64_t, std::uint32_t>& grains, std::uint64_t cut) {
+  const auto geometry = format::grain_geometry(h.capacity, h.grain_size, h.num_gtes_per_gt);
   const std::uint64_t gt_bytes = geometry.gt_sectors * kSectorSize;
   std::vector<std::uint32_t> directory(static_cast<std::size_t>(geometry.num_gd_entries), 0);
   std::vector<std::uint8_t> tail;
@@ -147,18 +148,44 @@ void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& fi
   append(format::encode_metadata_marker(1, MarkerType::footer));
   append(format::encode_sparse_header(footer));
   append(format::encode_metadata_marker(0, MarkerType::eos));
+  return tail;
+}
 
+}  // namespace
+
+void plan_stream_salvage(const std::filesystem::path& path, const ByteSource& file, const std::string& disk,
+                         std::uint64_t slot_start, std::uint64_t slot_length, extent::RepairPlan& plan) {
+  const format::SparseHeader h = usable_header(file);
+  const std::uint64_t size = file.size();
+  const std::uint64_t grain_bytes = h.grain_size * kSectorSize;
+  const SalvageWalk walk = walk_stream_records(file, h);
+  std::uint64_t cut = walk.cut;
+  // A grain record the end of the file cut through (or a damaged one) is not provably garbage: it
+  // and everything after it stay, kept and listed, and the new tail goes after the old end.
+  if (walk.broken) {
+    KeptGrain k{path.string(), walk.pos, size - walk.pos, disk, std::nullopt, 0,
+                "a grain record of the cut-short stream that cannot be read whole (marker LBA " +
+                    hex(walk.broken->value) + ") and the bytes after it",
+                {}};
+    if (walk.broken->value < h.capacity) {
+      k.virtual_offset = slot_start + walk.broken->value * kSectorSize;
+      k.virtual_length = std::min(grain_bytes, h.capacity * kSectorSize - walk.broken->value * kSectorSize);
+    }
+    plan.kept.push_back(std::move(k));
+    cut = vmdk::div_round_up(size, kSectorSize) * kSectorSize;
+  }
+  const std::vector<std::uint8_t> tail = salvage_tail(h, walk.grains, cut);
   plan.metadata.push_back({path, cut, tail});
   plan.truncations.emplace_back(path, cut + tail.size());
   plan.actions.push_back({"stream_footer_invalid", path.string(), cut,
-                          "salvaged the stream: " + std::to_string(grains.size()) +
+                          "salvaged the stream: " + std::to_string(walk.grains.size()) +
                               " whole grains kept, new grain tables, directory, footer and end-of-stream marker "
                               "written at " + hex(cut)});
-  const std::uint64_t lost_from = last_lba_end * kSectorSize;
-  if (!clean_end && lost_from < slot_length) {
+  const std::uint64_t lost_from = walk.last_lba_end * kSectorSize;
+  if (!walk.clean_end && lost_from < slot_length) {
     plan.lost.push_back({disk, slot_start + lost_from, slot_length - lost_from,
                          "past the last whole grain of the cut-short stream (grains after it are gone)"});
   }
 }
 
-}  // namespace vmdk::ops
+}  // namespace vmdk::sparse

@@ -7,10 +7,10 @@
 
 #include "vmdk/io.hpp"
 
-namespace vmdk::format {
+namespace vmdk::extent {
 
 /// The name of the image format source is in ("qcow2", "VHD", ...), or nullopt when none of the
 /// known magics matches. Reads the first 512 bytes and, for VHD, the last 512. Throws IoError.
 std::optional<std::string> foreign_image_format(const ByteSource& source);
 
-}  // namespace vmdk::format
+}  // namespace vmdk::extent

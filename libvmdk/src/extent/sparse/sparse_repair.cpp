@@ -3,7 +3,7 @@
 // reclaimed (the last grains moved into the holes) only when the layer proves them garbage: both
 // table copies sound and in agreement, nothing damaged or cleared. Otherwise, and for a cut-short
 // last grain, the bytes are kept in place and listed (DESIGN.md safety rules).
-#include "ops/repair/repair_sparse.hpp"
+#include "extent/sparse/sparse_repair.hpp"
 
 #include <algorithm>
 #include <map>
@@ -13,13 +13,13 @@
 #include "format/sparse_header.hpp"
 #include "vmdk/error.hpp"
 
-namespace vmdk::ops {
+namespace vmdk::sparse {
 
 namespace {
 
 using format::kSectorSize;
 
-struct Interval {
+struct RepairInterval {
   std::uint64_t start;
   std::uint64_t end;
 };
@@ -27,7 +27,7 @@ struct Interval {
 class SparsePlanner {
  public:
   SparsePlanner(const std::filesystem::path& path, const ByteSource& file, sparse::SparseScan& scan,
-                RepairPlan& plan)
+                extent::RepairPlan& plan)
       : path_(path), file_(file), scan_(scan), l_(*scan.layout), plan_(plan), size_(file.size()) {}
 
   void run(const std::string& disk, std::uint64_t slot_start) {
@@ -76,8 +76,8 @@ class SparsePlanner {
   std::uint64_t table_bytes() const { return l_.geometry.gtes_per_gt * 4; }
 
   // Everything that stays where it is: header, descriptor, directories, usable tables, grains.
-  std::vector<Interval> occupied() const {
-    std::vector<Interval> used{{0, kSectorSize}};
+  std::vector<RepairInterval> occupied() const {
+    std::vector<RepairInterval> used{{0, kSectorSize}};
     const format::SparseHeader& h = l_.header;
     if (h.descriptor_offset != 0) {
       used.push_back({h.descriptor_offset * kSectorSize, (h.descriptor_offset + h.descriptor_size) * kSectorSize});
@@ -152,7 +152,7 @@ class SparsePlanner {
           ++moved;
           continue;
         }
-        PlannedWrite copy{path_, slot, std::vector<std::uint8_t>(static_cast<std::size_t>(l_.grain_bytes))};
+        extent::PlannedWrite copy{path_, slot, std::vector<std::uint8_t>(static_cast<std::size_t>(l_.grain_bytes))};
         const std::size_t got = file_.read_at(item.start, copy.bytes);
         copy.bytes.resize(got);
         plan_.data.push_back(std::move(copy));
@@ -164,16 +164,16 @@ class SparsePlanner {
     std::uint64_t leaked = 0;
     for (const sparse::HostRange& leak : reclaimable_) leaked += leak.length;
     std::uint64_t last = 0;
-    for (const Interval& u : occupied()) last = std::max(last, std::min(u.end, end_));
+    for (const RepairInterval& u : occupied()) last = std::max(last, std::min(u.end, end_));
     if (last < end_) end_ = last;
     act("leaked_grains", reclaimable_.front().offset,
         "reclaimed " + hex(leaked) + " leaked bytes: " + std::to_string(moved) +
             " grains or tables moved into the holes, file cut to " + hex(end_));
   }
 
-  bool is_free(std::uint64_t at, const std::vector<Interval>& used) const {
+  bool is_free(std::uint64_t at, const std::vector<RepairInterval>& used) const {
     if (at < l_.table_floor_sector * kSectorSize || at + table_bytes() > end_) return false;
-    for (const Interval& u : used) {
+    for (const RepairInterval& u : used) {
       if (at < u.end && at + table_bytes() > u.start) return false;
     }
     return true;
@@ -182,8 +182,8 @@ class SparsePlanner {
   // Writes every table whose kept copy differs from what is on disk; a copy whose directory entry
   // is unusable gets its usual place after its directory when that is free, else the end of file.
   void place_tables() {
-    std::vector<Interval> used = occupied();
-    std::vector<PlannedWrite> directory_writes;
+    std::vector<RepairInterval> used = occupied();
+    std::vector<extent::PlannedWrite> directory_writes;
     for (std::size_t i = 0; i < count_; ++i) {
       write_copy(i, scan_.primary[i], l_.gd_byte_offset, "primary", used, directory_writes);
       if (scan_.has_redundant) {
@@ -192,11 +192,11 @@ class SparsePlanner {
       }
     }
     // Directories only after the tables they point at.
-    for (PlannedWrite& w : directory_writes) plan_.metadata.push_back(std::move(w));
+    for (extent::PlannedWrite& w : directory_writes) plan_.metadata.push_back(std::move(w));
   }
 
   void write_copy(std::size_t i, const sparse::TableCopy& copy, std::uint64_t dir_at, const char* which,
-                  std::vector<Interval>& used, std::vector<PlannedWrite>& directory_writes) {
+                  std::vector<RepairInterval>& used, std::vector<extent::PlannedWrite>& directory_writes) {
     const std::vector<std::uint32_t>& table = repaired_[i];
     const std::string name = std::string(which) + " grain table " + std::to_string(i);
     auto set_directory = [&](std::uint32_t sector) {
@@ -342,7 +342,7 @@ class SparsePlanner {
   const ByteSource& file_;
   sparse::SparseScan& scan_;
   const sparse::KdmvLayout& l_;
-  RepairPlan& plan_;
+  extent::RepairPlan& plan_;
   std::uint64_t size_;
   std::uint64_t end_ = 0;
   std::size_t count_ = 0;
@@ -359,9 +359,19 @@ class SparsePlanner {
 }  // namespace
 
 void plan_sparse_repair(const std::filesystem::path& path, const ByteSource& file, sparse::SparseScan& scan,
-                        const std::string& disk, std::uint64_t slot_start, RepairPlan& plan) {
+                        const std::string& disk, std::uint64_t slot_start, extent::RepairPlan& plan) {
   if (!scan.layout) return;
   SparsePlanner(path, file, scan, plan).run(disk, slot_start);
 }
 
-}  // namespace vmdk::ops
+void plan_sparse_file_repair(const extent::RepairTarget& target, extent::RepairPlan& plan) {
+  std::shared_ptr<File> file = File::open(target.path);
+  SparseScan scan = scan_sparse(*file, target.slot_length);
+  if (scan.footer_damaged) {
+    plan_stream_salvage(target.path, *file, target.disk, target.slot_start, target.slot_length, plan);
+  } else {
+    plan_sparse_repair(target.path, *file, scan, target.disk, target.slot_start, plan);
+  }
+}
+
+}  // namespace vmdk::sparse
