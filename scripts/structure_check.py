@@ -156,7 +156,7 @@ def main():
                 breaches.append(f"{os.path.relpath(path, ROOT)}:{number}: compares a kind's name")
     for breach in breaches:
         print(breach)
-    print(f"{len(breaches)} breach(es)", file=sys.stderr)
+    print(f"structure_check: {len(breaches)} breach(es)", file=sys.stderr)
     return 1 if breaches else 0
 
 
