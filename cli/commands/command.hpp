@@ -10,7 +10,7 @@
 #include <string>
 
 #include "vmdk/chain.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 
 namespace vmdkit_cli {
 

@@ -1,5 +1,6 @@
 // vmdkit create: makes a new, empty disk of any hosted or ESXi base type (monolithicSparse by default).
 #include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 
 #include <iostream>
 #include <optional>

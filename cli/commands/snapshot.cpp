@@ -5,7 +5,8 @@
 
 #include "commands/command.hpp"
 #include "output/printer.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
+#include "vmdk/snapshot.hpp"
 
 namespace vmdkit_cli {
 

@@ -8,7 +8,7 @@
 #include "commands/command.hpp"
 #include "output/printer.hpp"
 #include "output/progress.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/write.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdkit_cli {

@@ -12,6 +12,8 @@
 #include "vmdk/consolidate.hpp"
 #include "vmdk/convert.hpp"
 #include "vmdk/create.hpp"
+#include "vmdk/snapshot.hpp"
+#include "vmdk/write.hpp"
 #include "vmdk/fixture.hpp"
 #include "vmdk/ops.hpp"
 #include "vmdk/rebuild.hpp"

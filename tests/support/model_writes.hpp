@@ -9,6 +9,8 @@
 
 #include "vmdk/chain.hpp"
 #include "vmdk/create.hpp"
+#include "vmdk/snapshot.hpp"
+#include "vmdk/write.hpp"
 
 namespace vmdk_test {
 

@@ -11,6 +11,9 @@
 #include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
+#include "vmdk/snapshot.hpp"
+#include "vmdk/write.hpp"
 #include "vmdk/error.hpp"
 
 using namespace vmdk;

@@ -16,7 +16,8 @@
 #include "vmdk/chain.hpp"
 #include "vmdk/check.hpp"
 #include "vmdk/convert.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
+#include "vmdk/write.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
 

@@ -9,6 +9,7 @@
 #include "descriptor/identity.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "ops/output/new_disk.hpp"
+#include "vmdk/create.hpp"
 #include "support/file_contents.hpp"
 #include "support/temp_dir.hpp"
 #include "vmdk/disk.hpp"

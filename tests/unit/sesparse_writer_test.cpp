@@ -15,6 +15,9 @@
 #include "support/temp_dir.hpp"
 #include "vmdk/chain.hpp"
 #include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
+#include "vmdk/snapshot.hpp"
+#include "vmdk/write.hpp"
 #include "vmdk/error.hpp"
 
 using namespace vmdk;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "vmdk/chain.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 #include "vmdk/io.hpp"
 #include "vmdk/ops.hpp"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 #include "vmdk/disk.hpp"
 
 namespace vmdk {

@@ -16,7 +16,7 @@
 #include "extent/extent_writer.hpp"
 #include "extent/grain_updater.hpp"
 #include "extent/repair_plan.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/extent.hpp"
 #include "vmdk/finding.hpp"

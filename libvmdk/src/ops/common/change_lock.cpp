@@ -7,7 +7,7 @@
 
 #include "chain/chain_lock.hpp"
 #include "ops/common/journal.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/snapshot.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {

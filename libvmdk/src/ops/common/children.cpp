@@ -12,7 +12,7 @@
 
 #include "disk/path_confine.hpp"
 #include "extent/kind_table.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/snapshot.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 

@@ -15,7 +15,7 @@
 #include "ops/common/folder_scan.hpp"
 #include "descriptor/identity.hpp"
 #include "ops/common/journal.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/snapshot.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 

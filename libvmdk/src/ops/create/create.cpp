@@ -1,6 +1,7 @@
 // vmdkit create: an empty disk of any type vmdkit writes (vmdk-format.md 0.5, 1.5), planned by
 // plan_new_disk and put in place by NewDiskWriter (temporary names, fsync, rename, descriptor last).
 #include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 
 #include "ops/output/new_disk.hpp"
 #include "vmdk/error.hpp"

@@ -13,7 +13,7 @@
 #include "ops/common/children.hpp"
 #include "ops/common/folder_scan.hpp"
 #include "ops/common/temp_file.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/snapshot.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/io.hpp"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

@@ -14,7 +14,7 @@
 #include "extent/extent_writer.hpp"
 #include "ops/output/disk_output.hpp"
 #include "descriptor/identity.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/io.hpp"
 

@@ -7,7 +7,8 @@
 #include "chain/chain_lock.hpp"
 #include "ops/common/children.hpp"
 #include "ops/output/new_disk.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/disk_type.hpp"
+#include "vmdk/snapshot.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {

@@ -9,7 +9,8 @@
 #include "extent/kind_table.hpp"
 #include "ops/common/descriptor_store.hpp"
 #include "descriptor/identity.hpp"
-#include "vmdk/create.hpp"
+#include "vmdk/snapshot.hpp"
+#include "vmdk/write.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 
