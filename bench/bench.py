@@ -130,11 +130,20 @@ def consolidate_once(vmdkit, work, scratch, cold, baseline=None):
         os.makedirs(d)
         for name in D9_FILES:  # real copies: both tools write the base in place
             run(["cp", "--sparse=always", os.path.join(work, name), os.path.join(d, name)])
+    # The copies' dirty pages are written back now, untimed: otherwise the first consolidate's fsync
+    # would pay for writing back every copy (the order of the runs decided who paid).
+    os.sync()
     # qemu-img commit -b BASE: the whole chain down to BASE in one go (-b implies -d: the layers
     # above are left as they are, not emptied; vmdkit removes them, which is part of its time).
     t_q = timed(["qemu-img", "commit", "-q", "-f", "vmdk", "-b", "base.vmdk", "d9-000008.vmdk"], cold, cwd=dirs["qemu"])
+    # Each timed run starts with nothing dirty: qemu-img does not fsync, and the writeback of its
+    # 683 MiB would otherwise land on the fsyncs of whichever vmdkit runs next.
+    os.sync()
     t_v = timed([vmdkit, "consolidate", "d9-000008.vmdk", "-q"], cold, cwd=dirs["vmdkit"])
-    t_b = timed([baseline, "consolidate", "d9-000008.vmdk", "-q"], cold, cwd=dirs["baseline"]) if baseline else None
+    t_b = None
+    if baseline:
+        os.sync()
+        t_b = timed([baseline, "consolidate", "d9-000008.vmdk", "-q"], cold, cwd=dirs["baseline"])
     leaf = os.path.join(work, "d9-000008.vmdk")
     sizes = {}
     for who, d in dirs.items():

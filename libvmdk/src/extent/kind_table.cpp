@@ -3,7 +3,10 @@
 #include "extent/kind_table.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "vmdk/error.hpp"
@@ -29,6 +32,30 @@ std::vector<std::shared_ptr<const ExtentKind>> registered_kinds() {
   return registry.kinds;
 }
 
+// The first bytes of a file, read once for all the probes of one lookup: each kind's probe reads
+// the magic and flags it needs, and asking six kinds would otherwise cost six reads of the same
+// sector per extent opened (a deep chain opens dozens). Reads past the head go to the file.
+class ProbedHead final : public ByteSource {
+ public:
+  explicit ProbedHead(const ByteSource& file) : file_(file) {}
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const override {
+    if (!length_) length_ = file_.read_at(0, head_);
+    if (offset >= kHeadBytes || out.size() > kHeadBytes - offset) return file_.read_at(offset, out);
+    if (offset >= *length_) return 0;
+    const std::size_t n = std::min<std::size_t>(out.size(), *length_ - offset);
+    std::memcpy(out.data(), head_.data() + offset, n);
+    return n;
+  }
+  std::uint64_t size() const override { return file_.size(); }
+  const std::string& name() const override { return file_.name(); }
+
+ private:
+  static constexpr std::size_t kHeadBytes = 4096;
+  const ByteSource& file_;
+  mutable std::array<std::uint8_t, kHeadBytes> head_{};
+  mutable std::optional<std::size_t> length_;
+};
+
 }  // namespace
 
 void register_kind(std::shared_ptr<const ExtentKind> kind) {
@@ -48,9 +75,11 @@ const ExtentKind& kind_for_line(ExtentType type, const ByteSource* file) {
   // The registry keeps the built-in kinds for the program's life; a kind a test registers lives
   // as long as the test holds it, so the references handed out stay valid while they are used.
   const ExtentKind* fallback = nullptr;
+  std::optional<ProbedHead> head;
+  if (file) head.emplace(*file);
   for (const auto& kind : registered_kinds()) {
     if (!kind->serves(type)) continue;
-    if (file && kind->probe(*file)) return *kind;
+    if (head && kind->probe(*head)) return *kind;
     if (!fallback) fallback = kind.get();
   }
   if (!fallback) {
@@ -68,15 +97,17 @@ const ExtentKind* kind_for_create_type(DiskType type) {
 }
 
 const ExtentKind* self_describing_kind(const ByteSource& file) {
+  const ProbedHead head(file);
   for (const auto& kind : registered_kinds()) {
-    if (kind->capabilities().holds_descriptor && kind->probe(file)) return kind.get();
+    if (kind->capabilities().holds_descriptor && kind->probe(head)) return kind.get();
   }
   return nullptr;
 }
 
 const ExtentKind* kind_by_magic(const ByteSource& file) {
+  const ProbedHead head(file);
   for (const auto& kind : registered_kinds()) {
-    if (kind->probe(file)) return kind.get();
+    if (kind->probe(head)) return kind.get();
   }
   return nullptr;
 }
