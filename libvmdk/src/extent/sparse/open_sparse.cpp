@@ -30,16 +30,22 @@ std::optional<std::uint32_t> kdmv_flags(const ByteSource& file) {
   return got == bytes.size() ? format::load_le32(bytes, 8) : 0;
 }
 
+// The descriptor text of a file whose header h is already decoded (one header read per open).
+std::optional<std::string> embedded_descriptor_text(const ByteSource& file, const format::SparseHeader& h);
+
 std::optional<extent::EmbeddedDescriptor> embedded_descriptor_area(const ByteSource& file) {
   const format::SparseHeader h = read_sparse_header(file);
-  std::optional<std::string> text = read_embedded_descriptor(file);
+  std::optional<std::string> text = embedded_descriptor_text(file, h);
   if (h.descriptor_offset == 0 || h.descriptor_size == 0) return std::nullopt;
   return extent::EmbeddedDescriptor{h.descriptor_offset * format::kSectorSize,
                                     h.descriptor_size * format::kSectorSize, std::move(text)};
 }
 
 std::optional<std::string> read_embedded_descriptor(const ByteSource& file) {
-  format::SparseHeader h = read_sparse_header(file);
+  return embedded_descriptor_text(file, read_sparse_header(file));
+}
+
+std::optional<std::string> embedded_descriptor_text(const ByteSource& file, const format::SparseHeader& h) {
   const std::string& name = file.name();
   if (h.descriptor_offset == 0 || h.descriptor_size == 0) return std::nullopt;
   const auto& size_field = format::sparse_header_field("descriptor_size");
