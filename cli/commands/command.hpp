@@ -65,9 +65,15 @@ struct NewDiskFlags {
   bool zeroed_grains = false;
   int compress_level = 6;
   std::optional<std::uint64_t> seed;
+  bool sync = false;
 };
-/// Adds --adapter, --hw-version, --grain-size, --zeroed-grains, --seed (and --compress-level when
-/// with_compression). --type/--to is added by the command itself.
+/// Adds --sync: the command's new files (named by what) are fsynced before their renames and their
+/// folder after; without it they are left to the page cache, as cp and qemu-img leave theirs.
+void add_sync_flag(CLI::App& app, bool& flag, const std::string& what);
+/// Durability::synced with --sync, page_cache without.
+vmdk::Durability durability_of(bool sync);
+/// Adds --adapter, --hw-version, --grain-size, --zeroed-grains, --seed, --sync (and --compress-level
+/// when with_compression). --type/--to is added by the command itself.
 void add_new_disk_flags(CLI::App& app, NewDiskFlags& flags, bool with_compression);
 /// Parses the flags; throws vmdk::UsageError naming the bad option.
 vmdk::NewDiskOptions new_disk_options(const NewDiskFlags& flags);

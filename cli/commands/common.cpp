@@ -60,6 +60,7 @@ void add_new_disk_flags(CLI::App& app, NewDiskFlags& flags, bool with_compressio
   app.add_option("--seed", flags.seed,
                  "Seed for the CID, ddb.uuid and ddb.longContentID: the same command with the same seed makes "
                  "byte-identical files (default: random)");
+  add_sync_flag(app, flags.sync, "every file of the new disk");
   if (with_compression) {
     app.add_option("--compress-level", flags.compress_level,
                    "streamOptimized: deflate level 0 (stored, for bit-exact fixtures) to 9 (default 6)")
@@ -76,7 +77,19 @@ vmdk::NewDiskOptions new_disk_options(const NewDiskFlags& flags) {
   options.zeroed_grains = flags.zeroed_grains;
   options.compress_level = flags.compress_level;
   options.seed = flags.seed;
+  options.durability = durability_of(flags.sync);
   return options;
+}
+
+void add_sync_flag(CLI::App& app, bool& flag, const std::string& what) {
+  app.add_flag("--sync", flag,
+               "Make " + what +
+                   " durable: fsync before the rename into place and of the folder after (default: left to "
+                   "the page cache like cp and qemu-img; the files still appear whole or not at all)");
+}
+
+vmdk::Durability durability_of(bool sync) {
+  return sync ? vmdk::Durability::synced : vmdk::Durability::page_cache;
 }
 
 void warn(const std::string& message) {

@@ -15,6 +15,7 @@ struct FixtureArgs {
   std::string output;
   bool overwrite = false;
   bool json = false;
+  bool sync = false;
 };
 }  // namespace
 
@@ -37,9 +38,11 @@ Command add_fixture_command(CLI::App& root) {
   build->add_flag("--overwrite", args->overwrite,
                   "Replace files of the same names in DIR (never a disk with children or another disk's file)");
   build->add_flag("--json", args->json, "Print a JSON summary (see docs/json-output.md)");
+  add_sync_flag(*build, args->sync, "the files built (and DIR after they move in)");
   return {app, [args] {
             vmdk::FixtureOptions options;
             options.overwrite = args->overwrite;
+            options.durability = durability_of(args->sync);
             const vmdk::FixtureReport report = vmdk::build_fixture(args->spec, args->output, options);
             make_printer(args->json, std::cout)->print(report);
             return 0;

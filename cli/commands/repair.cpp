@@ -24,6 +24,7 @@ struct RepairArgs {
   std::string parent_cid;
   std::string out;
   std::string salvage;
+  bool sync = false;
   std::vector<std::string> search;
   std::optional<std::uint64_t> seed;
   DiskFlags flags;
@@ -95,6 +96,7 @@ Command add_repair_command(CLI::App& root) {
   app->add_flag("--force", args->force,
                 "--rebuild-descriptor: replace an existing descriptor; --undo: apply a log that records no state");
   app->add_option("--salvage", args->salvage, "Write every kept grain into this folder (FILE@OFFSET.grain)");
+  add_sync_flag(*app, args->sync, "the --salvage files (repair's own changes are always fsynced in order)");
   app->add_option("--out", args->out, "--rebuild-descriptor: write the descriptor here instead");
   app->add_option("--seed", args->seed, "--rebuild-descriptor: seed for a new CID and UUIDs (repeatable runs)");
   add_outside_paths_flag(*app, args->flags);
@@ -119,6 +121,7 @@ Command add_repair_command(CLI::App& root) {
             for (const std::string& folder : args->search) options.search.emplace_back(folder);
             options.accept_cid_mismatch = args->accept_cid_mismatch;
             if (!args->salvage.empty()) options.salvage = args->salvage;
+            options.salvage_durability = durability_of(args->sync);
             const vmdk::RepairReport report = vmdk::repair(args->paths.front(), options);
             make_printer(args->json, std::cout)->print(report);
             return report.exit_status();

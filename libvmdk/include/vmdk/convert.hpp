@@ -60,14 +60,14 @@ struct ConvertReport {
 };
 
 /// Writes source to destination as options.type. Every file goes to a temporary name in the same
-/// folder, is fsynced, and is renamed when complete (extents first, the descriptor last); the
+/// folder, is fsynced when options.durability is synced (--sync), and is renamed when complete (extents first, the descriptor last); the
 /// temporaries are removed on error. Refuses a destination that exists as one of the source's files
 /// or (for multi-file types) whose extent files exist. Throws UsageError, IoError, vmdk::Error.
 ConvertReport convert(const ConvertSource& source, const std::filesystem::path& destination,
                       const ConvertOptions& options = {});
 
 /// Writes source to a sequential sink (standard output): raw or streamOptimized only
-/// (UsageError otherwise).
+/// (UsageError otherwise). The sink is flushed at the end only when options.durability is synced.
 ConvertReport convert_to_sink(const ConvertSource& source, ByteSink& sink, const ConvertOptions& options = {});
 
 }  // namespace vmdk

@@ -26,7 +26,8 @@ struct CreateReport {
 };
 
 /// Creates an empty disk at path (existing files are a UsageError unless overwrite). Every file is
-/// written under a temporary name and renamed when complete, the descriptor last.
+/// written under a temporary name and renamed when complete, the descriptor last; fsynced before
+/// the rename only when options.durability is synced (--sync).
 /// Throws UsageError (bad size, type raw, file exists), IoError.
 CreateReport create(const std::filesystem::path& path, const CreateOptions& options);
 

@@ -49,6 +49,13 @@ std::string_view to_string(Adapter adapter);
 /// Throws UsageError listing the valid names.
 Adapter parse_adapter(std::string_view name);
 
+/// Whether a new file (convert, create, fixture build, repair --salvage) is made durable: synced
+/// fsyncs every file before it is renamed into place and the folder after the renames (--sync);
+/// page_cache leaves the bytes to the kernel's writeback, as cp and qemu-img do (DESIGN.md
+/// "Durability"). Either way a new file appears by rename, whole or not at all. Changes in place
+/// (write, snapshot, consolidate, repair) always keep their ordered fsyncs and take no such choice.
+enum class Durability { page_cache, synced };
+
 /// What a new disk looks like: used by create, convert and fixtures. Values left unset come from
 /// the generator seeded by `seed` (random when no seed is given).
 struct NewDiskOptions {
@@ -63,6 +70,7 @@ struct NewDiskOptions {
   std::optional<std::uint32_t> cid;           ///< fixed CID instead of a generated one
   std::optional<std::string> uuid;            ///< fixed ddb.uuid text instead of a generated one
   std::optional<std::string> long_content_id; ///< fixed ddb.longContentID (32 hex digits)
+  Durability durability = Durability::page_cache;  ///< fsync before the rename (--sync) or not
 };
 
 }  // namespace vmdk

@@ -8,10 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "vmdk/disk_type.hpp"
+
 namespace vmdk {
 
 struct FixtureOptions {
   bool overwrite = false;  ///< replace files of the same names in the output folder
+  /// synced (--sync): the files create and convert build are fsynced before their renames, and
+  /// the output folder after the files move into it. Snapshot layers and writes into the staged
+  /// disks keep their own ordered fsyncs either way.
+  Durability durability = Durability::page_cache;
 };
 
 struct FixtureFile {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vmdk/check.hpp"
+#include "vmdk/disk_type.hpp"
 
 namespace vmdk {
 
@@ -24,6 +25,9 @@ struct RepairOptions {
   /// Write every kept grain into this folder (created when missing; existing files are never
   /// replaced). A dry run only names the files it would write.
   std::optional<std::filesystem::path> salvage;
+  /// The salvaged files are new files outside the chain: fsynced before their renames (and the
+  /// folder after) only when synced (--sync). Repair's own changes keep their ordered fsyncs.
+  Durability salvage_durability = Durability::page_cache;
   ProgressCallback progress;
 };
 

@@ -106,6 +106,10 @@ void sync_folder(const std::filesystem::path& folder) {
   ::close(fd);
 }
 
+void sync_folder(const std::filesystem::path& folder, Durability durability) {
+  if (durability == Durability::synced) sync_folder(folder);
+}
+
 bool entry_exists(const std::filesystem::path& path) {
   std::error_code ec;
   return std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found && !ec;

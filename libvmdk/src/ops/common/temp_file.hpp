@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "vmdk/disk_type.hpp"
+
 namespace vmdk::ops {
 
 class TempFile {
@@ -32,6 +34,8 @@ class TempFile {
 
 /// fsyncs a folder so that renames in it are durable (best effort: errors are ignored).
 void sync_folder(const std::filesystem::path& folder);
+/// The same for a new file's folder after its rename, only with Durability::synced (--sync).
+void sync_folder(const std::filesystem::path& folder, Durability durability);
 
 /// True when path names an entry of any kind: a file, a folder, a dangling symlink (which a
 /// rename onto the name would replace too). An unreadable status counts as absent.

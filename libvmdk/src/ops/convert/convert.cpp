@@ -7,6 +7,7 @@
 #include "ops/convert/convert_pump.hpp"
 #include "ops/output/disk_output.hpp"
 #include "ops/output/new_disk.hpp"
+#include "ops/output/new_file_sink.hpp"
 #include "ops/common/temp_file.hpp"
 #include "vmdk/error.hpp"
 
@@ -97,16 +98,17 @@ ConvertReport convert(const ConvertSource& source, const std::filesystem::path& 
   ops::OutputRules rules;
   rules.overwrite = options.overwrite;
   rules.keep = source.files();
+  rules.durability = options.durability;
 
   if (options.type == DiskType::raw) {
     ops::DiskOutput output(destination, {}, rules);
     ops::TempFile temp(destination);
     {
-      auto out = File::open(temp.temp(), File::Mode::create_truncate);
-      write_raw(source, *out, options, report);
+      ops::NewFileSink out(File::open(temp.temp(), File::Mode::create_truncate), options.durability);
+      write_raw(source, out, options, report);
     }
     temp.rename_into_place(options.overwrite);
-    ops::sync_folder(destination.parent_path());
+    ops::sync_folder(destination.parent_path(), options.durability);
     output.finish();  // the old disk's extents that nothing names any more
     report.files = {destination.string()};
     return report;
@@ -122,7 +124,9 @@ ConvertReport convert(const ConvertSource& source, const std::filesystem::path& 
 ConvertReport convert_to_sink(const ConvertSource& source, ByteSink& sink, const ConvertOptions& options) {
   ConvertReport report = new_report(source, "-", options);
   if (options.type == DiskType::raw) {
-    write_raw(source, sink, options, report);
+    std::shared_ptr<ByteSink> handle(&sink, [](ByteSink*) {});  // the caller keeps the sink alive
+    ops::NewFileSink out(std::move(handle), options.durability);
+    write_raw(source, out, options, report);
     report.files = {"-"};
     return report;
   }

@@ -1,5 +1,5 @@
 // vmdkit create: an empty disk of any type vmdkit writes (vmdk-format.md 0.5, 1.5), planned by
-// plan_new_disk and put in place by NewDiskWriter (temporary names, fsync, rename, descriptor last).
+// plan_new_disk and put in place by NewDiskWriter (temporary names, fsync with --sync, rename, descriptor last).
 #include "vmdk/create.hpp"
 #include "vmdk/disk_type.hpp"
 

@@ -134,10 +134,10 @@ void DiskOutput::write_descriptor(const Descriptor& descriptor, bool replace) co
     std::unique_ptr<File> file = File::open(temp.temp(), File::Mode::create_truncate);
     file->write_at(
         0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-    file->flush();
+    if (rules_.durability == Durability::synced) file->flush();
   }
   temp.rename_into_place(replace);
-  sync_folder(descriptor_.parent_path());
+  sync_folder(descriptor_.parent_path(), rules_.durability);
 }
 
 // Makes extent i's final name a hard link of its staged file; the staged name stays valid until
@@ -179,7 +179,7 @@ void DiskOutput::commit(const Descriptor& descriptor) {
     staged_named_ = true;
     // 2. The final names, each a second name of a staged file; 3. DST names them.
     for (std::size_t i = 0; i < extents_.size(); ++i) place_final(i);
-    sync_folder(descriptor_.parent_path());
+    sync_folder(descriptor_.parent_path(), rules_.durability);
     write_descriptor(descriptor, true);  // over our own step-1 descriptor
     for (const fs::path& file : staged_) {
       std::error_code error;

@@ -11,12 +11,16 @@
 #include <vector>
 
 #include "vmdk/descriptor.hpp"
+#include "vmdk/disk_type.hpp"
 
 namespace vmdk::ops {
 
 struct OutputRules {
   bool overwrite = false;                   ///< existing files may be replaced (--overwrite)
   std::vector<std::filesystem::path> keep;  ///< never replaced nor removed (the source's own files)
+  /// synced: the descriptors written here are fsynced before their renames and the folder after
+  /// (--sync); page_cache: neither. The order of the renames is the same either way.
+  Durability durability = Durability::page_cache;
 };
 
 class DiskOutput {

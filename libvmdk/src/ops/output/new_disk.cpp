@@ -6,6 +6,7 @@
 
 #include "extent/kind_table.hpp"
 #include "ops/common/temp_file.hpp"
+#include "ops/output/new_file_sink.hpp"
 #include "vmdk/descriptor.hpp"
 #include "vmdk/error.hpp"
 
@@ -106,7 +107,7 @@ extent::WriterParams writer_params(std::uint64_t capacity, const NewDiskOptions&
   return p;
 }
 
-std::unique_ptr<ExtentWriter> make_extent_writer(const std::shared_ptr<File>& file, const NewDiskFile& f,
+std::unique_ptr<ExtentWriter> make_extent_writer(const std::shared_ptr<ByteSink>& file, const NewDiskFile& f,
                                                  const NewDiskOptions& o, const std::string& text) {
   // Only single-file types embed the descriptor; split sparse parts reserve an empty area.
   const std::string embedded = embeds_descriptor(o.type) ? text : std::string();
@@ -205,6 +206,7 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, OutputRules rules)
   for (const auto& f : plan_.files) {
     if (standalone && !f.descriptor_only) extents.push_back(f.path);
   }
+  rules.durability = plan_.options.durability;  // the staged descriptors follow the disk's choice
   impl_->output = std::make_unique<DiskOutput>(plan_.path, extents, std::move(rules));
   const std::string text = plan_.descriptor.print();
   const auto& o = plan_.options;
@@ -223,9 +225,9 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, OutputRules rules)
       out.temp = std::make_unique<TempFile>(f.path);
       where = out.temp->temp();
     }
-    auto file = std::shared_ptr<File>(File::open(where, File::Mode::create_truncate));
-    out.sink = file;
-    out.writer = make_extent_writer(file, f, o, text);
+    std::shared_ptr<ByteSink> file(File::open(where, File::Mode::create_truncate));
+    out.sink = std::make_shared<NewFileSink>(std::move(file), o.durability);
+    out.writer = make_extent_writer(out.sink, f, o, text);
     impl_->outputs.push_back(std::move(out));
   }
 }
@@ -239,8 +241,8 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, std::shared_ptr<ByteSink> sink)
   }
   Impl::Output out;
   out.file = plan_.files.front();
-  out.sink = sink;
-  out.writer = kind->create_writer(sink, writer_params(plan_.capacity, o, plan_.descriptor.print()));
+  out.sink = std::make_shared<NewFileSink>(std::move(sink), o.durability);
+  out.writer = kind->create_writer(out.sink, writer_params(plan_.capacity, o, plan_.descriptor.print()));
   impl_->outputs.push_back(std::move(out));
 }
 
@@ -272,7 +274,7 @@ std::vector<std::string> NewDiskWriter::commit() {
       for (auto& out : impl_->outputs) {
         if (out.temp) out.temp->rename_into_place(impl_->output->overwrite());
       }
-      sync_folder(plan_.path.parent_path());
+      sync_folder(plan_.path.parent_path(), plan_.options.durability);
       impl_->output->finish();
     }
   }

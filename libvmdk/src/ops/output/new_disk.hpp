@@ -1,6 +1,7 @@
 // A new disk of any type vmdkit writes: its files (NAME-flat.vmdk, NAME-s001.vmdk...), its
 // descriptor (vmdk-format.md 0.5, 1.3-1.8), and writers that fill its extents front to back and
-// put the files in place only when complete (temporary names, fsync, rename, descriptor last).
+// put the files in place only when complete (temporary names, fsync with --sync, rename, descriptor
+// last).
 #pragma once
 
 #include <cstdint>
@@ -68,8 +69,10 @@ class NewDiskWriter {
   const NewDiskPlan& plan() const { return plan_; }
   /// Disk bytes at a disk offset, ascending across calls (ExtentWriter rules), split over extents.
   void write(std::uint64_t offset, std::span<const std::uint8_t> data);
-  /// Finishes every extent (fsync), renames extents then the descriptor into place, syncs the
-  /// folder. Returns the final file paths, descriptor first. Throws IoError.
+  /// Finishes every extent, renames extents then the descriptor into place. With the plan's
+  /// Durability::synced every file is fsynced before its rename and the folder after; with
+  /// page_cache (the default, also on a caller's sink) nothing is fsynced. Returns the final file
+  /// paths, descriptor first. Throws IoError.
   std::vector<std::string> commit();
   /// Bytes of all output files so far.
   std::uint64_t file_bytes() const;

@@ -171,7 +171,7 @@ RepairReport repair(const fs::path& path, const RepairOptions& options) {
   }
   if (options.salvage) {
     report.salvage_dir = options.salvage->string();
-    ops::salvage_kept(report.kept, *options.salvage, options.dry_run);
+    ops::salvage_kept(report.kept, *options.salvage, options.dry_run, options.salvage_durability);
   }
   if (options.dry_run) {
     for (const Finding& f : report.before.findings) {

@@ -42,7 +42,7 @@ fs::path salvage_name(const fs::path& dir, const KeptGrain& k, const std::vector
 
 }  // namespace
 
-void salvage_kept(std::vector<KeptGrain>& kept, const fs::path& dir, bool dry_run) {
+void salvage_kept(std::vector<KeptGrain>& kept, const fs::path& dir, bool dry_run, Durability durability) {
   if (kept.empty()) return;
   if (!dry_run) {
     std::error_code error;
@@ -62,13 +62,13 @@ void salvage_kept(std::vector<KeptGrain>& kept, const fs::path& dir, bool dry_ru
       {
         std::unique_ptr<File> out = File::open(temp.temp(), File::Mode::create_truncate);
         out->write_at(0, bytes);
-        out->flush();
+        if (durability == Durability::synced) out->flush();
       }
       temp.rename_into_place();
     }
     k.salvaged.push_back(name.string());
   }
-  if (!dry_run) sync_folder(dir);
+  if (!dry_run) sync_folder(dir, durability);
 }
 
 }  // namespace vmdk::ops

@@ -12,7 +12,9 @@ namespace vmdk::ops {
 /// "<extent file name>@<hex offset>.grain" and adds each name to its grain's `salvaged`. A file
 /// that already holds exactly those bytes is reused; one holding other bytes is never replaced
 /// (the name gets "-2", "-3", ...). With dry_run nothing is written, the names are only listed.
+/// Each file is fsynced before its rename, and dir after, only with Durability::synced (--sync).
 /// Throws IoError.
-void salvage_kept(std::vector<KeptGrain>& kept, const std::filesystem::path& dir, bool dry_run);
+void salvage_kept(std::vector<KeptGrain>& kept, const std::filesystem::path& dir, bool dry_run,
+                  Durability durability);
 
 }  // namespace vmdk::ops

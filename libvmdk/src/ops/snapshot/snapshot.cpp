@@ -118,6 +118,9 @@ SnapshotReport snapshot(const fs::path& parent, const SnapshotOptions& options) 
     disk_options.grain_size = *options.grain_size;
   disk_options.seed = options.seed;
   disk_options.cid = options.cid;
+  // The delta becomes the chain's top layer, a change to the chain: durable before its rename
+  // whatever convert and create do.
+  disk_options.durability = Durability::synced;
   // The delta lies in the parent's folder, so the relative hint is the parent's file name.
   ops::ParentLink link;
   link.parent_cid = *parent_cid;
