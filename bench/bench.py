@@ -1,16 +1,33 @@
 #!/usr/bin/python3
 # vmdkit benchmark driver and data generator (not part of the test run). Builds, with qemu-img and
 # qemu-io, a 1 GiB chain of depth 9 (base: half its grains written; 8 deltas: 5% each) and two
-# chains with the same content at depth 2 and 33, then times, in the same run:
-#   vmdkit convert --to raw   vs  qemu-img convert -O raw     (depth-9 chain)
-#   vmdkit cat (depth 33)     vs  vmdkit cat (depth 2)
-#   vmdkit convert --to streamOptimized  vs  qemu-img convert -O vmdk -o subformat=streamOptimized
-#   vmdkit consolidate d9-000008.vmdk    vs  qemu-img commit -b base.vmdk d9-000008.vmdk
-#     (each on its own copy of the depth-9 chain, made before every run and not timed)
-# Goals: issue 2: vmdkit >= 2x faster than qemu-img to raw; depth 33 <= 1.2x depth 2.
-#        issue 3: streamOptimized export >= 2.5x faster than qemu-img, output <= 3% larger.
-#        issue 4: consolidate >= 2x faster than qemu-img commit, base file size <= 2% larger.
+# chains with the same content at depth 2 and 33, and with vmdkit an 8 GiB vmfsThin disk holding
+# 1 MiB; then times in one run, vmdkit and the other tool interleaved rep by rep, with the page cache
+# cold (dropped before every run, where /proc/sys/vm/drop_caches is writable) and warm. Outputs go to
+# --out, by default the work folder (the inputs' file system: what users see); --shm repeats the
+# cases that write with outputs in /dev/shm as a second column (times reading, not the disk).
+# Before every timed run that writes, the dirty pages of earlier runs are written back, untimed.
+# Cases (--cases, comma-separated; default all):
+#   raw          vmdkit convert --to raw  vs  qemu-img convert -O raw  vs  cp of that raw export (read
+#                from the page cache) to a new file beside it, the limit "writing the bytes";
+#                and vmdkit convert --to raw --sync  vs  qemu-img convert -O raw + sync of the file
+#                (and its folder: `sync FILE DIR`, not a machine-wide sync that would pay for other
+#                programs' writeback). Issue 16 goal: >= 3x qemu-img warm, >= 2x cold, or within
+#                1.2x of cp, whichever is reached first; --sync no slower than qemu-img + sync.
+#   thin         8 GiB vmfsThin (vmdkit create --type vmfsThin + vmdkit write of 1 MiB: the flat file
+#                is sparse) to monolithicSparse and to raw, vmdkit vs qemu-img. Goal: <= 2x qemu-img.
+#   depth        vmdkit cat of the depth-33 chain vs the depth-2 chain. Goal: <= 1.15x.
+#   stream       vmdkit convert --to streamOptimized  vs  qemu-img convert -O vmdk -o
+#                subformat=streamOptimized; also CPU time / wall time of each (vmdkit's goal >= 1.8:
+#                both cores busy). Goal: >= 4x qemu-img, output <= 3% larger.
+#   consolidate  vmdkit consolidate d9-000008.vmdk  vs  qemu-img commit -b base.vmdk d9-000008.vmdk,
+#                each on its own copy of the depth-9 chain (made before every run, not timed). Goal:
+#                >= 3x qemu-img commit, base file <= 2% larger.
+# Every case prints the median wall time, the ratio its goal is about, and each command's peak RSS
+# (ru_maxrss from wait4, as /usr/bin/time -v reports it). --baseline OLD_BINARY times every vmdkit
+# command with an older binary too, interleaved, and prints the new/old ratio of the medians.
 import argparse
+import collections
 import os
 import random
 import shutil
@@ -23,8 +40,7 @@ GRAIN = 64 * 1024
 DISK = 1 << 30
 GRAINS = DISK // GRAIN
 SOURCES = 16
-
-
+THIN_DISK = 8 << 30
 def semi_compressible(rnd, size):
     """Half of every 4 KiB block random, half a repeated short phrase: deflate gets about 2:1."""
     out = bytearray()
@@ -55,7 +71,8 @@ def build(work, seed):
     if os.path.exists(stamp):
         return
     for entry in os.listdir(work):
-        os.remove(os.path.join(work, entry))
+        path = os.path.join(work, entry)
+        shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
     rnd = random.Random(seed)
     sources = []
     for k in range(SOURCES):
@@ -92,6 +109,17 @@ def build(work, seed):
     open(stamp, "w").close()
 
 
+def build_thin(vmdkit, work):
+    """The 8 GiB vmfsThin disk with 1 MiB written at 1 GiB, made by vmdkit (its flat file is sparse)."""
+    thin = os.path.join(work, "thin8.vmdk")
+    if not os.path.exists(thin):
+        print("bench: 8 GiB vmfsThin disk, 1 MiB written", flush=True)
+        run([vmdkit, "create", "--type", "vmfsThin", "--size", "8G", "--seed", "1", "-q", thin])
+        run([vmdkit, "write", thin, "--offset", "1G", "--length", "1M", "--pattern", "0x5a"],
+            stdout=subprocess.DEVNULL)
+    return thin
+
+
 def drop_caches():
     try:
         os.sync()
@@ -102,12 +130,46 @@ def drop_caches():
         return False
 
 
-def timed(argv, cold, stdout=subprocess.DEVNULL, cwd=None):
+# One run of one command: wall seconds, CPU seconds (user + system of the command and its threads),
+# peak resident set in bytes (ru_maxrss of the process, what /usr/bin/time -v prints).
+Sample = collections.namedtuple("Sample", "wall cpu rss")
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def timed(argv, cold, stdout=subprocess.DEVNULL, cwd=None, then=None):
+    """Runs argv (then the command `then`, inside the same timing: `sync FILE` after qemu-img).
+    Linux keeps ru_maxrss across exec, so a child forked from this Python would report Python's own
+    size: GNU time (small) runs the command and reports its peak RSS and CPU times."""
     if cold:
         drop_caches()
+    usage_file = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"vmdkit-bench-usage-{os.getpid()}")
+    wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", usage_file] + argv if os.access(GNU_TIME, os.X_OK) else argv
     t0 = time.perf_counter()
-    run(argv, stdout=stdout, cwd=cwd)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen(wrapped, stdout=stdout, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), argv)
+    if then:
+        run(then, cwd=cwd)
+    wall = time.perf_counter() - t0
+    if wrapped is argv:
+        return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+    with open(usage_file) as f:
+        rss_kib, user, system = f.read().split()[-3:]
+    os.remove(usage_file)
+    return Sample(wall, float(user) + float(system), int(rss_kib) * 1024)
+
+
+def timed_write(argv, cold, output, cwd=None, then=None):
+    """A run that writes output: the file of an earlier run is removed and every dirty page written
+    back first, untimed, so that no run pays for another's writeback."""
+    for path in (output if isinstance(output, list) else [output]):
+        if os.path.exists(path):
+            os.remove(path)
+    os.sync()
+    return timed(argv, cold, cwd=cwd, then=then)
 
 
 D9_FILES = ["base.vmdk"] + [f"d9-{i:06d}.vmdk" for i in range(1, 9)]
@@ -120,8 +182,8 @@ def allocated(path):
 def consolidate_once(vmdkit, work, scratch, cold, baseline=None):
     """One timed run of each merger of the depth-9 chain into its base, each on a fresh copy of the
     chain (copying is not timed), then both bases checked against the original leaf. Returns
-    (qemu seconds, vmdkit seconds, {"qemu"|"vmdkit": (file size, allocated bytes) of the base},
-    baseline vmdkit seconds or None)."""
+    (qemu Sample, vmdkit Sample, {"qemu"|"vmdkit": (file size, allocated bytes) of the base},
+    baseline vmdkit Sample or None)."""
     dirs = {"qemu": os.path.join(scratch, "qemu"), "vmdkit": os.path.join(scratch, "vmdkit")}
     if baseline:
         dirs["baseline"] = os.path.join(scratch, "baseline")
@@ -157,143 +219,291 @@ def consolidate_once(vmdkit, work, scratch, cold, baseline=None):
     return t_q, t_v, sizes, t_b
 
 
+med = statistics.median
+
+
+def fmt(samples):
+    walls = [s.wall for s in samples]
+    return f"{med(walls):.3f} s (min {min(walls):.3f}, max {max(walls):.3f})"
+
+
+def peak_rss(samples):
+    return f"peak RSS {max(s.rss for s in samples) / 2**20:.0f} MiB"
+
+
+def wall(samples):
+    return med([s.wall for s in samples])
+
+
+def cpu_per_wall(samples):
+    return med([s.cpu / s.wall for s in samples])
+
+
+def verdict(met):
+    return "met" if met else "MISSED"
+
+
+class Runs:
+    """The samples of one page-cache phase: runs[label] for every command, and old[label] for the
+    --baseline binary's run of the same vmdkit command (made right after it)."""
+
+    def __init__(self, baseline):
+        self.baseline = baseline
+        self.runs = collections.defaultdict(list)
+        self.old = collections.defaultdict(list)
+
+    def add(self, label, sample):
+        self.runs[label].append(sample)
+
+    def vmdkit(self, label, vmdkit, argv, cold, output, cwd=None):
+        """vmdkit argv writing output; with --baseline the old binary runs next (output + '.old')."""
+        outs = output if isinstance(output, list) else [output]
+        self.add(label, timed_write([vmdkit] + argv, cold, outs, cwd=cwd))
+        if self.baseline:
+            old_argv = [a + ".old" if a in outs else a for a in argv]
+            self.old[label].append(timed_write([self.baseline] + old_argv, cold, [o + ".old" for o in outs], cwd=cwd))
+
+    def line(self, label, text):
+        print(f"  {text:44s} {fmt(self.runs[label])}, {peak_rss(self.runs[label])}")
+
+
+def warm_file(path):
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def rep_raw(r, vmdkit, d9, out, cold, tag):
+    """One rep of the raw case with outputs in folder out."""
+    q, v, c = os.path.join(out, "bench-qemu.raw"), os.path.join(out, "bench-vmdkit.raw"), os.path.join(out, "bench-cp.raw")
+    r.add(f"raw-q{tag}", timed_write(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, q], cold, q))
+    r.vmdkit(f"raw-v{tag}", vmdkit, ["convert", d9, v, "--to", "raw", "-q"], cold, v)
+    warm_file(q)  # cp reads the raw export from the page cache: only writing the bytes is timed
+    r.add(f"raw-cp{tag}", timed_write(["cp", q, c], False, c))
+    r.add(f"raw-qs{tag}", timed_write(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, q], cold, q,
+                                      then=["sync", q, out]))
+    r.vmdkit(f"raw-vs{tag}", vmdkit, ["convert", d9, v, "--to", "raw", "--sync", "-q"], cold, v)
+
+
+def report_raw(r, cold, tag, where):
+    print(f"  raw export of the depth-9 chain, outputs in {where}")
+    r.line(f"raw-q{tag}", "qemu-img convert -O raw")
+    r.line(f"raw-v{tag}", "vmdkit convert --to raw")
+    r.line(f"raw-cp{tag}", "cp of the raw export (from page cache)")
+    vs_q = wall(r.runs[f"raw-q{tag}"]) / wall(r.runs[f"raw-v{tag}"])
+    vs_cp = wall(r.runs[f"raw-v{tag}"]) / wall(r.runs[f"raw-cp{tag}"])
+    need = 2 if cold else 3
+    met = vs_q >= need or vs_cp <= 1.2
+    print(f"  speed-up vs qemu-img {vs_q:.2f}x, vmdkit / cp {vs_cp:.2f}x   "
+          f"(goal >= {need}x qemu-img or <= 1.2x cp: {verdict(met)})")
+    r.line(f"raw-qs{tag}", "qemu-img convert -O raw + sync FILE DIR")
+    r.line(f"raw-vs{tag}", "vmdkit convert --to raw --sync")
+    synced = wall(r.runs[f"raw-vs{tag}"]) / wall(r.runs[f"raw-qs{tag}"])
+    print(f"  vmdkit --sync / (qemu-img + sync) {synced:.2f}x   (goal <= 1x: {verdict(synced <= 1)})")
+    return met and synced <= 1
+
+
+def rep_thin(r, vmdkit, thin, out, cold):
+    for to, qemu_to in (("monolithicSparse", ["-O", "vmdk", "-o", "subformat=monolithicSparse"]),
+                        ("raw", ["-O", "raw"])):
+        q, v = os.path.join(out, f"bench-thin-qemu.{to}"), os.path.join(out, f"bench-thin-vmdkit.{to}")
+        r.add(f"thin-q-{to}", timed_write(["qemu-img", "convert", "-f", "vmdk"] + qemu_to + [thin, q], cold, q))
+        r.vmdkit(f"thin-v-{to}", vmdkit, ["convert", thin, v, "--to", to, "-q"], cold, v)
+
+
+def report_thin(r):
+    ok = True
+    for to in ("monolithicSparse", "raw"):
+        print(f"  8 GiB vmfsThin holding 1 MiB to {to}")
+        r.line(f"thin-q-{to}", "qemu-img convert")
+        r.line(f"thin-v-{to}", "vmdkit convert")
+        ratio = wall(r.runs[f"thin-v-{to}"]) / wall(r.runs[f"thin-q-{to}"])
+        ok = ok and ratio <= 2
+        print(f"  vmdkit / qemu-img {ratio:.2f}x   (goal <= 2x: {verdict(ratio <= 2)})")
+    return ok
+
+
+def rep_depth(r, vmdkit, d33, d2, cold):
+    r.add("cat33", timed([vmdkit, "cat", d33], cold))
+    if r.baseline:
+        r.old["cat33"].append(timed([r.baseline, "cat", d33], cold))
+    r.add("cat2", timed([vmdkit, "cat", d2], cold))
+    if r.baseline:
+        r.old["cat2"].append(timed([r.baseline, "cat", d2], cold))
+
+
+def report_depth(r):
+    r.line("cat33", "vmdkit cat > /dev/null, depth 33")
+    r.line("cat2", "vmdkit cat > /dev/null, depth 2")
+    cost = wall(r.runs["cat33"]) / wall(r.runs["cat2"])
+    print(f"  depth 33 / depth 2 {cost:.2f}x   (goal <= 1.15x: {verdict(cost <= 1.15)})")
+    return cost <= 1.15
+
+
+def rep_stream(r, vmdkit, d9, out, cold, tag):
+    q, v = os.path.join(out, "bench-qemu-stream.vmdk"), os.path.join(out, "bench-vmdkit-stream.vmdk")
+    r.add(f"stream-q{tag}", timed_write(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o",
+                                         "subformat=streamOptimized", d9, q], cold, q))
+    r.vmdkit(f"stream-v{tag}", vmdkit, ["convert", d9, v, "--to", "streamOptimized", "-q"], cold, v)
+
+
+def report_stream(r, out, tag, where):
+    q, v = os.path.join(out, "bench-qemu-stream.vmdk"), os.path.join(out, "bench-vmdkit-stream.vmdk")
+    print(f"  streamOptimized export of the depth-9 chain, outputs in {where}")
+    r.line(f"stream-q{tag}", "qemu-img -> streamOptimized")
+    r.line(f"stream-v{tag}", "vmdkit -> streamOptimized")
+    speedup = wall(r.runs[f"stream-q{tag}"]) / wall(r.runs[f"stream-v{tag}"])
+    busy_v, busy_q = cpu_per_wall(r.runs[f"stream-v{tag}"]), cpu_per_wall(r.runs[f"stream-q{tag}"])
+    growth = os.path.getsize(v) / os.path.getsize(q) - 1
+    print(f"  speed-up vs qemu-img {speedup:.2f}x   (goal >= 4x: {verdict(speedup >= 4)})")
+    print(f"  CPU time / wall time: vmdkit {busy_v:.2f}, qemu-img {busy_q:.2f}   "
+          f"(goal >= 1.8 on a quiet machine: {verdict(busy_v >= 1.8)})")
+    print(f"  output size vs qemu-img {growth * 100:+.1f}%   (goal <= +3%: {verdict(growth <= 0.03)})")
+    return speedup >= 4 and growth <= 0.03
+
+
+def report_consolidate(r, sizes):
+    r.line("com-q", "qemu-img commit -b base (depth 9)")
+    r.line("com-v", "vmdkit consolidate (depth 9)")
+    speedup = wall(r.runs["com-q"]) / wall(r.runs["com-v"])
+    (file_q, alloc_q), (file_v, alloc_v) = sizes["qemu"], sizes["vmdkit"]
+    growth, alloc_growth = file_v / file_q - 1, alloc_v / alloc_q - 1
+    print(f"  speed-up vs qemu-img {speedup:.2f}x   (goal >= 3x: {verdict(speedup >= 3)})")
+    print(f"  base after: qemu-img file {file_q / 2**20:.1f} MiB, allocated {alloc_q / 2**20:.1f} MiB; "
+          f"vmdkit file {file_v / 2**20:.1f} MiB, allocated {alloc_v / 2**20:.1f} MiB")
+    print(f"  base file size vs qemu-img {growth * 100:+.1f}%   (goal <= +2%: {verdict(growth <= 0.02)}; "
+          f"allocated {alloc_growth * 100:+.1f}%); both bases read as the original leaf")
+    return speedup >= 3 and growth <= 0.02
+
+
+def check_outputs(args, cases, work, outs):
+    """Same bytes first: both converters of each case, and the two same-content chains."""
+    d9, out = os.path.join(work, "d9-000008.vmdk"), outs[0][0]
+    ref = os.path.join(out, "bench-qemu.raw")
+    if cases & {"raw", "stream"}:
+        run(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, ref])
+        mine = os.path.join(out, "bench-vmdkit.raw")
+        run([args.vmdkit, "convert", d9, mine, "--to", "raw", "-q"])
+        run([args.vmdkit, "compare", ref, mine], stdout=subprocess.DEVNULL)
+        print(f"bench: raw outputs identical; {allocated(mine) / 2**20:.0f} MiB of data in the raw export")
+        os.remove(mine)
+    if "stream" in cases:
+        sv = os.path.join(out, "bench-vmdkit-stream.vmdk")
+        run([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"])
+        run([args.vmdkit, "compare", sv, ref], stdout=subprocess.DEVNULL)
+        run(["qemu-img", "compare", "-f", "vmdk", "-F", "raw", sv, ref], stdout=subprocess.DEVNULL)
+        os.remove(sv)
+    if "depth" in cases:
+        run([args.vmdkit, "compare", os.path.join(work, "d33-000032.vmdk"), os.path.join(work, "d2-000001.vmdk")],
+            stdout=subprocess.DEVNULL)
+    if "thin" in cases:
+        thin, tv = os.path.join(work, "thin8.vmdk"), os.path.join(out, "bench-thin-check.vmdk")
+        run([args.vmdkit, "convert", thin, tv, "--to", "monolithicSparse", "-q"])
+        run(["qemu-img", "compare", "-f", "vmdk", "-F", "vmdk", thin, tv], stdout=subprocess.DEVNULL)
+        os.remove(tv)
+
+
+def phase(args, cases, work, outs, cold):
+    """Every rep of every case in one page-cache state, interleaved; prints the report."""
+    d9 = os.path.join(work, "d9-000008.vmdk")
+    d33, d2 = os.path.join(work, "d33-000032.vmdk"), os.path.join(work, "d2-000001.vmdk")
+    r = Runs(args.baseline)
+    sizes = None
+    if not cold and "depth" in cases:
+        # Untimed first reads: the first read of a file decides the size of its page-cache folios.
+        for _ in range(2):
+            timed([args.vmdkit, "cat", d33], False)
+            timed([args.vmdkit, "cat", d2], False)
+    for _ in range(args.reps):
+        for out, tag in outs:
+            if "raw" in cases:
+                rep_raw(r, args.vmdkit, d9, out, cold, tag)
+            if "stream" in cases:
+                rep_stream(r, args.vmdkit, d9, out, cold, tag)
+        if "thin" in cases:
+            rep_thin(r, args.vmdkit, os.path.join(work, "thin8.vmdk"), outs[0][0], cold)
+        if "depth" in cases:
+            rep_depth(r, args.vmdkit, d33, d2, cold)
+        if "consolidate" in cases:
+            t_q, t_v, sizes, t_b = consolidate_once(args.vmdkit, work, args.scratch, cold, args.baseline)
+            r.add("com-q", t_q)
+            r.add("com-v", t_v)
+            if t_b is not None:
+                r.old["com-v"].append(t_b)
+    print()
+    print(f"{'COLD' if cold else 'WARM'} page cache, {args.reps} runs each, median wall time")
+    ok = True
+    for out, tag in outs:
+        where = out if tag == "" else f"{out} (second column)"
+        if "raw" in cases:
+            ok = report_raw(r, cold, tag, where) and ok
+        if "stream" in cases:
+            ok = report_stream(r, out, tag, where) and ok
+    if "thin" in cases:
+        ok = report_thin(r) and ok
+    if "depth" in cases:
+        ok = report_depth(r) and ok
+    if "consolidate" in cases:
+        ok = report_consolidate(r, sizes) and ok
+    if args.baseline:
+        print(f"  new / baseline ({args.baseline}), medians, interleaved:")
+        for label, old in sorted(r.old.items()):
+            print(f"    {label:22s} new {fmt(r.runs[label])}  old {fmt(old)}  ratio {wall(r.runs[label]) / wall(old):.3f}")
+    return ok
+
+
+ALL_CASES = "raw,thin,depth,stream,consolidate"
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--vmdkit", required=True)
     p.add_argument("--work", required=True, help="folder for the chains (kept between runs)")
-    p.add_argument("--out", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
-                   help="folder for the raw outputs (default /dev/shm: times reading, not the disk)")
+    p.add_argument("--out", help="folder for the outputs (default: the work folder, the inputs' file system)")
+    p.add_argument("--shm", action="store_true",
+                   help="also run the cases that write with outputs in /dev/shm, as a second column")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scratch", default=f"/tmp/vmdkit-bench-scratch-{os.getpid()}",
+    p.add_argument("--scratch", default=None,
                    help="folder for the copies of the chain that consolidate and qemu-img commit modify "
-                        "(its qemu/ and vmdkit/ subfolders are removed at the end)")
+                        "(default: WORK/scratch; its qemu/ and vmdkit/ subfolders are removed at the end)")
     p.add_argument("--baseline", help="an older vmdkit binary: every vmdkit command is also timed with it, "
                                       "interleaved, and the new/old ratio of the medians is printed")
-    p.add_argument("--cases", default="raw,depth,stream,consolidate",
-                   help="comma-separated subset of: raw (convert to raw), depth (cat 33 vs 2), stream, "
-                        "consolidate (vmdkit consolidate vs qemu-img commit)")
+    p.add_argument("--cases", default=ALL_CASES, help=f"comma-separated subset of: {ALL_CASES}")
+    p.add_argument("--warm-only", action="store_true", help="skip the cold page-cache phase")
     args = p.parse_args()
     cases = set(args.cases.split(","))
+    unknown = cases - set(ALL_CASES.split(","))
+    if unknown:
+        p.error(f"unknown cases: {', '.join(sorted(unknown))}")
     work = os.path.abspath(args.work)
     args.vmdkit = os.path.abspath(args.vmdkit)  # some cases run in scratch folders
     if args.baseline:
         args.baseline = os.path.abspath(args.baseline)
-    out_dir = args.out or work
+    args.scratch = os.path.abspath(args.scratch or os.path.join(work, "scratch"))
+    outs = [(os.path.abspath(args.out or work), "")]
+    if args.shm:
+        outs.append(("/dev/shm", "@shm"))
     build(work, args.seed)
-    d9 = os.path.join(work, "d9-000008.vmdk")
-    d33 = os.path.join(work, "d33-000032.vmdk")
-    d2 = os.path.join(work, "d2-000001.vmdk")
-    can_drop = drop_caches()
-    print(f"bench: nproc {os.cpu_count()}; page cache: "
-          f"{'cold (dropped before every run) and warm' if can_drop else 'warm only (drop_caches not permitted here)'}")
-
-    # Same bytes first: both converters, and the two same-content chains.
-    out_q, out_v = os.path.join(out_dir, "bench-qemu.raw"), os.path.join(out_dir, "bench-vmdkit.raw")
-    if cases & {"raw", "stream"}:
-        run(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q])
-        run([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"])
-        run([args.vmdkit, "compare", out_q, out_v], stdout=subprocess.DEVNULL)
-    if "depth" in cases:
-        run([args.vmdkit, "compare", d33, d2], stdout=subprocess.DEVNULL)
-    sq, sv = os.path.join(out_dir, "bench-qemu-stream.vmdk"), os.path.join(out_dir, "bench-vmdkit-stream.vmdk")
-    if "stream" in cases:
-        run(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o", "subformat=streamOptimized", d9, sq])
-        run([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"])
-        run([args.vmdkit, "compare", sv, out_q], stdout=subprocess.DEVNULL)
-        run(["qemu-img", "compare", "-f", "vmdk", "-F", "raw", sv, out_q], stdout=subprocess.DEVNULL)
-    if cases & {"raw", "stream"}:
-        print(f"bench: outputs identical; depth-9 chain 1 GiB virtual, "
-              f"{allocated(out_v) / 2**20:.0f} MiB of data in the raw output")
-
+    if "thin" in cases:
+        build_thin(args.vmdkit, work)
+    can_drop = drop_caches() and not args.warm_only
+    print(f"bench: nproc {os.cpu_count()}; outputs in {', '.join(o for o, _ in outs)}; page cache: "
+          f"{'cold (dropped before every run) and warm' if can_drop else 'warm only'}")
+    check_outputs(args, cases, work, outs)
     ok = True
-    for cold in ([True, False] if can_drop else [False]):
-        conv_q, conv_v, cat33, cat2, str_q, str_v, com_q, com_v = [], [], [], [], [], [], [], []
-        # The baseline's times of the same commands, each run right after the new binary's.
-        old = {"raw": [], "cat33": [], "cat2": [], "stream": [], "consolidate": []}
-        base_timed = lambda key, argv: old[key].append(timed([args.baseline] + argv, cold)) if args.baseline else None
-        com_sizes = None
-        if not cold and "depth" in cases:
-            # Untimed first reads: the cold phase ends with the page cache dropped, and the first
-            # read of a file decides the size of its page-cache folios, which later reads pay for.
-            for _ in range(2):
-                timed([args.vmdkit, "cat", d33], False)
-                timed([args.vmdkit, "cat", d2], False)
-        for _ in range(args.reps):  # interleaved, so drift in the machine's load hits both sides
-            for path in (out_q, out_v, sq, sv, out_v + ".old", sv + ".old"):
-                if os.path.exists(path):
-                    os.remove(path)
-            if "raw" in cases:
-                conv_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "raw", d9, out_q], cold))
-                conv_v.append(timed([args.vmdkit, "convert", d9, out_v, "--to", "raw", "-q"], cold))
-                base_timed("raw", ["convert", d9, out_v + ".old", "--to", "raw", "-q"])
-            if "depth" in cases:
-                cat33.append(timed([args.vmdkit, "cat", d33], cold))
-                base_timed("cat33", ["cat", d33])
-                cat2.append(timed([args.vmdkit, "cat", d2], cold))
-                base_timed("cat2", ["cat", d2])
-            if "stream" in cases:
-                str_q.append(timed(["qemu-img", "convert", "-f", "vmdk", "-O", "vmdk", "-o",
-                                    "subformat=streamOptimized", d9, sq], cold))
-                str_v.append(timed([args.vmdkit, "convert", d9, sv, "--to", "streamOptimized", "-q"], cold))
-                base_timed("stream", ["convert", d9, sv + ".old", "--to", "streamOptimized", "-q"])
-            if "consolidate" in cases:
-                t_q, t_v, com_sizes, t_b = consolidate_once(args.vmdkit, work, args.scratch, cold, args.baseline)
-                com_q.append(t_q)
-                com_v.append(t_v)
-                if t_b is not None:
-                    old["consolidate"].append(t_b)
-        med = statistics.median
-        fmt = lambda xs: f"{med(xs):.3f} s (min {min(xs):.3f}, max {max(xs):.3f})"
-        print()
-        print(f"{'COLD' if cold else 'WARM'} page cache, {args.reps} runs each, median")
-        if "raw" in cases:
-            speedup = med(conv_q) / med(conv_v)
-            ok = ok and speedup >= 2
-            print(f"  qemu-img convert -O raw (depth 9)  {fmt(conv_q)}")
-            print(f"  vmdkit convert --to raw (depth 9)  {fmt(conv_v)}")
-            print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2x: {'met' if speedup >= 2 else 'MISSED'})")
-        if "depth" in cases:
-            depth_cost = med(cat33) / med(cat2)
-            ok = ok and depth_cost <= 1.2
-            print(f"  vmdkit cat > /dev/null, depth 33   {fmt(cat33)}")
-            print(f"  vmdkit cat > /dev/null, depth 2    {fmt(cat2)}")
-            print(f"  depth 33 / depth 2                 {depth_cost:.2f}x   (goal <= 1.2x: {'met' if depth_cost <= 1.2 else 'MISSED'})")
-        if "stream" in cases:
-            speedup = med(str_q) / med(str_v)
-            size_q, size_v = os.path.getsize(sq), os.path.getsize(sv)
-            growth = size_v / size_q - 1
-            ok = ok and speedup >= 2.5 and growth <= 0.03
-            print(f"  qemu-img -> streamOptimized        {fmt(str_q)}, {size_q / 2**20:.1f} MiB")
-            print(f"  vmdkit -> streamOptimized          {fmt(str_v)}, {size_v / 2**20:.1f} MiB")
-            print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2.5x: {'met' if speedup >= 2.5 else 'MISSED'})")
-            print(f"  output size vs qemu-img            {growth * 100:+.1f}%   (goal <= +3%: {'met' if growth <= 0.03 else 'MISSED'})")
-        if "consolidate" in cases:
-            speedup = med(com_q) / med(com_v)
-            (file_q, alloc_q), (file_v, alloc_v) = com_sizes["qemu"], com_sizes["vmdkit"]
-            growth, alloc_growth = file_v / file_q - 1, alloc_v / alloc_q - 1
-            ok = ok and speedup >= 2 and growth <= 0.02
-            print(f"  qemu-img commit -b base (depth 9)  {fmt(com_q)}")
-            print(f"  vmdkit consolidate (depth 9)       {fmt(com_v)}")
-            print(f"  speed-up vs qemu-img               {speedup:.2f}x   (goal >= 2x: {'met' if speedup >= 2 else 'MISSED'})")
-            print(f"  base after, qemu-img commit        file {file_q / 2**20:.1f} MiB, allocated (du -B1) {alloc_q / 2**20:.1f} MiB")
-            print(f"  base after, vmdkit consolidate     file {file_v / 2**20:.1f} MiB, allocated (du -B1) {alloc_v / 2**20:.1f} MiB")
-            print(f"  base file size vs qemu-img         {growth * 100:+.1f}%   (goal <= +2% on the file size: "
-                  f"{'met' if growth <= 0.02 else 'MISSED'}; allocated {alloc_growth * 100:+.1f}%)")
-            print(f"  both bases read as the original leaf (vmdkit compare)")
-        if args.baseline:
-            print(f"  new / baseline ({args.baseline}), medians, interleaved:")
-            for key, new in (("raw", conv_v), ("cat33", cat33), ("cat2", cat2), ("stream", str_v),
-                             ("consolidate", com_v)):
-                if old[key]:
-                    print(f"    {key:12s} new {fmt(new)}  old {fmt(old[key])}  ratio {med(new) / med(old[key]):.3f}")
-    for path in (out_q, out_v, sq, sv, out_v + ".old", sv + ".old"):
-        if os.path.exists(path):
-            os.remove(path)
-    for sub in ("qemu", "vmdkit", "baseline"):  # only what consolidate_once made: --scratch may be a shared folder
-        shutil.rmtree(os.path.join(args.scratch, sub), ignore_errors=True)
-    if os.path.isdir(args.scratch) and not os.listdir(args.scratch):
-        os.rmdir(args.scratch)
+    try:
+        for cold in ([True, False] if can_drop else [False]):
+            ok = phase(args, cases, work, outs, cold) and ok
+    finally:
+        for out, _ in outs:
+            for name in os.listdir(out):
+                if name.startswith("bench-"):
+                    os.remove(os.path.join(out, name))
+        for sub in ("qemu", "vmdkit", "baseline"):  # only what consolidate_once made
+            shutil.rmtree(os.path.join(args.scratch, sub), ignore_errors=True)
+        if os.path.isdir(args.scratch) and not os.listdir(args.scratch):
+            os.rmdir(args.scratch)
     return 0 if ok else 3
 
 

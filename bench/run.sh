@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmark (bench/bench.py) with the vmdkit built in build/ (or $VMDKIT). The chains are
-# made once in build/bench-data and reused; pass --reps N to change the repetitions.
+# made once in build/bench-data and reused, and the outputs are written there too (the inputs' file
+# system); pass --reps N, --cases LIST, --shm (a second column with outputs in /dev/shm), --warm-only
+# or --baseline OLD_BINARY (see bench/bench.py's header).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMDKIT=${VMDKIT:-$ROOT/build/cli/vmdkit}
