@@ -69,4 +69,10 @@ done
 NO_RSS_BOUND=1 probe 0 "1 TiB split: cat of the last GiB" "$VMDKIT" cat -q --offset 1023G --length 1G "$split"
 "$VMDKIT" cat -q --offset 1023G --length 19 "$split" | grep -q "split disk written" ||
   fail "split: cat does not read back what was written"
+# consolidate of a snapshot into the split base: its targets are opened on demand.
+top=$("$VMDKIT" snapshot -q "$split")
+printf 'consolidated\n' | "$VMDKIT" write -q --offset 1000G --from - "$top" || fail "split: write into the snapshot failed"
+NO_RSS_BOUND=1 probe 0 "1 TiB split: consolidate" "$VMDKIT" consolidate -q "$top"
+"$VMDKIT" cat -q --offset 1000G --length 12 "$split" | grep -q "consolidated" ||
+  fail "split: consolidate did not bring the snapshot's write into the base"
 finish
