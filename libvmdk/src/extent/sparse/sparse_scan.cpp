@@ -54,6 +54,7 @@ class Scanner {
   void note_tables_as_metadata();
   void read_tables(std::vector<TableCopy>& copies, const char* which);
   void find_shared_tables();
+  std::uint64_t highest_in_set_aside() const;
   void check_entries(TableCopy& copy, std::uint64_t index, const char* which);
   bool record_sound(const std::string& name, std::uint64_t start, std::uint64_t index, std::uint64_t entry);
   void combine();
@@ -86,6 +87,7 @@ class Scanner {
   std::uint64_t count_ = 0;   // directory entries in use
   std::size_t dropped_ = 0;
   std::vector<Interval> metadata_;  // header, descriptor, directories, tables
+  std::vector<std::uint32_t> set_aside_;  // sectors of shared primary tables (never read), ascending
   std::optional<RecordChecker> records_;  // compressed extents: every grain record is decompressed
 };
 
@@ -248,6 +250,7 @@ void Scanner::find_shared_tables() {
         const bool redundant = (claims[j] & 1) != 0;
         TableCopy& c = copy_of(claims[j]);
         c.usable = false;
+        if (!redundant && (set_aside_.empty() || set_aside_.back() != c.sector)) set_aside_.push_back(c.sector);
         add("gd_entries_share_table", entry_at(redundant, claims[j] >> 1),
             std::string(redundant ? "redundant" : "primary") + " grain directory entry " +
                 std::to_string(claims[j] >> 1) + " names table sector " + hex(c.sector) +
@@ -256,6 +259,23 @@ void Scanner::find_shared_tables() {
     }
     k += n;
   }
+}
+
+// The highest grain start inside the file that a shared primary table names: such a table is set
+// aside unread, but its grains still decide whether a cut-short grain is the file's last one. Each
+// distinct table is read once.
+std::uint64_t Scanner::highest_in_set_aside() const {
+  const KdmvLayout& l = layout();
+  std::uint64_t highest = 0;
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(l.geometry.gtes_per_gt * 4));
+  for (std::uint32_t sector : set_aside_) {
+    read_exact(file_, std::uint64_t{sector} * kSectorSize, bytes, "grain table at sector " + hex(sector));
+    for (std::uint32_t entry : format::decode_u32_table(bytes, static_cast<std::size_t>(l.geometry.gtes_per_gt))) {
+      const std::uint64_t start = std::uint64_t{entry} * kSectorSize;
+      if (entry > format::kGteZeroed && start < size_) highest = std::max(highest, start);
+    }
+  }
+  return highest;
 }
 
 void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* which) {
@@ -512,6 +532,7 @@ void Scanner::scan_tables() {
       }
     }
   }
+  highest = std::max(highest, highest_in_set_aside());
   if (cut && *cut == highest) out_.truncate_to = cut;
   check_alignment();
   // Without the redundant directory the redundant tables cannot be told from unused space.
