@@ -2,11 +2,13 @@
 // kind the kind table finds for its type and file (raw device mappings are refused).
 #include "disk/open_extents.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "disk/path_confine.hpp"
 #include "disk/shared_files.hpp"
 #include "extent/kind_table.hpp"
+#include "io/pooled_file.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::disk {
@@ -59,10 +61,19 @@ ExtentSlot place_slot(std::size_t index, const ExtentLine& line, std::uint64_t s
   return slot;
 }
 
+// A disk of more extent files than the pool keeps open reads them through the pool (a split disk of
+// 8 TiB has 4096): open on use, closed when others are needed. Smaller disks keep their files
+// open, and batched reads (io_uring) on them.
+bool pool_extent_files(const std::vector<ExtentLine>& lines) {
+  return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [](const ExtentLine& line) {
+           return needs_file(line.type);
+         })) > io::kPooledOpenFiles;
+}
+
 // The host file of a slot's line, resolved inside folder (slot.path set even when it is refused or
 // missing). Throws SlotProblem for a refused path, a missing file or a kind no file can be read as.
 std::shared_ptr<const ByteSource> open_slot_file(const std::filesystem::path& folder, const std::string& what,
-                                                 ExtentSlot& slot, const OpenOptions& options) {
+                                                 ExtentSlot& slot, const OpenOptions& options, bool pooled) {
   const ExtentLine& line = slot.line;
   const std::string name = paths::normalize_separators(line.file);
   paths::Resolved resolved = paths::resolve_in_folder(folder, name, options.allow_outside_paths);
@@ -79,6 +90,7 @@ std::shared_ptr<const ByteSource> open_slot_file(const std::filesystem::path& fo
   if (std::string reason = unsupported_reason(line.type); !reason.empty()) {
     throw SlotProblem{ExtentProblemKind::unsupported, what + ": " + reason};
   }
+  if (pooled) return io::PooledFile::open(resolved.path);
   return File::open(resolved.path);
 }
 
@@ -120,6 +132,7 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
   const std::filesystem::path folder = paths::folder_of(descriptor_path);
   const auto& lines = descriptor.extents();
   if (self) require_one_sparse_line(lines, descriptor_name);
+  const bool pooled = pool_extent_files(lines);
 
   std::vector<ExtentSlot> slots;
   slots.reserve(lines.size());
@@ -141,7 +154,7 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       } else if (!needs_file(line.type)) {
         slot.extent = extent::kind_for_line(line.type, nullptr).open_reader({nullptr, 0, slot.length});
       } else {
-        std::shared_ptr<const ByteSource> file = open_slot_file(folder, what, slot, options);
+        std::shared_ptr<const ByteSource> file = open_slot_file(folder, what, slot, options, pooled);
         const extent::ExtentKind& kind = extent::kind_for_line(line.type, file.get());
         std::uint64_t start_bytes = 0;
         if (!kind.capabilities().whole_file) {

@@ -31,6 +31,10 @@ class GrainTables {
   /// at or after overHead and ends inside the file. Throws FormatError / IoError.
   Table table(std::uint64_t gd_index) const;
 
+  /// Drops the cached tables (a walk over the whole extent that will not come back: a split disk's
+  /// thousands of extents would otherwise each keep theirs).
+  void forget_cached() const;
+
   std::uint64_t directory_size() const { return directory_.size(); }
   /// Byte offset in the file of entry `entry` of table gd_index (which must be non-zero).
   std::uint64_t entry_offset(std::uint64_t gd_index, std::uint64_t entry) const {
