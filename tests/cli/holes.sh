@@ -125,4 +125,24 @@ used=$(du -k cons/base-flat.vmdk | cut -f1)
 [ "$used" -lt 1024 ] && pass "consolidate left the base's holes ($used KiB on disk)" || fail "consolidate filled the base: $used KiB on disk"
 "$VMDKIT" cat --offset 300M --length 64K cons/base.vmdk | cmp -s - <("$PY" -c 'import sys; sys.stdout.buffer.write(b"\x77" * 65536)') &&
   pass "consolidate: the grain is in the base" || fail "consolidate: the grain is not in the base"
+# write --from a sparse file: its holes are zeros that are not read (16 MiB file, 64 KiB of data).
+"$PY" -c '
+import os
+fd = os.open("src.bin", os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, 16 << 20)
+os.pwrite(fd, b"\x42" * 65536, 8 << 20)
+os.close(fd)'
+expect_exit 0 "write --from: create the target" -- "$VMDKIT" create --size 32M --seed 5 -q from.vmdk
+if [ ${#tracer[@]} -gt 0 ]; then
+  strace -f -qq -e trace=pread64,preadv,preadv2 -o write.trace "$VMDKIT" write --from src.bin --offset 1M -q from.vmdk ||
+    fail "write --from under strace"
+  "$PY" - write.trace <<'PY' && pass "write --from reads only the source's data" || fail "write --from read the source's holes"
+import re, sys
+total = sum(int(m.group(1)) for m in (re.search(r"\bpread(?:64|v|v2)\(.*= (\d+)$", l.strip()) for l in open(sys.argv[1])) if m)
+assert total < 4 << 20, total
+PY
+else
+  expect_exit 0 "write --from a sparse file" -- "$VMDKIT" write --from src.bin --offset 1M -q from.vmdk
+fi
+"$VMDKIT" cat --offset 1M --length 16M from.vmdk | cmp -s - src.bin && pass "write --from: content" || fail "write --from: content"
 finish
