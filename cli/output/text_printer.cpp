@@ -121,7 +121,8 @@ class TextPrinter final : public Printer {
          << "file @ offset\n";
     for (const auto& run : r.ranges) {
       // Like qemu-img: an unallocated range is not present, even though it reads as zeros.
-      std::string state = run.data      ? (run.compressed ? "data (comp)" : "data")
+      std::string state = run.zero && run.data ? "zero (hole)"  // a hole of a flat extent's file
+                          : run.data       ? (run.compressed ? "data (comp)" : "data")
                           : run.present ? "zero"
                                         : "unallocated";
       out_ << "  " << std::left << std::setw(18) << vmdk::hex(run.offset) << std::setw(20)

@@ -66,11 +66,15 @@ struct ChainRun {
   std::size_t depth = 0;  ///< index into layers(): 0 = the leaf; for unallocated ranges the base
   bool present = false;   ///< some layer holds data or zeros (QEMU's "present")
   bool zero = false;      ///< reads as zeros
-  bool data = false;      ///< a layer holds bytes
+  /// A layer's file holds the range. With zero also set, it is a hole of a flat extent's file:
+  /// QEMU's data+zero, with file and host_offset naming the hole; there are no bytes to read.
+  bool data = false;
   std::string file;       ///< host file for data ranges
   std::uint64_t host_offset = kNoHostOffset;
   bool compressed = false;
   bool operator==(const ChainRun&) const = default;
+  /// True when the range has bytes to read or copy (data that is not a hole).
+  bool holds_bytes() const { return data && !zero; }
 };
 
 class Chain {

@@ -29,6 +29,8 @@ struct Run {
   BlockState state = BlockState::unallocated;
   /// For data: byte offset in the host file where the range's bytes start, or kNoHostOffset.
   /// For a compressed grain it is the offset of the grain's marker (compressed is then true).
+  /// For zero: kNoHostOffset, except for a hole of a flat extent's host file, where it is the
+  /// hole's offset in that file (the file holds the range, as zeros it does not store).
   std::uint64_t host_offset = kNoHostOffset;
   bool compressed = false;
   bool operator==(const Run&) const = default;

@@ -13,6 +13,16 @@
 
 namespace vmdk {
 
+/// Where a source's bytes may be non-zero: [begin, end) is data as far as the source can tell, and
+/// everything from the asked offset up to begin is a hole (reads as zeros without being stored).
+/// begin == end: no data from the asked offset on (both are then at or past the end of the source,
+/// kNoMoreData when the file system said so without giving the size).
+struct DataSpan {
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+};
+inline constexpr std::uint64_t kNoMoreData = UINT64_MAX;
+
 /// Something bytes can be read from at any offset.
 class ByteSource {
  public:
@@ -28,6 +38,11 @@ class ByteSource {
   virtual std::uint64_t size() const = 0;
   /// Name used in messages (the path as the user or the descriptor gave it).
   virtual const std::string& name() const = 0;
+  /// The first data at or after offset and where it ends (lseek SEEK_DATA / SEEK_HOLE for files),
+  /// so that holes are neither read nor copied. A source that cannot tell (memory, a file system
+  /// without the query, a device) answers data everywhere: {offset, size()}. Never throws for a
+  /// file system that lacks the query.
+  virtual DataSpan next_data(std::uint64_t offset) const;
 };
 
 /// Reads exactly out.size() bytes; throws FormatError "<what> at 0x.. is cut short by the end of
@@ -71,6 +86,7 @@ class File final : public ByteSource, public ByteSink {
   std::size_t read_scatter_at(std::uint64_t offset, std::span<const std::span<std::uint8_t>> parts) const override;
   std::uint64_t size() const override;
   const std::string& name() const override { return name_; }
+  DataSpan next_data(std::uint64_t offset) const override;
   void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;
   void flush() override;
   void resize(std::uint64_t size) override;

@@ -145,6 +145,22 @@ void Chain::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
   gather.read_all();
 }
 
+namespace {
+
+// The file and host offset of a run starting at disk offset lo inside segment.
+void chain_name_host(const std::vector<Layer>& layers, const chain::Segment& segment, std::uint64_t lo,
+                     ChainRun& run) {
+  const Layer& layer = layers[segment.depth];
+  const ExtentSlot& slot = layer.disk->extents()[segment.extent_index];
+  run.file = slot.extent ? slot.extent->host_file() : slot.path.string();
+  run.compressed = segment.compressed;
+  if (segment.host_offset != kNoHostOffset) {
+    run.host_offset = segment.compressed ? segment.host_offset : segment.host_offset + (lo - segment.offset);
+  }
+}
+
+}  // namespace
+
 std::vector<ChainRun> Chain::map(std::uint64_t offset, std::uint64_t length) const {
   check_range(*this, offset, length, "map");
   std::vector<ChainRun> runs;
@@ -165,21 +181,19 @@ std::vector<ChainRun> Chain::map(std::uint64_t offset, std::uint64_t length) con
       run.length = hi - lo;
       run.depth = segment.depth;
       switch (segment.state) {
-        case BlockState::data: {
+        case BlockState::data:
           run.present = true;
           run.data = true;
-          const Layer& layer = impl_->layers[segment.depth];
-          const ExtentSlot& slot = layer.disk->extents()[segment.extent_index];
-          run.file = slot.extent ? slot.extent->host_file() : slot.path.string();
-          run.compressed = segment.compressed;
-          if (segment.host_offset != kNoHostOffset) {
-            run.host_offset = segment.compressed ? segment.host_offset : segment.host_offset + (lo - segment.offset);
-          }
+          chain_name_host(impl_->layers, segment, lo, run);
           break;
-        }
         case BlockState::zero:
           run.present = true;
           run.zero = true;
+          // A hole of a flat extent's file: QEMU says data+zero with the file's offset.
+          if (segment.host_offset != kNoHostOffset) {
+            run.data = true;
+            chain_name_host(impl_->layers, segment, lo, run);
+          }
           break;
         case BlockState::unallocated:
           // QEMU's view: nobody holds it, it reads as zeros, reported at the bottom of the chain.

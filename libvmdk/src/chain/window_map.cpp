@@ -19,7 +19,10 @@ struct Hole {
 
 bool same_owner(const Segment& a, const Segment& b) {
   if (a.state != b.state || a.depth != b.depth || a.offset + a.length != b.offset) return false;
-  if (a.state != BlockState::data) return true;
+  // Zero runs that name no host bytes merge freely; a hole of a flat extent keeps its file and
+  // host offset (map reports them), so it merges like data.
+  if (a.state == BlockState::unallocated) return true;
+  if (a.state == BlockState::zero && a.host_offset == kNoHostOffset && b.host_offset == kNoHostOffset) return true;
   if (a.compressed || b.compressed || a.extent_index != b.extent_index) return false;
   if (a.host_offset == kNoHostOffset || b.host_offset == kNoHostOffset) {
     return a.host_offset == b.host_offset;

@@ -18,7 +18,7 @@ void Extent::map(std::uint64_t offset, std::uint64_t length, std::vector<Run>& o
                                  ? run.host_offset == kNoHostOffset
                                  : run.host_offset == last.host_offset + last.length;
       if (last.state == run.state && last.offset + last.length == run.offset && !last.compressed &&
-          !run.compressed && (run.state != BlockState::data || host_contiguous)) {
+          !run.compressed && host_contiguous) {
         last.length += run.length;
         offset += run.length;
         continue;

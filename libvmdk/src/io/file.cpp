@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -172,6 +173,24 @@ std::uint64_t File::size() const {
     return static_cast<std::uint64_t>(end);
   }
   return static_cast<std::uint64_t>(st.st_size);
+}
+
+DataSpan File::next_data(std::uint64_t offset) const {
+  // lseek moves the shared file position, which nothing here uses (every read is a pread).
+  const off_t data = ::lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) {
+    // ENXIO: only a hole from offset to the end (no fstat: a thin disk asks this once per window).
+    if (errno == ENXIO) return DataSpan{kNoMoreData, kNoMoreData};
+    // Anything else (EINVAL from a file system or device that cannot say) means nothing is known:
+    // data everywhere, found by reading.
+    const std::uint64_t end = size();
+    return offset >= end ? DataSpan{end, end} : DataSpan{offset, end};
+  }
+  const off_t hole = ::lseek(fd_, data, SEEK_HOLE);
+  const auto begin = static_cast<std::uint64_t>(data);
+  // Every file ends in a hole for SEEK_HOLE; a failure here (a file cut short since) says no more.
+  if (hole <= data) return DataSpan{begin, std::max(begin, size())};
+  return DataSpan{begin, static_cast<std::uint64_t>(hole)};
 }
 
 void File::write_at(std::uint64_t offset, std::span<const std::uint8_t> data) {

@@ -32,6 +32,11 @@ std::size_t ByteSource::read_scatter_at(std::uint64_t offset,
   return done;
 }
 
+DataSpan ByteSource::next_data(std::uint64_t offset) const {
+  const std::uint64_t end = size();
+  return offset >= end ? DataSpan{end, end} : DataSpan{offset, end};
+}
+
 MemoryFile::MemoryFile(std::string name, std::vector<std::uint8_t> data)
     : name_(std::move(name)), data_(std::move(data)) {}
 

@@ -2,6 +2,7 @@
 #include "extent/flat/flat_extent.hpp"
 
 #include <algorithm>
+#include <mutex>
 
 #include "vmdk/error.hpp"
 
@@ -16,16 +17,23 @@ class FlatExtent final : public Extent {
 
   std::uint64_t size() const override { return size_; }
 
+  // A hole of the host file reads as zeros and hides nothing (a flat extent is a full layer): it
+  // is a zero run that keeps its host offset, QEMU's data+zero, so that reads skip it and
+  // map still names the file. Host data past the extent's window is never reported.
   Run block_status(std::uint64_t offset, std::uint64_t max_len) const override {
     // max_len may reach past the end: the answer stops at the extent's end.
     if (max_len == 0 || offset >= size_) check_range(offset, max_len == 0 ? size_ + 1 : max_len);
-    return Run{offset, std::min(max_len, size_ - offset), BlockState::data, start_ + offset, false};
-  }
-
-  void map(std::uint64_t offset, std::uint64_t length, std::vector<Run>& out) const override {
-    if (length == 0) return;
-    check_range(offset, length);
-    out.push_back(Run{offset, length, BlockState::data, start_ + offset, false});
+    const std::uint64_t length = std::min(max_len, size_ - offset);
+    const std::uint64_t host = start_ + offset;
+    const DataSpan span = data_from(host);
+    if (span.begin > host) {
+      const std::uint64_t hole = std::min(span.begin - host, length);
+      return Run{offset, hole, BlockState::zero, host, false};
+    }
+    // span.end <= host: the file ends before the window does (it shrank since it was opened);
+    // reported as data so that reading it fails as before, never as silent zeros.
+    const std::uint64_t data = span.end > host ? std::min(span.end - host, length) : length;
+    return Run{offset, data, BlockState::data, host, false};
   }
 
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const override {
@@ -47,11 +55,43 @@ class FlatExtent final : public Extent {
   ExtentDetails details() const override {
     ExtentDetails details;
     details.format = "flat";
-    details.allocated_bytes = size_;
+    details.allocated_bytes = data_bytes();
     return details;
   }
 
  private:
+  // The file system's answer for host, from the last answer when host lies inside what it
+  // covered: a chain asks once per 32 MiB window, and a terabyte hole must not cost a system call
+  // per window. Like the chain's window cache, it holds for the life of this open extent.
+  DataSpan data_from(std::uint64_t host) const {
+    {
+      std::lock_guard<std::mutex> lock(hint_mutex_);
+      if (hint_valid_ && host >= hint_asked_) {
+        if (host < hint_.begin) return hint_;
+        if (host < hint_.end) return DataSpan{host, hint_.end};
+      }
+    }
+    const DataSpan span = file_->next_data(host);
+    std::lock_guard<std::mutex> lock(hint_mutex_);
+    hint_asked_ = host;
+    hint_ = span;
+    hint_valid_ = true;
+    return span;
+  }
+
+  // Bytes of the extent's window that the host file stores (all of them where holes are unknown).
+  std::uint64_t data_bytes() const {
+    std::uint64_t total = 0;
+    for (std::uint64_t host = start_, end = start_ + size_; host < end;) {
+      const DataSpan span = file_->next_data(host);
+      if (span.begin >= end || span.end <= span.begin) break;
+      const std::uint64_t stop = std::min(span.end, end);
+      total += stop - std::max(span.begin, host);
+      host = stop;
+    }
+    return total;
+  }
+
   void check_range(std::uint64_t offset, std::uint64_t length) const {
     if (offset > size_ || length > size_ - offset) {
       throw UsageError(name_, "range " + hex(offset) + "+" + hex(length) + " lies outside the flat extent (" +
@@ -63,6 +103,10 @@ class FlatExtent final : public Extent {
   std::uint64_t start_;
   std::uint64_t size_;
   std::string name_;
+  mutable std::mutex hint_mutex_;
+  mutable bool hint_valid_ = false;
+  mutable std::uint64_t hint_asked_ = 0;
+  mutable DataSpan hint_;
 };
 
 }  // namespace

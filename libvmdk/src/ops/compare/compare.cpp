@@ -1,11 +1,7 @@
 // ops::compare: the contents of two disks, each a VMDK chain (KDMV magic or descriptor text) or a
 // raw file. Ranges that both sides map as zeros or unallocated are compared without reading; the
 // others are read by reader threads (ops::read_in_order) and compared in order.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include "extent/foreign_magic.hpp"
@@ -33,7 +29,7 @@ class ChainSide final : public Side {
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const override { chain_->read(offset, out); }
   bool may_hold_data(std::uint64_t offset, std::uint64_t length) const override {
     auto runs = chain_->map(offset, length);
-    return std::any_of(runs.begin(), runs.end(), [](const ChainRun& r) { return r.data; });
+    return std::any_of(runs.begin(), runs.end(), [](const ChainRun& r) { return r.holds_bytes(); });
   }
   const Chain& chain() const { return *chain_; }
 
@@ -43,31 +39,20 @@ class ChainSide final : public Side {
 
 class RawSide final : public Side {
  public:
-  explicit RawSide(std::unique_ptr<File> file) : file_(std::move(file)), size_(file_->size()) {
-    // A second descriptor only to ask the file system where the holes are (SEEK_DATA); a
-    // duplicate, since the name may have been swapped for a FIFO since it was checked.
-    hole_fd_ = ::fcntl(file_->descriptor(), F_DUPFD_CLOEXEC, 0);
-  }
-  ~RawSide() override {
-    if (hole_fd_ >= 0) ::close(hole_fd_);
-  }
-  RawSide(const RawSide&) = delete;
-  RawSide& operator=(const RawSide&) = delete;
+  explicit RawSide(std::unique_ptr<File> file) : file_(std::move(file)), size_(file_->size()) {}
   std::uint64_t size() const override { return size_; }
   void read(std::uint64_t offset, std::span<std::uint8_t> out) const override {
     read_exact(*file_, offset, out, "raw data");
   }
   bool may_hold_data(std::uint64_t offset, std::uint64_t length) const override {
-    if (hole_fd_ < 0) return true;
-    off_t next = ::lseek(hole_fd_, static_cast<off_t>(offset), SEEK_DATA);
-    if (next < 0) return errno != ENXIO;  // ENXIO: only a hole until the end of the file
-    return static_cast<std::uint64_t>(next) < offset + length;
+    // The file system's holes (SEEK_DATA); one that cannot tell says data everywhere.
+    const DataSpan span = file_->next_data(offset);
+    return span.begin < span.end && span.begin < offset + length;
   }
 
  private:
   std::unique_ptr<File> file_;
   std::uint64_t size_;
-  int hole_fd_ = -1;
 };
 
 // A VMDK starts with the sparse magic "KDMV" or is descriptor text; anything else is raw.

@@ -135,12 +135,19 @@ class Copier {
       const bool zero = g.zero || all_zero(content);
       if (t.updater) {
         sparse_grain(t, g, content, zero);
-      } else {
+      } else if (!(zero && over_flat_hole(t, g))) {
         t.file->write_at(t.file_base + (g.start - ancestor_.extents()[g.slot].start), content);
         t.written = true;
       }
     }
     if (progress_) progress_(to - start_of_walk(), plan_.total_bytes);
+  }
+
+  // A zero grain over a hole of a flat ANCESTOR's file reads as zeros already: writing it would
+  // only fill the hole (the file system says, SEEK_DATA; one that cannot tell gets the write).
+  bool over_flat_hole(const Target& t, const MergeGrain& g) const {
+    const std::uint64_t at = t.file_base + (g.start - ancestor_.extents()[g.slot].start);
+    return t.file->next_data(at).begin >= at + g.length;
   }
 
   std::uint64_t start_of_walk() const {

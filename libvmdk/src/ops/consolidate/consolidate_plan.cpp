@@ -160,7 +160,7 @@ void walk_merge_grains(const MergePlan& plan, const std::function<void(std::span
         const std::uint64_t end = grain.start + grain.length;
         while (j < runs.size() && runs[j].offset + runs[j].length <= grain.start) ++j;
         for (std::size_t k = j; k < runs.size() && runs[k].offset < end; ++k) {
-          if (runs[k].data) {
+          if (runs[k].holds_bytes()) {
             grain.zero = false;
             break;
           }

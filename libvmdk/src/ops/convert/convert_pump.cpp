@@ -66,7 +66,7 @@ class Pump {
     while (data_start_ >= data_end_) {
       if (run_index_ < runs_.size()) {
         const ChainRun& run = runs_[run_index_++];
-        if (run.data) {
+        if (run.holds_bytes()) {  // holes of flat files are zeros: nothing to read
           data_start_ = run.offset;
           data_end_ = run.offset + run.length;
         }

@@ -1,10 +1,6 @@
 // What convert reads: a chain through its merged map, or a raw file whose holes (SEEK_DATA /
 // SEEK_HOLE) map as unallocated so that they are neither read nor stored.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 
 #include "vmdk/convert.hpp"
 #include "vmdk/error.hpp"
@@ -44,31 +40,18 @@ class RawSource final : public ConvertSource {
       throw UsageError(file_->name(), "a raw disk must be a non-empty multiple of 512 bytes (this one is " +
                                           std::to_string(size_) + " bytes)");
     }
-    // A second descriptor only to ask the file system where the holes are (a duplicate, not a
-    // second open of the name: the name may now be something else, and a spool has none).
-    hole_fd_ = ::fcntl(file_->descriptor(), F_DUPFD_CLOEXEC, 0);
   }
-  ~RawSource() override {
-    if (hole_fd_ >= 0) ::close(hole_fd_);
-  }
-  RawSource(const RawSource&) = delete;
-  RawSource& operator=(const RawSource&) = delete;
 
   std::uint64_t capacity() const override { return size_; }
   std::vector<ChainRun> map(std::uint64_t offset, std::uint64_t length) const override {
     std::vector<ChainRun> out;
     const std::uint64_t end = offset + length;
     while (offset < end) {
-      std::uint64_t data_start = offset, data_end = end;
-      if (hole_fd_ >= 0) {
-        off_t d = ::lseek(hole_fd_, static_cast<off_t>(offset), SEEK_DATA);
-        if (d < 0 && errno == ENXIO) d = static_cast<off_t>(end);  // only a hole up to the end
-        if (d >= 0) {
-          data_start = std::min<std::uint64_t>(static_cast<std::uint64_t>(d), end);
-          off_t h = ::lseek(hole_fd_, static_cast<off_t>(data_start), SEEK_HOLE);
-          data_end = h < 0 ? end : std::min<std::uint64_t>(static_cast<std::uint64_t>(h), end);
-        }
-      }
+      // A file system that cannot tell answers data everywhere: then everything is read.
+      const DataSpan span = file_->next_data(offset);
+      const std::uint64_t data_start = std::min(span.begin, end);
+      // A file cut short since it was opened reads as data, so that reading it fails loudly.
+      const std::uint64_t data_end = span.end > data_start ? std::min(span.end, end) : end;
       if (data_start > offset) push(out, offset, data_start - offset, false);
       if (data_end > data_start) push(out, data_start, data_end - data_start, true);
       offset = std::max(data_end, data_start);
@@ -97,7 +80,6 @@ class RawSource final : public ConvertSource {
   std::filesystem::path path_;
   std::unique_ptr<File> file_;
   std::uint64_t size_ = 0;
-  int hole_fd_ = -1;
 };
 
 }  // namespace

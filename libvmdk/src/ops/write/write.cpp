@@ -31,7 +31,7 @@ class Payload {
   void fill(std::uint64_t disk_offset, std::span<std::uint8_t> out) const {
     switch (data_.kind) {
       case WriteData::Kind::bytes:
-        read_exact(*data_.source, disk_offset - offset_, out, "data to write");
+        fill_from_source(disk_offset - offset_, out);
         break;
       case WriteData::Kind::pattern:
         std::memset(out.data(), data_.pattern, out.size());
@@ -44,6 +44,28 @@ class Payload {
   bool zero() const { return data_.kind == WriteData::Kind::zero; }
 
  private:
+  // Holes of the source file (SEEK_DATA) are zeros that are not read; a source cut short still
+  // fails in read_exact, never as zeros.
+  void fill_from_source(std::uint64_t at, std::span<std::uint8_t> out) const {
+    const ByteSource& source = *data_.source;
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const std::uint64_t pos = at + done;
+      const std::uint64_t left = out.size() - done;
+      const DataSpan span = source.next_data(pos);
+      const bool none_left = span.begin >= span.end && pos + left <= source.size();
+      const std::uint64_t hole = none_left ? left : span.begin > pos ? std::min(left, span.begin - pos) : 0;
+      std::memset(out.data() + done, 0, static_cast<std::size_t>(hole));
+      done += static_cast<std::size_t>(hole);
+      if (done == out.size()) break;
+      const std::uint64_t from = pos + hole;
+      const bool known = span.begin < span.end && span.end > from;
+      const std::uint64_t data = known ? std::min(left - hole, span.end - from) : left - hole;
+      read_exact(source, at + done, out.subspan(done, static_cast<std::size_t>(data)), "data to write");
+      done += static_cast<std::size_t>(data);
+    }
+  }
+
   const WriteData& data_;
   std::uint64_t offset_;
 };
@@ -166,7 +188,7 @@ class Writer {
 
   bool reads_zero(std::uint64_t start, std::uint64_t end) const {
     for (const auto& run : chain_.map(start, end - start)) {
-      if (run.data) return false;
+      if (run.holds_bytes()) return false;
     }
     return true;
   }
