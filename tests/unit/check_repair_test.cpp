@@ -145,6 +145,64 @@ TEST_CASE("the repair plan keeps the sound copy and clears what no copy holds", 
   CHECK(result.repaired[0][5] == 0);
 }
 
+namespace {
+
+// Counts the reads that touch one byte range of the file it wraps.
+class CountingSource final : public vmdk::ByteSource {
+ public:
+  CountingSource(std::shared_ptr<const vmdk::ByteSource> file, std::uint64_t watched)
+      : file_(std::move(file)), watched_(watched) {}
+  std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const override {
+    if (offset <= watched_ && watched_ < offset + out.size()) ++hits;
+    return file_->read_at(offset, out);
+  }
+  std::uint64_t size() const override { return file_->size(); }
+  const std::string& name() const override { return file_->name(); }
+  mutable int hits = 0;
+
+ private:
+  std::shared_ptr<const vmdk::ByteSource> file_;
+  std::uint64_t watched_;
+};
+
+}  // namespace
+
+TEST_CASE("a table several directory entries name is reported for each and never read", "[check]") {
+  KdmvImage img = image();
+  const std::uint64_t table0 = img.gt_sectors.at(0);
+  img.poke(img.gde_offset(1), 4, table0);
+  CountingSource source(img.file(), table0 * 512);
+  const auto result = sparse::scan_sparse(source, kCapacity * 512);
+  CHECK(has(result.findings, "gd_entries_share_table", img.gde_offset(0)));
+  CHECK(has(result.findings, "gd_entries_share_table", img.gde_offset(1)));
+  // Both entries are set aside: the shared table is not read once per entry (a million entries
+  // naming one table cost a million table reads before).
+  CHECK(source.hits == 0);
+}
+
+TEST_CASE("a scan stores no entries for a table that names no grain", "[check]") {
+  const KdmvImage img = KdmvBuilder(kCapacity).fill_grain(0, 1).build();
+  const auto result = sparse::scan_sparse(*img.file(), kCapacity * 512);
+  REQUIRE(result.primary.size() == 2);
+  CHECK(result.primary[0].entries.holds_entries());
+  CHECK_FALSE(result.primary[1].entries.holds_entries());
+  CHECK(result.primary[1].entries.size() == 512);
+  CHECK(result.repaired[1] == sparse::GrainTable::unallocated(512));
+  CHECK(result.findings.empty());
+}
+
+TEST_CASE("a scan for findings lists the same findings without the lost ranges", "[check]") {
+  KdmvImage img = image();
+  img.poke(img.gte_offset(5), 4, 0x7fffff);
+  img.poke(rgte_offset(img, 5), 4, 0x7fffff);
+  const auto repair = sparse::scan_sparse(*img.file(), kCapacity * 512);
+  const auto check = sparse::scan_sparse(*img.file(), kCapacity * 512, sparse::ScanUse::findings);
+  CHECK(repair.lost.size() == 1);
+  CHECK(check.lost.empty());
+  REQUIRE(check.findings.size() == repair.findings.size());
+  for (std::size_t i = 0; i < check.findings.size(); ++i) CHECK(check.findings[i].message == repair.findings[i].message);
+}
+
 TEST_CASE("repair fixes the file, reports the loss, and undo restores it byte for byte", "[repair]") {
   vmdk_test::TempDir dir;
   const auto path = dir / "disk.vmdk";

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "chain/chain_impl.hpp"
+#include "io/pooled_file.hpp"
 
 namespace vmdk {
 
@@ -14,8 +15,17 @@ namespace fs = std::filesystem;
 
 namespace chain {
 
+// A disk's lock (DESIGN.md safety rules): its descriptor file and every extent file, each on its own
+// descriptor (an OFD lock lives as long as its descriptor). A disk of more extent files than the
+// file pool keeps open (io::kPooledOpenFiles; a split disk of 8 TiB has 4096) cannot hold a
+// descriptor per file under a small limit (ulimit -n 256): it is locked through its descriptor
+// file alone, which every reader and writer of that disk takes. What this gives up, for such disks
+// only: an extent file that another disk's descriptor also names is not locked by this disk.
 std::vector<fs::path> disk_files(const Disk& disk) {
   std::vector<fs::path> files{disk.path()};
+  std::size_t with_files = 0;
+  for (const ExtentSlot& slot : disk.extents()) with_files += slot.path.empty() ? 0 : 1;
+  if (with_files > io::kPooledOpenFiles) return files;
   for (const ExtentSlot& slot : disk.extents()) {
     if (slot.path.empty() || std::find(files.begin(), files.end(), slot.path) != files.end()) continue;
     std::error_code error;

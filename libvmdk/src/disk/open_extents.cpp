@@ -11,6 +11,7 @@
 #include "disk/shared_files.hpp"
 #include "extent/clipped_extent.hpp"
 #include "extent/kind_table.hpp"
+#include "io/pooled_file.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::disk {
@@ -61,6 +62,15 @@ ExtentSlot place_slot(std::size_t index, const ExtentLine& line, std::uint64_t s
   }
   slot.length = line.sectors * kSector;
   return slot;
+}
+
+// A disk of more extent files than the pool keeps open reads them through the pool (a split disk of
+// 8 TiB has 4096): open on use, closed when others are needed. Smaller disks keep their files
+// open, and batched reads (io_uring) on them.
+bool pool_extent_files(const std::vector<ExtentLine>& lines) {
+  return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [](const ExtentLine& line) {
+           return needs_file(line.type);
+         })) > io::kPooledOpenFiles;
 }
 
 // The host file of a slot's line, resolved inside folder (slot.path set even when it is refused or
@@ -120,7 +130,8 @@ std::map<WholeFileKey, std::uint64_t> longest_lines(const std::vector<ExtentLine
 // The extent of a file line, opened or shared with an earlier line of the same whole file (see
 // WholeFiles). Returns true when an earlier line named the same whole file (the two alias).
 bool open_file_slot(const std::filesystem::path& folder, const std::string& what, ExtentSlot& slot,
-                    const OpenOptions& options, const std::string& descriptor_name, WholeFiles& whole_files) {
+                    const OpenOptions& options, const std::string& descriptor_name, bool pooled,
+                    WholeFiles& whole_files) {
   const ExtentLine& line = slot.line;
   const WholeFileKey key{resolve_slot_file(folder, what, slot, options), line.type};
   const auto earlier = whole_files.opened.find(key);
@@ -130,7 +141,12 @@ bool open_file_slot(const std::filesystem::path& folder, const std::string& what
                                                : std::make_shared<extent::ClippedExtent>(shared.extent, slot.length);
     return true;
   }
-  std::shared_ptr<const ByteSource> file = File::open(slot.path);
+  std::shared_ptr<const ByteSource> file;
+  if (pooled) {
+    file = io::PooledFile::open(slot.path);
+  } else {
+    file = File::open(slot.path);
+  }
   const extent::ExtentKind& kind = extent::kind_for_line(line.type, file.get());
   std::uint64_t start_bytes = 0;
   std::uint64_t open_length = slot.length;
@@ -196,6 +212,7 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
   const std::filesystem::path folder = paths::folder_of(descriptor_path);
   const auto& lines = descriptor.extents();
   if (self) require_one_sparse_line(lines, descriptor_name);
+  const bool pooled = pool_extent_files(lines);
 
   std::vector<ExtentSlot> slots;
   slots.reserve(lines.size());
@@ -221,7 +238,7 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       } else if (!needs_file(line.type)) {
         slot.extent = extent::kind_for_line(line.type, nullptr).open_reader({nullptr, 0, slot.length});
       } else {
-        repeated = open_file_slot(folder, what, slot, options, descriptor_name, whole_files);
+        repeated = open_file_slot(folder, what, slot, options, descriptor_name, pooled, whole_files);
       }
     } catch (const SlotProblem& problem) {
       record_slot_problem(problem, slot, descriptor_name, options);

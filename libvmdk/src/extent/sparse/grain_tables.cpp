@@ -71,6 +71,12 @@ GrainTables::Table GrainTables::cached(std::uint64_t gd_index) const {
   return entry.table;
 }
 
+void GrainTables::forget_cached() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  index_.clear();
+  lru_.clear();
+}
+
 GrainTables::Table GrainTables::table(std::uint64_t gd_index) const {
   if (gd_index >= directory_.size() || directory_[gd_index] == 0) return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);

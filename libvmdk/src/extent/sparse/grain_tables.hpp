@@ -33,6 +33,10 @@ class GrainTables {
   /// at or after overHead and ends inside the file. Throws FormatError / IoError.
   Table table(std::uint64_t gd_index) const;
 
+  /// Drops the cached tables (a walk over the whole extent that will not come back: a split disk's
+  /// thousands of extents would otherwise each keep theirs).
+  void forget_cached() const;
+
   std::uint64_t directory_size() const { return directory_.size(); }
   /// The sector directory entry gd_index names (0: no table).
   std::uint32_t table_sector(std::uint64_t gd_index) const { return directory_[gd_index]; }

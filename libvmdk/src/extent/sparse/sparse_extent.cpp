@@ -21,6 +21,9 @@ ExtentDetails SparseExtent::details() const {
     for_each_distinct_grain([&](const Piece&) { ++grains; });
     return std::min(grains * layout_.grain_bytes, layout_.file_size);
   });
+  // The allocated size is a one-off walk of every table: info and chain of a split disk would
+  // otherwise keep every table of its thousands of extents (8 TiB: 512 MiB).
+  tables_.forget_cached();
   return d;
 }
 

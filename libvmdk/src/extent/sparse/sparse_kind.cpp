@@ -72,7 +72,7 @@ class SparseKind final : public extent::ExtentKind {
   }
   std::optional<std::vector<Finding>> scan(const std::filesystem::path& path,
                                            std::uint64_t size_bytes) const override {
-    return scan_sparse(*File::open(path), size_bytes).findings;
+    return scan_sparse(*File::open(path), size_bytes, ScanUse::findings).findings;
   }
   void plan_repair(const extent::RepairTarget& target, extent::RepairPlan& plan) const override {
     plan_sparse_file_repair(target, plan);

@@ -96,9 +96,10 @@ class SparsePlanner {
         used.push_back({at, at + table_bytes()});
       }
     }
-    for (const auto& table : repaired_) {
-      for (std::uint32_t s : table) {
-        if (s > format::kGteZeroed) used.push_back({s * kSectorSize, s * kSectorSize + l_.grain_bytes});
+    for (const sparse::GrainTable& table : repaired_) {
+      for (std::size_t e = 0; table.holds_entries() && e < table.size(); ++e) {
+        const std::uint64_t at = std::uint64_t{table[e]} * kSectorSize;
+        if (table[e] > format::kGteZeroed) used.push_back({at, at + l_.grain_bytes});
       }
     }
     for (const KeptGrain& k : plan_.kept) {
@@ -128,8 +129,9 @@ class SparsePlanner {
     };
     std::vector<Item> items;
     for (std::size_t i = 0; i < count_; ++i) {
-      for (std::size_t e = 0; e < repaired_[i].size(); ++e) {
-        if (repaired_[i][e] > format::kGteZeroed) items.push_back({repaired_[i][e] * kSectorSize, -1, i, e});
+      const sparse::GrainTable& table = repaired_[i];
+      for (std::size_t e = 0; table.holds_entries() && e < table.size(); ++e) {
+        if (table[e] > format::kGteZeroed) items.push_back({std::uint64_t{table[e]} * kSectorSize, -1, i, e});
       }
       for (int copy = 0; copy < 2; ++copy) {
         const auto& copies = copy == 0 ? scan_.primary : scan_.redundant;
@@ -156,7 +158,7 @@ class SparsePlanner {
         const std::size_t got = file_.read_at(item.start, copy.bytes);
         copy.bytes.resize(got);
         plan_.data.push_back(std::move(copy));
-        repaired_[item.index][item.entry] = static_cast<std::uint32_t>(slot / kSectorSize);
+        repaired_[item.index].set(item.entry, static_cast<std::uint32_t>(slot / kSectorSize));
         changed_[item.index] = true;
         ++moved;
       }
@@ -197,7 +199,7 @@ class SparsePlanner {
 
   void write_copy(std::size_t i, const sparse::TableCopy& copy, std::uint64_t dir_at, const char* which,
                   std::vector<RepairInterval>& used, std::vector<extent::PlannedWrite>& directory_writes) {
-    const std::vector<std::uint32_t>& table = repaired_[i];
+    const sparse::GrainTable& table = repaired_[i];
     const std::string name = std::string(which) + " grain table " + std::to_string(i);
     auto set_directory = [&](std::uint32_t sector) {
       std::vector<std::uint8_t> bytes(4);
@@ -226,7 +228,7 @@ class SparsePlanner {
       set_directory(static_cast<std::uint32_t>(at / kSectorSize));
     }
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(table_bytes()));
-    format::encode_u32_table(table, bytes);
+    format::encode_u32_table(table.expanded(), bytes);
     plan_.metadata.push_back({path_, at, std::move(bytes)});
     act(moved ? "grain_table_moved" : copy.usable ? "grain_table_rewritten" : "grain_table_restored", at,
         (moved ? "moved " : copy.usable ? "rewrote " : "restored ") + name + " to " + hex(at) +
@@ -312,7 +314,7 @@ class SparsePlanner {
     for (std::size_t i = 0; i < count_; ++i) {
       for (const sparse::TableCopy* copy : {&scan_.primary[i], scan_.has_redundant ? &scan_.redundant[i] : nullptr}) {
         if (!copy || !copy->usable) continue;
-        for (std::size_t e = 0; e < copy->entries.size(); ++e) {
+        for (std::size_t e = 0; copy->entries.holds_entries() && e < copy->entries.size(); ++e) {
           const bool cleared = repaired_[i].size() <= e || repaired_[i][e] <= format::kGteZeroed;
           if (!cleared || copy->entries[e] <= format::kGteZeroed) continue;
           const std::uint64_t at = std::uint64_t{copy->entries[e]} * kSectorSize;
@@ -346,7 +348,7 @@ class SparsePlanner {
   std::uint64_t size_;
   std::uint64_t end_ = 0;
   std::size_t count_ = 0;
-  std::vector<std::vector<std::uint32_t>> repaired_;
+  std::vector<sparse::GrainTable> repaired_;
   std::vector<bool> changed_;
   std::vector<std::optional<std::uint64_t>> moved_primary_;
   std::vector<std::optional<std::uint64_t>> moved_redundant_;

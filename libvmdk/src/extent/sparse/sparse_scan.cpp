@@ -26,7 +26,8 @@ struct Interval {
 
 class Scanner {
  public:
-  Scanner(const ByteSource& file, SparseScan& out) : file_(file), out_(out), size_(file.size()) {}
+  Scanner(const ByteSource& file, SparseScan& out, ScanUse use)
+      : file_(file), out_(out), use_(use), size_(file.size()) {}
 
   void run(std::uint64_t size_bytes);
 
@@ -49,7 +50,9 @@ class Scanner {
   void check_header(std::uint64_t size_bytes);
   void check_descriptor_area();
   void scan_tables();
-  std::vector<TableCopy> read_copies(std::uint64_t dir_at, const char* which);
+  std::vector<TableCopy> read_directory(std::uint64_t dir_at, const char* which);
+  void note_tables_as_metadata();
+  void read_tables(std::vector<TableCopy>& copies, const char* which);
   void find_shared_tables();
   void check_entries(TableCopy& copy, std::uint64_t index, const char* which);
   bool record_sound(const std::string& name, std::uint64_t start, std::uint64_t index, std::uint64_t entry);
@@ -65,13 +68,19 @@ class Scanner {
   std::string table_name(const char* which, std::uint64_t index) const {
     return std::string(which) + " grain table " + std::to_string(index);
   }
+  // Byte offset of directory entry index (the redundant directory's when redundant).
+  std::uint64_t entry_at(bool redundant, std::uint64_t index) const {
+    return (redundant ? layout().effective.rgd_offset * kSectorSize : layout().gd_byte_offset) + index * 4;
+  }
   void lose(std::uint64_t index, std::uint64_t entry, const std::string& reason) {
+    if (use_ == ScanUse::findings) return;
     const std::uint64_t start = grain_start(index, entry);
     out_.lost.push_back({start, std::min(layout().grain_bytes, mapped_ - start), reason});
   }
 
   const ByteSource& file_;
   SparseScan& out_;
+  ScanUse use_;
   std::uint64_t size_;
   std::uint64_t mapped_ = 0;  // virtual bytes the tables answer for
   std::uint64_t count_ = 0;   // directory entries in use
@@ -141,72 +150,107 @@ void Scanner::check_descriptor_area() {
           " bytes of its space without an end: it was written past its reserved sectors and cut off");
 }
 
-std::vector<TableCopy> Scanner::read_copies(std::uint64_t dir_at, const char* which) {
+// The directory and the verdict on each entry, without reading a table: tables that several
+// entries name are never read (find_shared_tables sets them all aside), so a directory whose
+// million entries name one table costs one pass, not a million table reads.
+std::vector<TableCopy> Scanner::read_directory(std::uint64_t dir_at, const char* which) {
   const KdmvLayout& l = layout();
   std::vector<std::uint8_t> dir(static_cast<std::size_t>(count_ * 4));
   read_exact(file_, dir_at, dir, std::string(which) + " grain directory");
   const auto sectors = format::decode_u32_table(dir, static_cast<std::size_t>(count_));
+  dir = {};
   const std::uint64_t gt_bytes = l.geometry.gtes_per_gt * 4;
   std::vector<TableCopy> copies(static_cast<std::size_t>(count_));
   for (std::uint64_t i = 0; i < count_; ++i) {
     TableCopy& copy = copies[i];
     copy.sector = sectors[i];
-    copy.entry_at = dir_at + i * 4;
     if (copy.sector == 0) continue;
+    const std::uint64_t entry_offset = dir_at + i * 4;
     const std::uint64_t at = std::uint64_t{copy.sector} * kSectorSize;
     const std::string name = std::string(which) + " grain directory entry " + std::to_string(i);
     bool overlaps = false;
     for (const Interval& m : metadata_) overlaps = overlaps || (at < m.end && at + gt_bytes > m.start);
     if (copy.sector < l.table_floor_sector || overlaps) {
-      add("gd_entry_into_metadata", copy.entry_at,
+      add("gd_entry_into_metadata", entry_offset,
           name + " points into the header or a directory (sector " + hex(copy.sector) + ")");
       continue;
     }
     if (at + gt_bytes > size_) {
-      add("gd_entry_past_eof", copy.entry_at,
+      add("gd_entry_past_eof", entry_offset,
           name + " points past end of file (" + hex(at + gt_bytes) + " > " + hex(size_) + ")");
       continue;
     }
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(gt_bytes));
-    read_exact(file_, at, bytes, table_name(which, i));
-    copy.entries = format::decode_u32_table(bytes, static_cast<std::size_t>(l.geometry.gtes_per_gt));
-    copy.bad.assign(copy.entries.size(), false);
-    copy.usable = true;
+    copy.usable = true;  // lies inside the file: read by read_tables unless another entry names it
   }
   return copies;
+}
+
+// Every table a directory names is metadata (a grain must not overlap one), even a table two
+// entries claim: it is somebody's. Each table is listed once however many entries name it.
+void Scanner::note_tables_as_metadata() {
+  std::vector<std::uint32_t> sectors;
+  for (const std::vector<TableCopy>* copies : {&out_.primary, &out_.redundant}) {
+    for (const TableCopy& c : *copies) {
+      if (c.usable) sectors.push_back(c.sector);
+    }
+  }
+  std::sort(sectors.begin(), sectors.end());
+  sectors.erase(std::unique(sectors.begin(), sectors.end()), sectors.end());
+  for (std::uint32_t sector : sectors) {
+    const std::uint64_t at = std::uint64_t{sector} * kSectorSize;
+    metadata_.push_back({at, at + layout().geometry.gtes_per_gt * 4});
+  }
+}
+
+void Scanner::read_tables(std::vector<TableCopy>& copies, const char* which) {
+  const KdmvLayout& l = layout();
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(l.geometry.gtes_per_gt * 4));
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    TableCopy& copy = copies[i];
+    if (!copy.usable) continue;
+    read_exact(file_, std::uint64_t{copy.sector} * kSectorSize, bytes, table_name(which, i));
+    copy.entries = GrainTable::of(format::decode_u32_table(bytes, static_cast<std::size_t>(l.geometry.gtes_per_gt)));
+  }
 }
 
 // A table named by more than one directory entry, in either directory: none of them can be
 // trusted, each is restored from its other copy. The one exception is a redundant entry naming
 // the primary table of the same index, which leaves the primary sound.
 void Scanner::find_shared_tables() {
-  struct Claim {
-    std::uint32_t sector;
-    bool redundant;
-    std::uint64_t index;
+  // A claim is index * 2 + (1 for the redundant copy): 8 bytes each, sorted by the sector it
+  // names, then by directory order.
+  auto copy_of = [&](std::uint64_t claim) -> TableCopy& {
+    return (claim & 1) != 0 ? out_.redundant[claim >> 1] : out_.primary[claim >> 1];
   };
-  std::vector<Claim> claims;
+  std::vector<std::uint64_t> claims;
+  claims.reserve(static_cast<std::size_t>(
+      std::count_if(out_.primary.begin(), out_.primary.end(), [](const TableCopy& c) { return c.usable; }) +
+      std::count_if(out_.redundant.begin(), out_.redundant.end(), [](const TableCopy& c) { return c.usable; })));
   for (std::uint64_t i = 0; i < count_; ++i) {
-    if (out_.primary[i].usable) claims.push_back({out_.primary[i].sector, false, i});
-    if (out_.has_redundant && out_.redundant[i].usable) claims.push_back({out_.redundant[i].sector, true, i});
+    if (out_.primary[i].usable) claims.push_back(i * 2);
+    if (out_.has_redundant && out_.redundant[i].usable) claims.push_back(i * 2 + 1);
   }
-  std::sort(claims.begin(), claims.end(), [](const Claim& a, const Claim& b) { return a.sector < b.sector; });
+  std::sort(claims.begin(), claims.end(), [&](std::uint64_t a, std::uint64_t b) {
+    return copy_of(a).sector != copy_of(b).sector ? copy_of(a).sector < copy_of(b).sector : a < b;
+  });
   for (std::size_t k = 0; k < claims.size();) {
     std::size_t n = 1;
-    while (k + n < claims.size() && claims[k + n].sector == claims[k].sector) ++n;
-    if (n == 2 && claims[k].index == claims[k + 1].index) {
-      TableCopy& r = out_.redundant[claims[k].index];
+    while (k + n < claims.size() && copy_of(claims[k + n]).sector == copy_of(claims[k]).sector) ++n;
+    if (n == 2 && claims[k] >> 1 == claims[k + 1] >> 1) {
+      const std::uint64_t index = claims[k] >> 1;
+      TableCopy& r = out_.redundant[index];
       r.usable = false;
-      add("gd_rgd_share_table", r.entry_at,
-          "redundant grain directory entry " + std::to_string(claims[k].index) +
-              " points at the primary table (sector " + hex(r.sector) + ") instead of a copy");
+      add("gd_rgd_share_table", entry_at(true, index),
+          "redundant grain directory entry " + std::to_string(index) + " points at the primary table (sector " +
+              hex(r.sector) + ") instead of a copy");
     } else if (n > 1) {
       for (std::size_t j = k; j < k + n; ++j) {
-        TableCopy& c = claims[j].redundant ? out_.redundant[claims[j].index] : out_.primary[claims[j].index];
+        const bool redundant = (claims[j] & 1) != 0;
+        TableCopy& c = copy_of(claims[j]);
         c.usable = false;
-        add("gd_entries_share_table", c.entry_at,
-            std::string(claims[j].redundant ? "redundant" : "primary") + " grain directory entry " +
-                std::to_string(claims[j].index) + " names table sector " + hex(c.sector) +
+        add("gd_entries_share_table", entry_at(redundant, claims[j] >> 1),
+            std::string(redundant ? "redundant" : "primary") + " grain directory entry " +
+                std::to_string(claims[j] >> 1) + " names table sector " + hex(c.sector) +
                 ", which another directory entry names too");
       }
     }
@@ -216,6 +260,7 @@ void Scanner::find_shared_tables() {
 
 void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* which) {
   const KdmvLayout& l = layout();
+  if (!copy.entries.holds_entries()) return;  // names no grain
   const std::uint64_t table_at = std::uint64_t{copy.sector} * kSectorSize;
   for (std::uint64_t e = 0; e < copy.entries.size() && grain_start(index, e) < mapped_; ++e) {
     const std::uint64_t sector = copy.entries[e];
@@ -242,7 +287,7 @@ void Scanner::check_entries(TableCopy& copy, std::uint64_t index, const char* wh
     } else if (!l.compressed || record_sound(name, start, index, e)) {
       continue;
     }
-    copy.bad[e] = true;
+    copy.mark_bad(e);
   }
 }
 
@@ -268,13 +313,12 @@ bool Scanner::record_sound(const std::string& name, std::uint64_t start, std::ui
 // has them right, else cleared and listed as lost.
 void Scanner::combine() {
   out_.repaired.assign(static_cast<std::size_t>(count_), {});
-  auto bad_count = [](const TableCopy& c) { return std::count(c.bad.begin(), c.bad.end(), true); };
   for (std::uint64_t i = 0; i < count_; ++i) {
     const TableCopy& p = out_.primary[i];
     const TableCopy* r = out_.has_redundant ? &out_.redundant[i] : nullptr;
     const TableCopy* base = nullptr;
     const TableCopy* other = nullptr;
-    if (p.usable && (!r || !r->usable || bad_count(p) <= bad_count(*r))) {
+    if (p.usable && (!r || !r->usable || p.bad_count() <= r->bad_count())) {
       base = &p;
       other = r && r->usable ? r : nullptr;
     } else if (r && r->usable) {
@@ -282,8 +326,7 @@ void Scanner::combine() {
       other = p.usable ? &p : nullptr;
     }
     if (r && (p.sector == 0) != (r->sector == 0)) {
-      const TableCopy& zero = p.sector == 0 ? p : *r;
-      add("gd_copies_differ", zero.entry_at,
+      add("gd_copies_differ", entry_at(p.sector != 0, i),
           std::string(p.sector == 0 ? "primary" : "redundant") + " grain directory entry " + std::to_string(i) +
               " is 0 while the other copy has a table");
     }
@@ -292,27 +335,32 @@ void Scanner::combine() {
       // empty table takes its place (VMware and VirtualBox expect every table pre-allocated).
       if (p.sector != 0 || (r && r->sector != 0)) {
         const std::uint64_t start = i * layout().gt_coverage_bytes;
-        out_.lost.push_back({start, std::min(layout().gt_coverage_bytes, mapped_ - start),
-                             "no readable copy of grain table " + std::to_string(i)});
-        out_.repaired[i].assign(static_cast<std::size_t>(layout().geometry.gtes_per_gt), 0);
+        if (use_ == ScanUse::repair) {
+          out_.lost.push_back({start, std::min(layout().gt_coverage_bytes, mapped_ - start),
+                               "no readable copy of grain table " + std::to_string(i)});
+        }
+        // Only a repair writes it; for check an empty table and none name the same grains.
+        if (use_ == ScanUse::repair) {
+          out_.repaired[i] = GrainTable::unallocated(static_cast<std::size_t>(layout().geometry.gtes_per_gt));
+        }
         out_.tables_need_writing = true;
       }
       continue;
     }
-    std::vector<std::uint32_t> table = base->entries;
-    for (std::uint64_t e = 0; e < table.size(); ++e) {
-      if (!base->bad[e]) continue;
-      if (other && !other->bad[e] && other->entries[e] != base->entries[e]) {
-        table[e] = other->entries[e];
+    GrainTable table = base->entries;
+    for (std::uint64_t e = 0; base->any_bad() && e < table.size(); ++e) {
+      if (!base->is_bad(e)) continue;
+      if (other && !other->is_bad(e) && other->entries[e] != base->entries[e]) {
+        table.set(e, other->entries[e]);
       } else {
-        table[e] = format::kGteUnallocated;
+        table.set(e, format::kGteUnallocated);
         lose(i, e, "grain table " + std::to_string(i) + " entry " + std::to_string(e) + " was damaged in every copy");
       }
     }
-    if (other) {
+    if (other && (base->entries.holds_entries() || other->entries.holds_entries())) {
       bool reported = false;
       for (std::uint64_t e = 0; e < table.size() && !reported; ++e) {
-        if (base->bad[e] || other->bad[e] || base->entries[e] == other->entries[e]) continue;
+        if (base->is_bad(e) || other->is_bad(e) || base->entries[e] == other->entries[e]) continue;
         reported = true;
         add("gt_copies_differ", std::uint64_t{other->sector} * kSectorSize + e * 4,
             "grain table " + std::to_string(i) + " entry " + std::to_string(e) + " differs between the copies (" +
@@ -335,8 +383,9 @@ void Scanner::find_shared_grains() {
   };
   std::vector<Use> uses;
   for (std::uint64_t i = 0; i < count_; ++i) {
-    for (std::uint64_t e = 0; e < out_.repaired[i].size(); ++e) {
-      if (out_.repaired[i][e] > format::kGteZeroed) uses.push_back({out_.repaired[i][e] * kSectorSize, i, e});
+    const GrainTable& table = out_.repaired[i];
+    for (std::uint64_t e = 0; table.holds_entries() && e < table.size(); ++e) {
+      if (table[e] > format::kGteZeroed) uses.push_back({std::uint64_t{table[e]} * kSectorSize, i, e});
     }
   }
   std::sort(uses.begin(), uses.end(), [](const Use& a, const Use& b) { return a.start < b.start; });
@@ -355,7 +404,7 @@ void Scanner::find_shared_grains() {
     add("gt_entries_share_grain", at,
         "grain table " + std::to_string(u.index) + " entry " + std::to_string(u.entry) + " points at sector " +
             hex(u.start / kSectorSize) + ", a grain another entry also uses");
-    out_.repaired[u.index][u.entry] = format::kGteUnallocated;
+    out_.repaired[u.index].set(u.entry, format::kGteUnallocated);
     lose(u.index, u.entry, "grain shared with another entry");
     out_.tables_need_writing = true;
   }
@@ -371,10 +420,10 @@ void Scanner::find_leaks() {
         used.push_back({at, at + layout().geometry.gtes_per_gt * 4});
       }
     }
-    for (std::uint32_t sector : out_.repaired[i]) {
-      if (sector > format::kGteZeroed) {
-        used.push_back({sector * kSectorSize, std::min(size_, sector * kSectorSize + layout().grain_bytes)});
-      }
+    const GrainTable& table = out_.repaired[i];
+    for (std::size_t e = 0; table.holds_entries() && e < table.size(); ++e) {
+      const std::uint64_t at = std::uint64_t{table[e]} * kSectorSize;
+      if (table[e] > format::kGteZeroed) used.push_back({at, std::min(size_, at + layout().grain_bytes)});
     }
   }
   std::sort(used.begin(), used.end(), [](const Interval& a, const Interval& b) { return a.start < b.start; });
@@ -436,19 +485,12 @@ void Scanner::scan_tables() {
       metadata_.push_back({at, at + dir_bytes});
     }
   }
-  out_.primary = read_copies(l.gd_byte_offset, "primary");
-  if (out_.has_redundant) out_.redundant = read_copies(h.rgd_offset * kSectorSize, "redundant");
-  // Every table a directory names is metadata (a grain must not overlap one), even a table two
-  // entries claim: it is somebody's.
-  for (const std::vector<TableCopy>* copies : {&out_.primary, &out_.redundant}) {
-    for (const TableCopy& c : *copies) {
-      if (c.usable) {
-        const std::uint64_t at = std::uint64_t{c.sector} * kSectorSize;
-        metadata_.push_back({at, at + l.geometry.gtes_per_gt * 4});
-      }
-    }
-  }
+  out_.primary = read_directory(l.gd_byte_offset, "primary");
+  if (out_.has_redundant) out_.redundant = read_directory(h.rgd_offset * kSectorSize, "redundant");
+  note_tables_as_metadata();
   find_shared_tables();
+  read_tables(out_.primary, "primary");
+  read_tables(out_.redundant, "redundant");
   for (std::uint64_t i = 0; i < count_; ++i) {
     if (out_.primary[i].usable) check_entries(out_.primary[i], i, "primary");
     if (out_.has_redundant && out_.redundant[i].usable) check_entries(out_.redundant[i], i, "redundant");
@@ -460,11 +502,12 @@ void Scanner::scan_tables() {
   std::uint64_t highest = 0;
   std::optional<std::uint64_t> cut;
   for (std::uint64_t i = 0; i < count_; ++i) {
-    for (std::uint64_t e = 0; e < out_.primary[i].entries.size(); ++e) {
-      const std::uint64_t start = std::uint64_t{out_.primary[i].entries[e]} * kSectorSize;
-      if (out_.primary[i].entries[e] <= format::kGteZeroed || start >= size_) continue;
+    const TableCopy& p = out_.primary[i];
+    for (std::uint64_t e = 0; p.entries.holds_entries() && e < p.entries.size(); ++e) {
+      const std::uint64_t start = std::uint64_t{p.entries[e]} * kSectorSize;
+      if (p.entries[e] <= format::kGteZeroed || start >= size_) continue;
       highest = std::max(highest, start);
-      if (out_.primary[i].bad[e] && start + l.grain_bytes > size_ && start >= l.grain_floor_sector * kSectorSize) {
+      if (p.is_bad(e) && start + l.grain_bytes > size_ && start >= l.grain_floor_sector * kSectorSize) {
         cut = start;
       }
     }
@@ -491,10 +534,62 @@ void Scanner::run(std::uint64_t size_bytes) {
 
 }  // namespace
 
-SparseScan scan_sparse(const ByteSource& file, std::uint64_t size_bytes) {
+GrainTable::GrainTable(const GrainTable& other)
+    : body_(other.body_ ? std::make_unique<Body>(*other.body_) : nullptr) {}
+
+GrainTable& GrainTable::operator=(const GrainTable& other) {
+  if (this != &other) *this = GrainTable(other);
+  return *this;
+}
+
+GrainTable GrainTable::unallocated(std::size_t n) {
+  GrainTable table;
+  if (n != 0) table.body_ = std::make_unique<Body>(Body{static_cast<std::uint32_t>(n), {}});  // numGTEsPerGT: 32 bits
+  return table;
+}
+
+GrainTable GrainTable::of(std::vector<std::uint32_t> entries) {
+  GrainTable table = unallocated(entries.size());
+  if (std::any_of(entries.begin(), entries.end(), [](std::uint32_t s) { return s != 0; })) {
+    table.body_->entries = std::move(entries);
+  }
+  return table;
+}
+
+void GrainTable::set(std::size_t e, std::uint32_t sector) {
+  if (!holds_entries()) {
+    if (sector == 0) return;
+    body_->entries.assign(body_->size, 0);
+  }
+  body_->entries[e] = sector;
+}
+
+std::vector<std::uint32_t> GrainTable::expanded() const {
+  return holds_entries() ? body_->entries : std::vector<std::uint32_t>(size(), 0);
+}
+
+bool GrainTable::operator==(const GrainTable& other) const {
+  if (size() != other.size()) return false;
+  if (!holds_entries() && !other.holds_entries()) return true;
+  for (std::size_t e = 0; e < size(); ++e) {
+    if ((*this)[e] != other[e]) return false;
+  }
+  return true;
+}
+
+std::size_t TableCopy::bad_count() const {
+  return bad_ ? static_cast<std::size_t>(std::count(bad_->begin(), bad_->end(), true)) : 0;
+}
+
+void TableCopy::mark_bad(std::size_t e) {
+  if (!bad_) bad_ = std::make_unique<std::vector<bool>>(entries.size(), false);
+  (*bad_)[e] = true;
+}
+
+SparseScan scan_sparse(const ByteSource& file, std::uint64_t size_bytes, ScanUse use) {
   SparseScan scan;
   scan.file = file.name();
-  Scanner(file, scan).run(size_bytes);
+  Scanner(file, scan, use).run(size_bytes);
   return scan;
 }
 

@@ -60,7 +60,7 @@ class StreamKind final : public extent::ExtentKind {
   std::optional<std::vector<Finding>> scan(const std::filesystem::path& path,
                                            std::uint64_t size_bytes) const override {
     // A stream is a sparse file: the sparse scan reads its markers and footer too.
-    return sparse::scan_sparse(*File::open(path), size_bytes).findings;
+    return sparse::scan_sparse(*File::open(path), size_bytes, sparse::ScanUse::findings).findings;
   }
   void plan_repair(const extent::RepairTarget& target, extent::RepairPlan& plan) const override {
     sparse::plan_sparse_file_repair(target, plan);  // a salvage when its footer is gone

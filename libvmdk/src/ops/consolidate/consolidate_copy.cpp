@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <vector>
 
 #include "extent/kind_table.hpp"
+#include "io/pooled_file.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
@@ -33,6 +35,7 @@ struct Target {
   std::uint64_t file_base = 0;                     // flat slots: byte of the slot's start
   std::uint64_t staged_bytes = 0;
   bool written = false;
+  bool open = false;
 };
 
 class Copier {
@@ -41,38 +44,60 @@ class Copier {
       : plan_(plan),
         progress_(progress),
         ancestor_(*plan.chain->layers()[plan.ancestor_depth].disk),
-        base_(plan.ancestor_depth + 1 == plan.chain->layers().size()) {
-    for (std::size_t s = 0; s < ancestor_.extents().size(); ++s) {
-      const ExtentSlot& slot = ancestor_.extents()[s];
-      Target t;
-      if (plan.slots[s].kind != SlotKind::zero) {
-        t.file = std::shared_ptr<File>(File::open(slot.path, File::Mode::read_write));
-        if (plan.slots[s].kind == SlotKind::sparse) {
-          t.updater = extent::open_updater_for(slot.line.type, t.file, slot.length);
-          if (t.updater->grain_bytes() != plan.slots[s].grain) {
-            throw FormatError(slot.path.string(), "grain size changed since the plan was made");
-          }
-        } else {
-          t.file_base = slot.line.offset.value_or(0) * 512;
-        }
-      }
-      targets_.push_back(std::move(t));
-    }
+        base_(plan.ancestor_depth + 1 == plan.chain->layers().size()),
+        targets_(ancestor_.extents().size()),
+        // A split disk of thousands of extent files cannot keep each open for writing (ulimit -n
+        // 256): its targets are opened when a grain needs them and closed (published and flushed)
+        // when too many are open. Smaller disks open every target first, so that a file that
+        // changed since the plan stops the copy before anything is written.
+        on_demand_(ancestor_.extents().size() > io::kPooledOpenFiles) {
+    for (std::size_t s = 0; !on_demand_ && s < targets_.size(); ++s) open_target(s);
   }
 
   void run() {
     walk_merge_grains(plan_, [this](std::span<const MergeGrain> grains) { window(grains); });
-    for (Target& t : targets_) {
-      if (t.updater) {
-        t.updater->commit();
-        t.updater->flush();
-      } else if (t.file && t.written) {
-        t.file->flush();
-      }
-    }
+    for (Target& t : targets_) finish(t);
   }
 
  private:
+  void open_target(std::size_t s) {
+    const ExtentSlot& slot = ancestor_.extents()[s];
+    Target& t = targets_[s];
+    t.open = true;
+    if (plan_.slots[s].kind == SlotKind::zero) return;
+    t.file = std::shared_ptr<File>(File::open(slot.path, File::Mode::read_write));
+    if (plan_.slots[s].kind == SlotKind::sparse) {
+      t.updater = extent::open_updater_for(slot.line.type, t.file, slot.length);
+      if (t.updater->grain_bytes() != plan_.slots[s].grain) {
+        throw FormatError(slot.path.string(), "grain size changed since the plan was made");
+      }
+    } else {
+      t.file_base = slot.line.offset.value_or(0) * 512;
+    }
+  }
+
+  // Publishes what a target staged, makes it durable and closes it.
+  void finish(Target& t) {
+    if (t.updater) {
+      t.updater->commit();
+      t.updater->flush();
+    } else if (t.file && t.written) {
+      t.file->flush();
+    }
+    t = Target{};
+  }
+
+  Target& target(std::size_t s) {
+    if (targets_[s].open) return targets_[s];
+    if (open_order_.size() >= io::kPooledOpenFiles) {
+      finish(targets_[open_order_.front()]);
+      open_order_.pop_front();
+    }
+    open_target(s);
+    open_order_.push_back(s);
+    return targets_[s];
+  }
+
   void window(std::span<const MergeGrain> grains) {
     for (std::size_t i = 0; i < grains.size();) {
       if (plan_.slots[grains[i].slot].kind == SlotKind::zero) {  // zero grains only (the plan checked)
@@ -103,7 +128,7 @@ class Copier {
     } else {
       std::fill(buffer_.begin(), buffer_.end(), std::uint8_t{0});
     }
-    Target& t = targets_[grains.front().slot];
+    Target& t = target(grains.front().slot);
     for (const MergeGrain& g : grains) {
       std::span<const std::uint8_t> content(buffer_.data() + (g.start - from),
                                             static_cast<std::size_t>(g.length));
@@ -163,6 +188,8 @@ class Copier {
   const Disk& ancestor_;
   const bool base_;
   std::vector<Target> targets_;
+  const bool on_demand_;
+  std::deque<std::size_t> open_order_;  // targets opened on demand, oldest first
   std::vector<std::uint8_t> buffer_;
   std::vector<std::uint8_t> scratch_;
 };

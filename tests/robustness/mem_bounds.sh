@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Memory and time bounded by the input, not by what it claims (issue 16, acceptance 3 and 4): on a
+# 2047 GiB monolithicSparse made by qemu-img holding three grains, info, chain, map --json, check
+# and cat of the last GiB each peak at <= 64 MiB under `ulimit -n 256`; check of a 4 MB sparse file
+# whose million directory entries all name one table, and of a descriptor with a 2^60-byte ZERO
+# extent, finish in under 2 s within 64 MiB; a split disk of 512 extent files works under the same
+# descriptor limit. Files are sparse: they cost no space.
+# The sanitized build (VMDKIT_SANITIZED=1) runs the same commands without the RSS and time bounds
+# (AddressSanitizer's shadow memory and slowdown are not the tool's).
+# ctest-cost: 20
+source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
+interop_init
+LIB=$(dirname "${BASH_SOURCE[0]}")/lib
+ulimit -Sn 256  # soft: create below may raise it for itself
+max_rss_kib=$((64 * 1024))
+max_seconds=2
+sanitized=${VMDKIT_SANITIZED:-}
+
+# probe EXPECTED_EXIT LABEL CMD...: runs CMD, fails on another exit code or a bound exceeded.
+probe() {
+  local expected=$1 label=$2 rss seconds code
+  shift 2
+  read -r rss seconds code < <($PY "$LIB/mem_probe.py" "$@")
+  echo "$label: exit $code, peak RSS $((rss / 1024)) MiB, $seconds s"
+  [[ $code == "$expected" ]] || fail "$label: exit code $code, expected $expected"
+  [[ -n $sanitized ]] && return 0
+  [[ -n ${NO_RSS_BOUND:-} ]] || ((rss <= max_rss_kib)) || fail "$label: peak RSS $rss KiB > $max_rss_kib KiB"
+  if [[ -n ${TIME_BOUND:-} ]] && ! awk -v s="$seconds" -v m="$max_seconds" 'BEGIN { exit !(s < m) }'; then
+    fail "$label: took $seconds s (bound: $max_seconds s)"
+  fi
+}
+
+big=$TEST_TMPDIR/big.vmdk
+qemu-img create -q -f vmdk "$big" 2047G
+qio -c "write -P 0x11 0 64k" -c "write -P 0x22 1T 64k" -c "write -P 0x33 2046G 64k" "$big"
+for command in info chain "map --json" check; do
+  # shellcheck disable=SC2086  # "map --json" is two words
+  probe 0 "2047 GiB: $command" "$VMDKIT" $command "$big"
+done
+probe 0 "2047 GiB: cat of the last GiB" "$VMDKIT" cat -q --offset 2046G --length 1G "$big"
+
+# A million directory entries naming one table: each is reported (up to the cap), the table is
+# read once, and nothing is kept per claimed grain.
+dup=$TEST_TMPDIR/dup.vmdk
+$PY "$LIB/hostile_sparse.py" "$dup" 1048576 --shared
+"$VMDKIT" check "$dup" >"$TEST_TMPDIR/dup.out" 2>&1 || true
+grep -q "gd_entries_share_table" "$TEST_TMPDIR/dup.out" || fail "dup: no gd_entries_share_table finding"
+TIME_BOUND=1 probe 2 "1M entries naming one table: check" "$VMDKIT" check "$dup"
+
+# 2^51 sectors of ZERO: nothing to walk.
+zero=$TEST_TMPDIR/zero60.vmdk
+printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 2251799813685248 ZERO\n\nddb.adapterType = "ide"\n' >"$zero"
+TIME_BOUND=1 probe 0 "2^60-byte ZERO extent: check" "$VMDKIT" check "$zero"
+
+# A split disk of more extent files than the descriptor limit: its files are opened on use through
+# the file pool and the disk is locked through its descriptor. 1 TiB (512 files) keeps the test
+# short; the 8 TiB disk of the issue (4096 files) was measured by hand (docs/NOTES-mem.md). The
+# 64 MiB bound is not asserted here: every extent's table cache (reader side) still grows with
+# the disk, see the notes.
+split=$TEST_TMPDIR/split/t1.vmdk
+mkdir -p "$(dirname "$split")"
+(ulimit -Sn 1024 && "$VMDKIT" create -q --size 1T --type twoGbMaxExtentSparse "$split")
+printf 'split disk written\n' | "$VMDKIT" write -q --offset 1023G --from - "$split" ||
+  fail "split: write into the last extent failed"
+for command in info chain "map --json" check; do
+  # shellcheck disable=SC2086  # "map --json" is two words
+  NO_RSS_BOUND=1 probe 0 "1 TiB split (512 files): $command" "$VMDKIT" $command "$split"
+done
+NO_RSS_BOUND=1 probe 0 "1 TiB split: cat of the last GiB" "$VMDKIT" cat -q --offset 1023G --length 1G "$split"
+"$VMDKIT" cat -q --offset 1023G --length 19 "$split" | grep -q "split disk written" ||
+  fail "split: cat does not read back what was written"
+# consolidate of a snapshot into the split base: its targets are opened on demand.
+top=$("$VMDKIT" snapshot -q "$split")
+printf 'consolidated\n' | "$VMDKIT" write -q --offset 1000G --from - "$top" || fail "split: write into the snapshot failed"
+NO_RSS_BOUND=1 probe 0 "1 TiB split: consolidate" "$VMDKIT" consolidate -q "$top"
+"$VMDKIT" cat -q --offset 1000G --length 12 "$split" | grep -q "consolidated" ||
+  fail "split: consolidate did not bring the snapshot's write into the base"
+finish
