@@ -147,28 +147,51 @@ def cid_of(name):
 
 # --- running commands --------------------------------------------------------------------------
 
-def measure(args, stdin=None):
-    """(exit code, seconds, peak RSS in MiB, stderr) of one command; killed after KILL_AFTER."""
+# Peak RSS comes from wait4 in a fresh, small Python (about 10 MiB) that forks and execs the
+# command: Linux carries a process's peak RSS across fork and exec, so waiting for vmdkit directly
+# from this script (which holds the built files) would report this script's peak instead.
+# The launcher also times the command alone (a loaded machine takes a while to start Python).
+LAUNCHER = """
+import os, sys, time
+start = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write("%d %f" % (usage.ru_maxrss, time.monotonic() - start))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def measure(args):
+    """(exit code, seconds, peak RSS in MiB, stderr and start of stdout) of one command; killed
+    after KILL_AFTER."""
+    rss_file = os.path.join(TMP, "rss")
+    if os.path.exists(rss_file):
+        os.unlink(rss_file)
     start = time.monotonic()
     with open(os.path.join(TMP, "out"), "wb") as out, open(os.path.join(TMP, "err"), "wb") as err:
-        p = subprocess.Popen(args, cwd=TMP, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        deadline = start + KILL_AFTER
-        while True:
-            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
-            if pid != 0:
-                break
-            if time.monotonic() > deadline:
-                p.kill()
-                pid, status, usage = os.wait4(p.pid, 0)
-                break
-            time.sleep(0.005)
+        p = subprocess.Popen([sys.executable, "-c", LAUNCHER, rss_file] + args, cwd=TMP, stdout=out, stderr=err,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = p.wait(timeout=KILL_AFTER)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            code = p.wait()
     seconds = time.monotonic() - start
-    code = os.waitstatus_to_exitcode(status)
+    rss = 0.0
+    if os.path.exists(rss_file):  # not there when the command was killed: the wall time counts
+        with open(rss_file) as f:
+            kib, alone = f.read().split()
+        rss = int(kib) / 1024.0
+        seconds = float(alone)
     with open(os.path.join(TMP, "err"), errors="replace") as f:
         text = f.read()
     with open(os.path.join(TMP, "out"), errors="replace") as f:
         text += f.read(1 << 16)
-    return code, seconds, usage.ru_maxrss / 1024.0, text
+    return code, seconds, rss, text
 
 
 def case(what, args, exits, grains_mib=0, says=None):
