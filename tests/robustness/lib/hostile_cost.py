@@ -237,6 +237,17 @@ def directory_aliases():
                                     "alias2.vmdk"], [0])
 
 
+def claims_past_the_file():
+    """Neighbours of a: a directory of 32 Mi entries (1 PiB of capacity) in a 4 KiB file, and a
+    descriptor line naming it: refused at open, naming the field, before anything is allocated."""
+    capacity = (32 << 20) * 512 * 128
+    write_file("claims.vmdk", [(0, sparse_header(capacity, 128, 3, 8, descriptor=(1, 2))),
+                               (SECTOR, embedded_descriptor("claims.vmdk", capacity))], size=4096)
+    for verb in (["info"], ["map", "--json"], ["check"], ["cat", "--length", "512"]):
+        case("a': %s of a 4 KiB file claiming a 128 MiB directory" % verb[0], verb + ["claims.vmdk"], [0, 1, 2],
+             says=["grain directory ends past end of file"])
+
+
 def extent_aliases():
     """b. 500 descriptor lines naming one such extent file."""
     name, capacity = aliased_directory("shared.vmdk", one_grain=False)
@@ -314,8 +325,9 @@ def empty_expanses():
 
 def main():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    only = sys.argv[1:] or ["a", "b", "c", "d"]
-    table = {"a": directory_aliases, "b": extent_aliases, "c": huge_grains, "d": empty_expanses}
+    only = sys.argv[1:] or ["a", "a2", "b", "c", "d"]
+    table = {"a": directory_aliases, "a2": claims_past_the_file, "b": extent_aliases, "c": huge_grains,
+             "d": empty_expanses}
     for key in only:
         table[key]()
     if failures:
