@@ -268,3 +268,40 @@ TEST_CASE("concurrent reads share the table cache safely") {
   for (auto& th : threads) th.join();
   CHECK(bad == 0);
 }
+
+TEST_CASE("a grain table named by many directory entries is read once and counted once") {
+  // Issue 16: a hostile directory whose entries all name one table (8-sector grains, 128-entry
+  // tables: 64 tables of 512 KiB each, all pointing at table 0, whose entry 0 is one grain).
+  const std::uint64_t grain = 4096;
+  KdmvBuilder builder(65536);
+  builder.grain_sectors(8).gtes_per_gt(128).grain(0, pattern_bytes(grain, 7));
+  auto image = builder.build();
+  std::vector<std::uint8_t> entry(4);
+  REQUIRE(image.file()->read_at(image.gde_offset(0), entry) == 4);
+  const std::uint64_t sector = entry[0] | (entry[1] << 8) | (entry[2] << 16) | (std::uint64_t{entry[3]} << 24);
+  for (std::uint64_t g = 1; g < 64; ++g) image.poke(image.gde_offset(g), 4, sector);
+  auto counting = std::make_shared<CountingSource>(image.file());
+  auto extent = sparse::open_sparse_extent(counting, 65536 * 512);
+  int before = counting->calls;
+  std::vector<Run> runs;
+  extent->map(0, extent->size(), runs);
+  CHECK(counting->calls - before == 1);  // one read of the one table, not one per entry
+  CHECK(runs.size() == 128);             // each entry still maps its own range
+  CHECK(extent->details().allocated_bytes == grain);  // the one grain, once
+  // The content is what the directory says: grain 0 of every table reads the same bytes.
+  CHECK(read_all(*extent, 63 * 128 * grain, grain) == pattern_bytes(grain, 7));
+}
+
+TEST_CASE("grains above 16 MiB are refused at open, naming the header field") {
+  auto image = KdmvBuilder(2048).build();
+  image.poke_header("grain_size", 0x10000);  // 32 MiB
+  try {
+    sparse::open_sparse_extent(image.file(), 2048 * 512);
+    FAIL("no error");
+  } catch (const FormatError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("grain size 0x10000 sectors is larger than the 0x8000 sectors"));
+    CHECK(e.offset() == format::sparse_header_field("grain_size").offset);
+  }
+  image.poke_header("grain_size", 0x8000);  // 16 MiB: the largest accepted
+  CHECK_NOTHROW(sparse::open_sparse_extent(image.file(), 2048 * 512));
+}

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "chain/chain_impl.hpp"
+#include "chain/empty_expanse.hpp"
 #include "io/batch_read.hpp"
 #include "vmdk/error.hpp"
 
@@ -27,6 +28,23 @@ bool mergeable(const ChainRun& a, const ChainRun& b) {
   }
   if (a.host_offset == kNoHostOffset || b.host_offset == kNoHostOffset) return a.host_offset == b.host_offset;
   return a.host_offset + a.length == b.host_offset;
+}
+
+// Appends an expanse without data as the window map would show it: zeros of the layer that holds
+// them, or unallocated (reported at the bottom of the chain, as QEMU does).
+void append_expanse(std::vector<ChainRun>& runs, std::uint64_t pos, const chain::Expanse& expanse,
+                    std::size_t layer_count) {
+  ChainRun run;
+  run.offset = pos;
+  run.length = expanse.length;
+  run.zero = true;
+  run.present = expanse.state == BlockState::zero;
+  run.depth = expanse.state == BlockState::zero ? expanse.depth : layer_count - 1;
+  if (!runs.empty() && mergeable(runs.back(), run)) {
+    runs.back().length += run.length;
+  } else {
+    runs.push_back(std::move(run));
+  }
 }
 
 }  // namespace
@@ -166,10 +184,21 @@ std::vector<ChainRun> Chain::map(std::uint64_t offset, std::uint64_t length) con
   std::vector<ChainRun> runs;
   const std::uint64_t end = offset + length;
   std::uint64_t pos = offset;
+  chain::ExpanseProbe expanses(impl_->layers);
   while (pos < end) {
     const std::uint64_t index = pos / chain::kWindowBytes;
-    std::shared_ptr<const chain::Window> window = impl_->cache->get(index);
     const std::uint64_t window_end = std::min(end, (index + 1) * chain::kWindowBytes);
+    // One probe per window at most: an expanse where no layer has data is one range however many
+    // windows it spans (it is taken when it reaches past this window; shorter ones the window has).
+    if (pos == offset || pos % chain::kWindowBytes == 0) {
+      const chain::Expanse expanse = expanses.at(pos, end);
+      if (expanse.length != 0 && expanse.length >= window_end - pos) {
+        append_expanse(runs, pos, expanse, impl_->layers.size());
+        pos += expanse.length;
+        continue;
+      }
+    }
+    std::shared_ptr<const chain::Window> window = impl_->cache->get(index);
     for (const chain::Segment& segment : *window) {
       const std::uint64_t seg_end = segment.offset + segment.length;
       if (seg_end <= pos) continue;

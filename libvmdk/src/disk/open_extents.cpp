@@ -3,10 +3,13 @@
 #include "disk/open_extents.hpp"
 
 #include <algorithm>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "disk/path_confine.hpp"
 #include "disk/shared_files.hpp"
+#include "extent/clipped_extent.hpp"
 #include "extent/kind_table.hpp"
 #include "io/pooled_file.hpp"
 #include "vmdk/error.hpp"
@@ -72,8 +75,8 @@ bool pool_extent_files(const std::vector<ExtentLine>& lines) {
 
 // The host file of a slot's line, resolved inside folder (slot.path set even when it is refused or
 // missing). Throws SlotProblem for a refused path, a missing file or a kind no file can be read as.
-std::shared_ptr<const ByteSource> open_slot_file(const std::filesystem::path& folder, const std::string& what,
-                                                 ExtentSlot& slot, const OpenOptions& options, bool pooled) {
+paths::FileId resolve_slot_file(const std::filesystem::path& folder, const std::string& what, ExtentSlot& slot,
+                                const OpenOptions& options) {
   const ExtentLine& line = slot.line;
   const std::string name = paths::normalize_separators(line.file);
   paths::Resolved resolved = paths::resolve_in_folder(folder, name, options.allow_outside_paths);
@@ -90,8 +93,85 @@ std::shared_ptr<const ByteSource> open_slot_file(const std::filesystem::path& fo
   if (std::string reason = unsupported_reason(line.type); !reason.empty()) {
     throw SlotProblem{ExtentProblemKind::unsupported, what + ": " + reason};
   }
-  if (pooled) return io::PooledFile::open(resolved.path);
-  return File::open(resolved.path);
+  return resolved.id;
+}
+
+// Extents that own their whole file (sparse, stream, COWD, SESparse) already opened for this disk,
+// by file and line type. Lines naming such a file again alias the first one: readers refuse the
+// disk at once; info, check and repair share one extent, opened for the longest of those lines
+// (the others see its first bytes), so that 500 lines naming one file cost one read of its tables,
+// not 500 (issue 16).
+struct WholeFileOpen {
+  std::uint64_t length = 0;
+  std::shared_ptr<Extent> extent;
+};
+using WholeFileKey = std::pair<paths::FileId, ExtentType>;
+struct WholeFiles {
+  std::map<WholeFileKey, std::uint64_t> longest;  // the longest line per file (inspecting commands)
+  std::map<WholeFileKey, WholeFileOpen> opened;
+};
+
+// For the inspecting commands: the longest line naming each file, files found by a first pass
+// over the lines (a stat each).
+std::map<WholeFileKey, std::uint64_t> longest_lines(const std::vector<ExtentLine>& lines,
+                                                    const std::filesystem::path& folder, const OpenOptions& options) {
+  std::map<WholeFileKey, std::uint64_t> longest;
+  for (const ExtentLine& line : lines) {
+    if (!needs_file(line.type) || line.sectors > UINT64_MAX / kSector) continue;
+    const paths::Resolved resolved =
+        paths::resolve_in_folder(folder, paths::normalize_separators(line.file), options.allow_outside_paths);
+    if (resolved.status != paths::Resolved::Status::ok) continue;
+    std::uint64_t& length = longest[{resolved.id, line.type}];
+    length = std::max(length, line.sectors * kSector);
+  }
+  return longest;
+}
+
+// The extent of a file line, opened or shared with an earlier line of the same whole file (see
+// WholeFiles). Returns true when an earlier line named the same whole file (the two alias).
+bool open_file_slot(const std::filesystem::path& folder, const std::string& what, ExtentSlot& slot,
+                    const OpenOptions& options, const std::string& descriptor_name, bool pooled,
+                    WholeFiles& whole_files) {
+  const ExtentLine& line = slot.line;
+  const WholeFileKey key{resolve_slot_file(folder, what, slot, options), line.type};
+  const auto earlier = whole_files.opened.find(key);
+  if (earlier != whole_files.opened.end() && earlier->second.length >= slot.length) {
+    const WholeFileOpen& shared = earlier->second;
+    slot.extent = shared.length == slot.length ? shared.extent
+                                               : std::make_shared<extent::ClippedExtent>(shared.extent, slot.length);
+    return true;
+  }
+  std::shared_ptr<const ByteSource> file;
+  if (pooled) {
+    file = io::PooledFile::open(slot.path);
+  } else {
+    file = File::open(slot.path);
+  }
+  const extent::ExtentKind& kind = extent::kind_for_line(line.type, file.get());
+  std::uint64_t start_bytes = 0;
+  std::uint64_t open_length = slot.length;
+  if (kind.capabilities().whole_file) {
+    if (auto it = whole_files.longest.find(key); it != whole_files.longest.end()) {
+      open_length = std::max(open_length, it->second);
+    }
+  } else {
+    // FLAT offsets are sectors; VMFS lines carry none (vmdk-format.md 1.6, 4.1).
+    const std::uint64_t offset_sectors = line.offset.value_or(0);
+    if (offset_sectors > UINT64_MAX / kSector) {
+      throw FormatError(descriptor_name, what + ": offset of " + std::to_string(offset_sectors) + " sectors overflows");
+    }
+    start_bytes = offset_sectors * kSector;
+    const std::uint64_t have = file->size();
+    if (start_bytes > UINT64_MAX - slot.length || have < start_bytes + slot.length) {
+      throw SlotProblem{ExtentProblemKind::short_file,
+                        what + ": extent file is shorter than its descriptor line (" + hex(have) +
+                            " bytes, the line needs " + hex(start_bytes) + " + " + hex(slot.length) + ")"};
+    }
+  }
+  std::shared_ptr<Extent> extent = kind.open_reader({file, start_bytes, open_length});
+  slot.extent = open_length == slot.length ? extent : std::make_shared<extent::ClippedExtent>(extent, slot.length);
+  if (kind.capabilities().whole_file) whole_files.opened.insert_or_assign(key, WholeFileOpen{open_length, extent});
+  return earlier != whole_files.opened.end();
 }
 
 // A slot that cannot be opened: an error for readers, a problem in the slot with
@@ -136,12 +216,16 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
 
   std::vector<ExtentSlot> slots;
   slots.reserve(lines.size());
+  WholeFiles whole_files;
+  // Readers refuse a file named twice at its second line; the inspecting commands open it once.
+  if (!self && options.allow_missing_extents && !options.strict) whole_files.longest = longest_lines(lines, folder, options);
   std::uint64_t start = 0;
   for (std::size_t index = 0; index < lines.size(); ++index) {
     const ExtentLine& line = lines[index];
     ExtentSlot slot = place_slot(index, line, start, descriptor_name);
     start += slot.length;
     const std::string what = describe_line(index, line);
+    bool repeated = false;  // the line names a whole file an earlier line opened
 
     try {
       if (self) {
@@ -154,25 +238,7 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       } else if (!needs_file(line.type)) {
         slot.extent = extent::kind_for_line(line.type, nullptr).open_reader({nullptr, 0, slot.length});
       } else {
-        std::shared_ptr<const ByteSource> file = open_slot_file(folder, what, slot, options, pooled);
-        const extent::ExtentKind& kind = extent::kind_for_line(line.type, file.get());
-        std::uint64_t start_bytes = 0;
-        if (!kind.capabilities().whole_file) {
-          // FLAT offsets are sectors; VMFS lines carry none (vmdk-format.md 1.6, 4.1).
-          const std::uint64_t offset_sectors = line.offset.value_or(0);
-          if (offset_sectors > UINT64_MAX / kSector) {
-            throw FormatError(descriptor_name, what + ": offset of " + std::to_string(offset_sectors) +
-                                                   " sectors overflows");
-          }
-          start_bytes = offset_sectors * kSector;
-          const std::uint64_t have = file->size();
-          if (start_bytes > UINT64_MAX - slot.length || have < start_bytes + slot.length) {
-            throw SlotProblem{ExtentProblemKind::short_file,
-                              what + ": extent file is shorter than its descriptor line (" + hex(have) +
-                                  " bytes, the line needs " + hex(start_bytes) + " + " + hex(slot.length) + ")"};
-          }
-        }
-        slot.extent = kind.open_reader({file, start_bytes, slot.length});
+        repeated = open_file_slot(folder, what, slot, options, descriptor_name, pooled, whole_files);
       }
     } catch (const SlotProblem& problem) {
       record_slot_problem(problem, slot, descriptor_name, options);
@@ -191,6 +257,9 @@ std::vector<ExtentSlot> open_extent_slots(const Descriptor& descriptor, const st
       if (!record_slot_error(ExtentProblemKind::damaged, error, error.what(), slot, options)) throw;
     }
     slots.push_back(std::move(slot));
+    // For readers such a disk has no single content: refused at once, before the next lines are
+    // opened (a hostile descriptor may name one file hundreds of times).
+    if (repeated && !options.allow_missing_extents) refuse_extent_aliases(slots, descriptor_name, descriptor_path);
   }
   // Lines that alias each other leave the disk without one content: refused for reading; the
   // commands that inspect (info, check, repair) open it, and check reports every pair.

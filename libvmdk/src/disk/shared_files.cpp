@@ -62,12 +62,20 @@ std::vector<ExtentAlias> find_extent_aliases(const std::vector<ExtentSlot>& slot
     return a.id != b.id ? a.id < b.id : a.slot + 1 < b.slot + 1;  // the descriptor (kDescriptor) first
   });
   std::vector<ExtentAlias> aliases;
+  // A line naming a whole file (sparse and the like) that an earlier such line names is listed
+  // once, against the first: 500 lines naming one file make 499 pairs, not 124,750 (issue 16).
+  auto whole = [&](const FileUse& use) {
+    return use.slot != ExtentAlias::kDescriptor && whole_file_kind(slots[use.slot].line.type);
+  };
+  std::vector<bool> listed(uses.size(), false);  // paired with an earlier whole-file line already
   for (std::size_t i = 0; i < uses.size(); ++i) {
+    if (listed[i]) continue;
     for (std::size_t j = i + 1; j < uses.size() && uses[j].id == uses[i].id; ++j) {
-      const bool sparse_self = uses[i].slot == ExtentAlias::kDescriptor &&
-                               whole_file_kind(slots[uses[j].slot].line.type);
+      if (listed[j]) continue;
+      const bool sparse_self = uses[i].slot == ExtentAlias::kDescriptor && whole_file_kind(slots[uses[j].slot].line.type);
       if (!sparse_self && uses[i].start < uses[j].end && uses[j].start < uses[i].end) {
         aliases.push_back({uses[i].slot, uses[j].slot, slots[uses[j].slot].path.string()});
+        listed[j] = whole(uses[i]) && whole(uses[j]);
       }
     }
   }

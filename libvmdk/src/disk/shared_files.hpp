@@ -23,7 +23,9 @@ struct ExtentAlias {
   std::string file;  ///< the host file as the first line resolves it
 };
 
-/// Every aliased pair of slots (those without a file, or whose file cannot be stat'ed, are skipped);
+/// Every aliased pair of slots (those without a file, or whose file cannot be stat'ed, are skipped),
+/// except that lines naming one sparse, stream, COWD or SESparse file pair with the first of them
+/// only (every line is named, and their count stays linear);
 /// descriptor, when not empty, is the file the lines come from: only FLAT and VMFS lines can alias
 /// it (a sparse file holding its own embedded descriptor is its one extent, as it should be).
 /// One stat per file: the cost is per open, never per read.

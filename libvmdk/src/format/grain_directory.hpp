@@ -11,8 +11,11 @@ namespace vmdk::format {
 inline constexpr std::uint32_t kGteUnallocated = 0;  ///< not in this layer
 inline constexpr std::uint32_t kGteZeroed = 1;       ///< zeroed grain: reads zeros, hides the parent
 
-/// Limits of 7.1.
-inline constexpr std::uint64_t kMaxGrainSectors = 0x200000;
+/// Limits of 7.1. Grains: QEMU accepts up to 0x200000 sectors (1 GiB), but no producer writes
+/// more than 1 MiB (VMware, QEMU and VirtualBox write 64 KiB; the COWD technote allows 1 MiB; vmdkit
+/// create stops at 1 MiB), and a grain is the unit a read decompresses and a write copies: 16 MiB
+/// keeps a 4 MB hostile file from costing gigabytes while refusing no real disk (issue 16).
+inline constexpr std::uint64_t kMaxGrainSectors = 0x8000;
 inline constexpr std::uint32_t kMinGtesPerGt = 128;
 inline constexpr std::uint32_t kMaxGtesPerGt = 512;
 inline constexpr std::uint64_t kMaxGdEntries = 32ull * 1024 * 1024;

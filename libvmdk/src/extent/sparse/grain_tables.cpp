@@ -58,6 +58,19 @@ GrainTables::GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayou
   }
 }
 
+GrainTables::Table GrainTables::cached(std::uint64_t gd_index) const {
+  auto it = index_.find(directory_[gd_index]);
+  if (it == index_.end()) return nullptr;
+  Cached& entry = *it->second;
+  if (gd_index < entry.checked_from) {
+    // Named again by an earlier directory entry: more of its grains are in use there.
+    check_table(gd_index, std::uint64_t{entry.sector} * 512, entry.table.get());
+    entry.checked_from = gd_index;
+  }
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return entry.table;
+}
+
 void GrainTables::forget_cached() const {
   std::lock_guard<std::mutex> lock(mutex_);
   index_.clear();
@@ -67,19 +80,17 @@ void GrainTables::forget_cached() const {
 GrainTables::Table GrainTables::table(std::uint64_t gd_index) const {
   if (gd_index >= directory_.size() || directory_[gd_index] == 0) return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = index_.find(gd_index); it != index_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->second;
-  }
+  if (Table table = cached(gd_index)) return table;
   auto loaded = load_run(gd_index);
   // Insert the neighbours first so that the requested table ends up the most recent.
   for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
-    if (index_.count(it->first) != 0) continue;
-    lru_.emplace_front(it->first, it->second);
-    index_[it->first] = lru_.begin();
+    const std::uint32_t sector = directory_[it->first];
+    if (index_.count(sector) != 0) continue;
+    lru_.push_front(Cached{sector, it->first, it->second});
+    index_[sector] = lru_.begin();
   }
   while (lru_.size() > max_tables_) {
-    index_.erase(lru_.back().first);
+    index_.erase(lru_.back().sector);
     lru_.pop_back();
   }
   return loaded.front().second;
@@ -94,7 +105,7 @@ std::vector<std::pair<std::uint64_t, GrainTables::Table>> GrainTables::load_run(
   if (table_bytes == stride * 512) {
     while (count < max_tables && gd_index + count < directory_.size() &&
            directory_[gd_index + count] == directory_[gd_index] + count * stride &&
-           index_.count(gd_index + count) == 0) {
+           index_.count(directory_[gd_index + count]) == 0) {
       ++count;
     }
   }

@@ -1,5 +1,7 @@
 // Grain directory and a small, thread-safe LRU cache of grain tables for KDMV extents
-// (vmdk-format.md 2.4, 2.5). Every entry is bounds-checked when its table is loaded.
+// (vmdk-format.md 2.4, 2.5). Every entry is bounds-checked when its table is loaded. Tables are
+// cached by their place in the file, not by directory entry: a hostile directory whose million
+// entries all name one table costs one read of that table (DESIGN.md "Cost is bounded by the input").
 #pragma once
 
 #include <cstdint>
@@ -36,6 +38,8 @@ class GrainTables {
   void forget_cached() const;
 
   std::uint64_t directory_size() const { return directory_.size(); }
+  /// The sector directory entry gd_index names (0: no table).
+  std::uint32_t table_sector(std::uint64_t gd_index) const { return directory_[gd_index]; }
   /// Byte offset in the file of entry `entry` of table gd_index (which must be non-zero).
   std::uint64_t entry_offset(std::uint64_t gd_index, std::uint64_t entry) const {
     return std::uint64_t{directory_[gd_index]} * 512 + entry * 4;
@@ -47,6 +51,8 @@ class GrainTables {
   /// over a whole disk costs a handful of reads instead of one per table. Returns (index, table)
   /// pairs, gd_index first.
   std::vector<std::pair<std::uint64_t, Table>> load_run(std::uint64_t gd_index) const;
+  /// A cached table by its sector, checked for directory entry gd_index; nullptr when not cached.
+  Table cached(std::uint64_t gd_index) const;
   /// Checks the decoded entries of table gd_index, read from table_at. Throws FormatError.
   void check_table(std::uint64_t gd_index, std::uint64_t table_at, const std::uint32_t* entries) const;
   /// The fast path of check_table for a table wholly inside the mapped range: true when every
@@ -60,8 +66,15 @@ class GrainTables {
   std::size_t max_tables_;
 
   mutable std::mutex mutex_;
-  mutable std::list<std::pair<std::uint64_t, Table>> lru_;  // most recent first
-  mutable std::unordered_map<std::uint64_t, std::list<std::pair<std::uint64_t, Table>>::iterator> index_;
+  // A cached table and the lowest directory entry it was checked for: a check for entry g covers
+  // every later entry naming the same table (fewer of its grains lie inside the mapped range).
+  struct Cached {
+    std::uint32_t sector;
+    std::uint64_t checked_from;
+    Table table;
+  };
+  mutable std::list<Cached> lru_;  // most recent first
+  mutable std::unordered_map<std::uint32_t, std::list<Cached>::iterator> index_;  // by table sector
 };
 
 }  // namespace vmdk::sparse

@@ -115,6 +115,24 @@ void KdmvExtentBase::read_compressed(const Piece& p, std::span<std::uint8_t>) co
                                       std::to_string(p.gt_entry) + " refers to a compressed grain", p.offset);
 }
 
+std::vector<std::uint64_t> KdmvExtentBase::distinct_tables() const {
+  const std::uint64_t count = std::min(tables_.directory_size(),
+                                       (mapped_bytes_ + layout_.gt_coverage_bytes - 1) / layout_.gt_coverage_bytes);
+  // (sector, entry) sorted: the first of each sector is the lowest entry naming that table. The
+  // directory is already in memory, so this costs twice its size at most.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> named;
+  for (std::uint64_t g = 0; g < count; ++g) {
+    if (tables_.table_sector(g) != 0) named.emplace_back(tables_.table_sector(g), g);
+  }
+  std::sort(named.begin(), named.end());
+  std::vector<std::uint64_t> first;
+  for (std::size_t k = 0; k < named.size(); ++k) {
+    if (k == 0 || named[k].first != named[k - 1].first) first.push_back(named[k].second);
+  }
+  std::sort(first.begin(), first.end());
+  return first;
+}
+
 std::vector<std::pair<std::string, std::uint64_t>> KdmvExtentBase::header_fields() const {
   static constexpr const char* kShown[] = {"version",         "flags",           "capacity",
                                            "grain_size",      "descriptor_offset", "descriptor_size",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <utility>
@@ -57,11 +58,26 @@ class KdmvExtentBase : public Extent {
   template <typename F>
   void walk(std::uint64_t offset, std::uint64_t length, F&& f) const;
 
+  /// Calls f(piece) for each distinct grain inside the mapped range, table by table: a table named
+  /// by several directory entries is visited once (at its first entry, where most of its grains are
+  /// in use) and entries of one table naming one grain once, so the cost is bounded by the file's
+  /// tables, not by what the directory claims. Grains named by two tables are not told apart.
+  template <typename F>
+  void for_each_distinct_grain(F&& f) const;
+
   /// Fills out with this layer's bytes of the compressed grain piece p (stream extents only).
   virtual void read_compressed(const Piece& p, std::span<std::uint8_t> out) const;
 
   /// Header fields in on-disk order for details() (footer values for GD-at-end streams).
   std::vector<std::pair<std::string, std::uint64_t>> header_fields() const;
+
+  /// count() the first time, its answer after: info asks once per extent line, and lines naming
+  /// one file share its extent (a hostile descriptor may have hundreds).
+  template <typename F>
+  std::uint64_t allocated_bytes_once(F&& count) const {
+    std::call_once(allocated_once_, [&] { allocated_ = count(); });
+    return allocated_;
+  }
 
   void check_range(std::uint64_t offset, std::uint64_t length) const;
   Run to_run(const Piece& p) const;
@@ -71,7 +87,39 @@ class KdmvExtentBase : public Extent {
   std::uint64_t size_;
   std::uint64_t mapped_bytes_;  ///< min(size, header capacity): the part grains can cover
   GrainTables tables_;
+
+ private:
+  mutable std::once_flag allocated_once_;
+  mutable std::uint64_t allocated_ = 0;
+
+  /// Directory entries inside the mapped range that name a table, one per distinct table (the
+  /// first entry naming it), in ascending order.
+  std::vector<std::uint64_t> distinct_tables() const;
 };
+
+template <typename F>
+void KdmvExtentBase::for_each_distinct_grain(F&& f) const {
+  const std::uint64_t grain = layout_.grain_bytes;
+  const std::uint64_t coverage = layout_.gt_coverage_bytes;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> grains;  // (sector, entry)
+  for (std::uint64_t gd_index : distinct_tables()) {
+    GrainTables::Table table = tables_.table(gd_index);
+    const std::uint64_t table_start = gd_index * coverage;
+    const std::uint64_t used = std::min<std::uint64_t>(layout_.geometry.gtes_per_gt,
+                                                       (mapped_bytes_ - table_start + grain - 1) / grain);
+    grains.clear();
+    for (std::uint64_t e = 0; e < used; ++e) {
+      if (table[static_cast<std::size_t>(e)] > format::kGteZeroed) grains.emplace_back(table[static_cast<std::size_t>(e)], e);
+    }
+    std::sort(grains.begin(), grains.end());
+    for (std::size_t k = 0; k < grains.size(); ++k) {
+      if (k > 0 && grains[k].first == grains[k - 1].first) continue;
+      const std::uint64_t start = table_start + grains[k].second * grain;
+      f(Piece{start, std::min(grain, mapped_bytes_ - start), BlockState::data, start,
+              std::uint64_t{grains[k].first} * 512, gd_index, grains[k].second});
+    }
+  }
+}
 
 template <typename F>
 void KdmvExtentBase::walk(std::uint64_t offset, std::uint64_t length, F&& f) const {

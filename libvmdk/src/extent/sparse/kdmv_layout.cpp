@@ -57,9 +57,13 @@ class HeaderChecker {
       fail("single_end_line_char",
            "end-of-line check bytes are wrong: the file was corrupted by a text-mode transfer");
     }
-    if (!vmdk::is_power_of_two(h_.grain_size) || h_.grain_size > format::kMaxGrainSectors) {
-      fail("grain_size", "grain size " + hex(h_.grain_size) +
-                             " sectors is not a power of two between 1 and " + hex(format::kMaxGrainSectors));
+    if (!vmdk::is_power_of_two(h_.grain_size)) {
+      fail("grain_size", "grain size " + hex(h_.grain_size) + " sectors is not a power of two");
+    }
+    if (h_.grain_size > format::kMaxGrainSectors) {
+      // Refused at open, by every command: each read or write of such a grain would cost its size.
+      fail("grain_size", "grain size " + hex(h_.grain_size) + " sectors is larger than the " +
+                             hex(format::kMaxGrainSectors) + " sectors (16 MiB) this reader accepts");
     }
     if (!vmdk::is_power_of_two(h_.num_gtes_per_gt) || h_.num_gtes_per_gt < format::kMinGtesPerGt ||
         h_.num_gtes_per_gt > format::kMaxGtesPerGt) {

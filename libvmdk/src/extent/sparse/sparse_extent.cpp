@@ -2,6 +2,8 @@
 // KdmvExtentBase; this adds what `info` shows.
 #include "extent/sparse/sparse_extent.hpp"
 
+#include <algorithm>
+
 #include "extent/field_display.hpp"
 
 namespace vmdk::sparse {
@@ -12,15 +14,12 @@ ExtentDetails SparseExtent::details() const {
   d.header = header_fields();
   extent::set_default_field_display(d);
   d.grain_size = layout_.grain_bytes;
-  walk(0, size_, [&](const Piece& p) {
-    // Count every grain whose start lies in the piece (a piece may cover several grains).
-    if (p.state == BlockState::data) {
-      const std::uint64_t g = layout_.grain_bytes;
-      const std::uint64_t first = (p.offset + g - 1) / g;
-      const std::uint64_t end = (p.offset + p.length + g - 1) / g;
-      d.allocated_bytes += (end - first) * g;
-    }
-    return true;
+  // Bytes of the file holding grains: each distinct grain once (a hostile directory may name one
+  // table, or a table one grain, a million times), and never more than the file holds.
+  d.allocated_bytes = allocated_bytes_once([&] {
+    std::uint64_t grains = 0;
+    for_each_distinct_grain([&](const Piece&) { ++grains; });
+    return std::min(grains * layout_.grain_bytes, layout_.file_size);
   });
   // The allocated size is a one-off walk of every table: info and chain of a split disk would
   // otherwise keep every table of its thousands of extents (8 TiB: 512 MiB).

@@ -114,13 +114,14 @@ ExtentDetails StreamExtent::details() const {
   extent::set_default_field_display(d);
   d.grain_size = layout_.grain_bytes;
   const std::uint64_t header_size = layout_.markers ? format::kGrainMarkerHeaderSize : format::kNoMarkerLengthSize;
-  walk(0, size_, [&](const Piece& p) {
-    if (p.state == BlockState::data && p.offset == p.grain_offset) {
+  // Each distinct grain record once, however many entries name it (see for_each_distinct_grain).
+  d.allocated_bytes = allocated_bytes_once([&] {
+    std::uint64_t bytes = 0;
+    for_each_distinct_grain([&](const Piece& p) {
       Record record = read_record(p);
-      std::uint64_t bytes = header_size + record.size;
-      d.allocated_bytes += (bytes + 511) / 512 * 512;
-    }
-    return true;
+      bytes += (header_size + record.size + 511) / 512 * 512;
+    });
+    return std::min(bytes, layout_.file_size);
   });
   return d;
 }
