@@ -228,3 +228,34 @@ TEST_CASE("journal text round-trips and is parsed strictly") {
   CHECK_NOTHROW(ops::parse_journal(replaced("\"ancestor\": \"base.vmdk\"", "\"ancestor\": \"../base.vmdk\""),
                                    journal.file, true));
 }
+
+TEST_CASE("a merge over several map windows and read batches, with zero-only batches, keeps the content") {
+  // 96 MiB: three 32 MiB map windows, each cut into several 4 MiB read batches that reader threads
+  // read ahead of the writes; the zeroed stretch at 70 MiB is a batch that needs no read.
+  TempDir dir;
+  CreateOptions create_options;
+  create_options.capacity = 96 * kMiB;
+  create_options.seed = 1;
+  create(dir / "base.vmdk", create_options);
+  fill(dir / "base.vmdk", 0, 40 * kMiB, 0x11);
+  fill(dir / "base.vmdk", 64 * kMiB, 8 * kMiB, 0x12);
+  SnapshotOptions snap;
+  snap.seed = 2;
+  snap.zeroed_grains = true;
+  const fs::path mid = snapshot(dir / "base.vmdk", snap).path;
+  for (std::uint64_t at = 0; at < 96 * kMiB; at += 3 * kMiB) fill(mid, at + 128 * 1024, 5 * kGrain, 0x22);
+  snap.seed = 3;
+  const fs::path top = snapshot(mid, snap).path;
+  fill(top, 30 * kMiB, 6 * kMiB, 0x33);  // across the first window's end
+  zero(top, 70 * kMiB, kMiB);            // over base data, far from any written grain
+  for (std::uint64_t at = 80 * kMiB; at < 96 * kMiB; at += 512 * 1024) fill(top, at, 100, 0x44);
+  const auto want = content(top);
+  ConsolidateOptions options;
+  options.seed = 4;
+  ConsolidateReport report = consolidate(top, options);
+  CHECK(report.done);
+  CHECK(report.plan.zero_grains == 16);
+  CHECK_FALSE(fs::exists(top));
+  CHECK_FALSE(fs::exists(mid));
+  CHECK(content(dir / "base.vmdk") == want);
+}

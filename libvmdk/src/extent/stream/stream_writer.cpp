@@ -10,6 +10,7 @@
 
 #include "extent/stream/stream_writer_pipeline.hpp"
 #include "io/checked_math.hpp"
+#include "io/writeback.hpp"
 #include "format/fast_deflate.hpp"
 #include "format/grain_directory.hpp"
 #include "format/marker.hpp"
@@ -26,6 +27,9 @@ constexpr std::uint64_t kMinGrainBytes = 4096;
 constexpr std::uint64_t kMaxGrainBytes = 1u << 20;
 constexpr unsigned kMaxThreads = 256;
 constexpr std::size_t kMaxBatchesInFlight = 32;
+// The sink's write-out is started every this many bytes emitted: the device writes while the
+// workers compress, instead of all at once in finish()'s flush.
+constexpr std::uint64_t kWritebackBytes = 32ull << 20;
 // GTEs and GD entries are 32-bit sector numbers: a stream file cannot pass 2^32 sectors (2 TiB).
 constexpr std::uint64_t kMaxFileSectors = 1ull << 32;
 
@@ -250,6 +254,11 @@ class StreamWriter final : public ExtentWriter {
   void emit(std::span<const std::uint8_t> bytes) {
     sink_->write_at(position_, bytes);
     position_ += bytes.size();
+    unsubmitted_bytes_ += bytes.size();
+    if (unsubmitted_bytes_ >= kWritebackBytes) {
+      io::start_writeback(*sink_);
+      unsubmitted_bytes_ = 0;
+    }
   }
 
   std::shared_ptr<ByteSink> sink_;
@@ -266,6 +275,7 @@ class StreamWriter final : public ExtentWriter {
   std::uint64_t table_ = 0;
   bool gt_used_ = false;
   std::uint64_t position_ = 0;     ///< bytes written to the sink
+  std::uint64_t unsubmitted_bytes_ = 0;  ///< emitted since write-out was last started
   std::uint64_t next_offset_ = 0;  ///< end of the previous write()
   bool finished_ = false;
   bool failed_ = false;

@@ -1,24 +1,32 @@
 // consolidate, the copy (see consolidate_copy.hpp): large chain reads, then per grain an in-place
 // overwrite (grain already allocated in ANCESTOR), an appended grain published by commit(), a
 // zeroed-grain entry, or nothing (a zero grain that a base does not hold reads as zeros already).
+// Reader threads read the next batches while this thread writes the current one: reading (from the
+// page cache or the disk) overlaps the writes and commit()'s fsyncs instead of waiting for them.
 #include "ops/consolidate/consolidate_copy.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "extent/kind_table.hpp"
 #include "io/pooled_file.hpp"
+#include "ops/common/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::ops {
 
 namespace {
 
-// One chain read covers up to this much of the disk (large reads coalesce in the chain).
-constexpr std::uint64_t kBatchBytes = 8ull << 20;
+// One chain read covers up to this much of the disk (large reads coalesce in the chain). With two
+// readers four batches are in flight: 16 MiB of buffers.
+constexpr std::uint64_t kBatchBytes = 4ull << 20;
+constexpr unsigned kReadThreads = 2;
 // Untouched grains up to this size between two touched ones are read along rather than split.
 constexpr std::uint64_t kMaxGap = 256ull << 10;
 // Appended grains are published every this many bytes: a kill redoes at most this much.
@@ -55,7 +63,14 @@ class Copier {
   }
 
   void run() {
-    walk_merge_grains(plan_, [this](std::span<const MergeGrain> grains) { window(grains); });
+    MergeGrainWalk walk(plan_);
+    OrderedReadOptions reading;
+    reading.max_length = static_cast<std::size_t>(kBatchBytes);
+    reading.threads = kReadThreads;
+    read_in_order([&walk, this] { return next_batch(walk); },
+                  [this](std::uint64_t offset, std::span<std::uint8_t> into) { read_batch(offset, into); },
+                  [this](const RangeRead&, std::span<const std::uint8_t> bytes) { write_batch(bytes); },
+                  reading);
     for (Target& t : targets_) finish(t);
   }
 
@@ -87,6 +102,7 @@ class Copier {
     t = Target{};
   }
 
+  // The target of slot s, opened now when targets open on demand (the oldest closed first).
   Target& target(std::size_t s) {
     if (targets_[s].open) return targets_[s];
     if (open_order_.size() >= io::kPooledOpenFiles) {
@@ -98,40 +114,65 @@ class Copier {
     return targets_[s];
   }
 
-  void window(std::span<const MergeGrain> grains) {
-    for (std::size_t i = 0; i < grains.size();) {
-      if (plan_.slots[grains[i].slot].kind == SlotKind::zero) {  // zero grains only (the plan checked)
-        ++i;
-        continue;
+  struct Batch {
+    std::vector<MergeGrain> grains;
+    bool any_data = false;  // some grain holds bytes: without any, nothing is read
+  };
+
+  // The next batch: grains of one slot, close together, one chain read; nullopt at the end.
+  std::optional<RangeRead> next_batch(MergeGrainWalk& walk) {
+    for (;;) {
+      while (window_at_ < window_.size() && plan_.slots[window_[window_at_].slot].kind == SlotKind::zero) {
+        ++window_at_;  // zero grains only (the plan checked)
       }
-      // A batch: grains of one slot, close together, one chain read.
-      std::size_t j = i + 1;
-      while (j < grains.size() && grains[j].slot == grains[i].slot &&
-             grains[j].start - (grains[j - 1].start + grains[j - 1].length) <= kMaxGap &&
-             grains[j].start + grains[j].length - grains[i].start <= kBatchBytes) {
-        ++j;
-      }
-      batch(grains.subspan(i, j - i));
-      i = j;
+      if (window_at_ < window_.size()) break;
+      window_ = walk.next();
+      window_at_ = 0;
+      if (window_.empty()) return std::nullopt;
     }
+    const std::size_t i = window_at_;
+    std::size_t j = i + 1;
+    while (j < window_.size() && window_[j].slot == window_[i].slot &&
+           window_[j].start - (window_[j - 1].start + window_[j - 1].length) <= kMaxGap &&
+           window_[j].start + window_[j].length - window_[i].start <= kBatchBytes) {
+      ++j;
+    }
+    window_at_ = j;
+    Batch batch;
+    batch.grains.assign(window_.begin() + static_cast<std::ptrdiff_t>(i),
+                        window_.begin() + static_cast<std::ptrdiff_t>(j));
+    batch.any_data =
+        std::any_of(batch.grains.begin(), batch.grains.end(), [](const MergeGrain& g) { return !g.zero; });
+    const std::uint64_t from = batch.grains.front().start;
+    const std::uint64_t to = batch.grains.back().start + batch.grains.back().length;
+    if (!batch.any_data) {
+      std::lock_guard<std::mutex> lock(zero_batches_mutex_);
+      zero_batches_.insert(from);
+    }
+    pending_.push_back(std::move(batch));
+    return RangeRead{from, static_cast<std::size_t>(to - from)};
   }
 
-  void batch(std::span<const MergeGrain> grains) {
-    const std::uint64_t from = grains.front().start;
-    const std::uint64_t to = grains.back().start + grains.back().length;
-    // Reading only when some grain holds bytes: zero grains need no read.
-    const bool any_data =
-        std::any_of(grains.begin(), grains.end(), [](const MergeGrain& g) { return !g.zero; });
-    buffer_.resize(static_cast<std::size_t>(to - from));
-    if (any_data) {
-      plan_.chain->read(from, buffer_);
-    } else {
-      std::fill(buffer_.begin(), buffer_.end(), std::uint8_t{0});
+  // On a reader thread: the chain's bytes, or zeros for a batch of zero grains (no read needed).
+  void read_batch(std::uint64_t offset, std::span<std::uint8_t> into) {
+    {
+      std::lock_guard<std::mutex> lock(zero_batches_mutex_);
+      if (zero_batches_.erase(offset) != 0) {
+        std::fill(into.begin(), into.end(), std::uint8_t{0});
+        return;
+      }
     }
-    Target& t = target(grains.front().slot);
-    for (const MergeGrain& g : grains) {
-      std::span<const std::uint8_t> content(buffer_.data() + (g.start - from),
-                                            static_cast<std::size_t>(g.length));
+    plan_.chain->read(offset, into);
+  }
+
+  void write_batch(std::span<const std::uint8_t> bytes) {
+    const Batch batch = std::move(pending_.front());
+    pending_.pop_front();
+    const std::uint64_t from = batch.grains.front().start;
+    const std::uint64_t to = batch.grains.back().start + batch.grains.back().length;
+    Target& t = target(batch.grains.front().slot);
+    for (const MergeGrain& g : batch.grains) {
+      std::span<const std::uint8_t> content(bytes.data() + (g.start - from), static_cast<std::size_t>(g.length));
       const bool zero = g.zero || all_zero(content);
       if (t.updater) {
         sparse_grain(t, g, content, zero);
@@ -197,7 +238,11 @@ class Copier {
   std::vector<Target> targets_;
   const bool on_demand_;
   std::deque<std::size_t> open_order_;  // targets opened on demand, oldest first
-  std::vector<std::uint8_t> buffer_;
+  std::span<const MergeGrain> window_;  // the walk's current window, batched from window_at_ on
+  std::size_t window_at_ = 0;
+  std::deque<Batch> pending_;  // batches handed to the readers, oldest first
+  std::mutex zero_batches_mutex_;
+  std::set<std::uint64_t> zero_batches_;  // starts of queued batches that need no read
   std::vector<std::uint8_t> scratch_;
 };
 

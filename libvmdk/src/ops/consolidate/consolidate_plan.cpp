@@ -122,64 +122,85 @@ std::string relative_hint(const fs::path& ancestor, const fs::path& child) {
   return paths::absolute_normal(ancestor).lexically_relative(paths::absolute_normal(child).parent_path()).generic_string();
 }
 
-void walk_merge_grains(const MergePlan& plan, const std::function<void(std::span<const MergeGrain>)>& visit) {
-  const Chain& chain = *plan.chain;
-  const Disk& ancestor = *chain.layers()[plan.ancestor_depth].disk;
-  const std::size_t depth = plan.ancestor_depth;
-  std::vector<MergeGrain> grains;
-  std::vector<DiskRun> own;
-  for (std::size_t s = 0; s < ancestor.extents().size(); ++s) {
-    const ExtentSlot& slot = ancestor.extents()[s];
-    const std::uint64_t g = plan.slots[s].grain;
-    const std::uint64_t slot_end = slot.start + slot.length;
-    const std::uint64_t window = std::max(g, kWalkWindow / g * g);
-    for (std::uint64_t ws = slot.start; ws < slot_end; ws += window) {
-      const std::uint64_t we = std::min(slot_end, ws + window);
-      const std::vector<ChainRun> runs = chain.map(ws, we - ws);
-      grains.clear();
-      // Grains holding any range owned by a layer above ANCESTOR.
-      for (const ChainRun& run : runs) {
-        if (run.depth >= depth || run.length == 0) continue;
-        std::uint64_t first = (run.offset - slot.start) / g;
-        const std::uint64_t last = (run.offset + run.length - slot.start + g - 1) / g;
-        if (!grains.empty() && grains.back().index >= first) first = grains.back().index + 1;
-        for (std::uint64_t i = first; i < last; ++i) {
-          MergeGrain grain;
-          grain.slot = s;
-          grain.index = i;
-          grain.start = slot.start + i * g;
-          grain.length = std::min(g, slot_end - grain.start);
-          grain.zero = true;
-          grains.push_back(grain);
-        }
-      }
-      if (grains.empty()) continue;
-      // Zero grains: no layer holds bytes anywhere in them.
-      std::size_t j = 0;
-      for (MergeGrain& grain : grains) {
-        const std::uint64_t end = grain.start + grain.length;
-        while (j < runs.size() && runs[j].offset + runs[j].length <= grain.start) ++j;
-        for (std::size_t k = j; k < runs.size() && runs[k].offset < end; ++k) {
-          if (runs[k].holds_bytes()) {
-            grain.zero = false;
-            break;
-          }
-        }
-      }
-      // What ANCESTOR's own layer holds for each grain (state at the grain's start).
-      own.clear();
-      ancestor.map(ws, we - ws, own);
-      j = 0;
-      for (MergeGrain& grain : grains) {
-        while (j < own.size() && own[j].offset + own[j].length <= grain.start) ++j;
-        if (j < own.size()) {
-          grain.held = own[j].state == BlockState::data;
-          grain.held_zero = own[j].state == BlockState::zero;
-        }
-      }
-      visit(grains);
+// The grains of one window [ws, we) of slot s into grains_ (empty when the window needs none).
+void MergeGrainWalk::window_grains(std::size_t s, std::uint64_t ws, std::uint64_t we) {
+  const Chain& chain = *plan_.chain;
+  const Disk& ancestor = *chain.layers()[plan_.ancestor_depth].disk;
+  const std::size_t depth = plan_.ancestor_depth;
+  const ExtentSlot& slot = ancestor.extents()[s];
+  const std::uint64_t g = plan_.slots[s].grain;
+  const std::uint64_t slot_end = slot.start + slot.length;
+  const std::vector<ChainRun> runs = chain.map(ws, we - ws);
+  grains_.clear();
+  // Grains holding any range owned by a layer above ANCESTOR.
+  for (const ChainRun& run : runs) {
+    if (run.depth >= depth || run.length == 0) continue;
+    std::uint64_t first = (run.offset - slot.start) / g;
+    const std::uint64_t last = (run.offset + run.length - slot.start + g - 1) / g;
+    if (!grains_.empty() && grains_.back().index >= first) first = grains_.back().index + 1;
+    for (std::uint64_t i = first; i < last; ++i) {
+      MergeGrain grain;
+      grain.slot = s;
+      grain.index = i;
+      grain.start = slot.start + i * g;
+      grain.length = std::min(g, slot_end - grain.start);
+      grain.zero = true;
+      grains_.push_back(grain);
     }
   }
+  if (grains_.empty()) return;
+  // Zero grains: no layer holds bytes anywhere in them.
+  std::size_t j = 0;
+  for (MergeGrain& grain : grains_) {
+    const std::uint64_t end = grain.start + grain.length;
+    while (j < runs.size() && runs[j].offset + runs[j].length <= grain.start) ++j;
+    for (std::size_t k = j; k < runs.size() && runs[k].offset < end; ++k) {
+      if (runs[k].holds_bytes()) {
+        grain.zero = false;
+        break;
+      }
+    }
+  }
+  // What ANCESTOR's own layer holds for each grain (state at the grain's start).
+  own_.clear();
+  ancestor.map(ws, we - ws, own_);
+  j = 0;
+  for (MergeGrain& grain : grains_) {
+    while (j < own_.size() && own_[j].offset + own_[j].length <= grain.start) ++j;
+    if (j < own_.size()) {
+      grain.held = own_[j].state == BlockState::data;
+      grain.held_zero = own_[j].state == BlockState::zero;
+    }
+  }
+}
+
+std::span<const MergeGrain> MergeGrainWalk::next() {
+  const Disk& ancestor = *plan_.chain->layers()[plan_.ancestor_depth].disk;
+  while (slot_ < ancestor.extents().size()) {
+    const ExtentSlot& slot = ancestor.extents()[slot_];
+    const std::uint64_t g = plan_.slots[slot_].grain;
+    const std::uint64_t slot_end = slot.start + slot.length;
+    const std::uint64_t window = std::max(g, kWalkWindow / g * g);
+    if (!in_slot_) {
+      window_start_ = slot.start;
+      in_slot_ = true;
+    }
+    while (window_start_ < slot_end) {
+      const std::uint64_t ws = window_start_;
+      const std::uint64_t we = std::min(slot_end, ws + window);
+      window_start_ = we;
+      window_grains(slot_, ws, we);
+      if (!grains_.empty()) return grains_;
+    }
+    ++slot_;
+    in_slot_ = false;
+  }
+  return {};
+}
+
+void walk_merge_grains(const MergePlan& plan, const std::function<void(std::span<const MergeGrain>)>& visit) {
+  MergeGrainWalk walk(plan);
+  for (std::span<const MergeGrain> grains = walk.next(); !grains.empty(); grains = walk.next()) visit(grains);
 }
 
 bool needs_append(const MergePlan& plan, const MergeGrain& g) {

@@ -52,6 +52,25 @@ struct MergePlan {
   std::uint64_t total_bytes = 0;               ///< bytes of the disk range walked (for progress)
 };
 
+/// The ANCESTOR grains the merge writes, one window (of the chain's map) per next() call in
+/// ascending disk order. Pulled rather than visited so that the copy can read ahead of its writes.
+class MergeGrainWalk {
+ public:
+  explicit MergeGrainWalk(const MergePlan& plan) : plan_(plan) {}
+  /// The next window's grains (valid until the next call); empty at the end.
+  std::span<const MergeGrain> next();
+
+ private:
+  void window_grains(std::size_t slot, std::uint64_t window_start, std::uint64_t window_end);
+
+  const MergePlan& plan_;
+  std::size_t slot_ = 0;
+  bool in_slot_ = false;
+  std::uint64_t window_start_ = 0;
+  std::vector<MergeGrain> grains_;
+  std::vector<DiskRun> own_;
+};
+
 /// Visits, window by window in ascending disk order, the ANCESTOR grains the merge writes.
 void walk_merge_grains(const MergePlan& plan, const std::function<void(std::span<const MergeGrain>)>& visit);
 
