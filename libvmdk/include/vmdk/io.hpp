@@ -59,6 +59,11 @@ class ByteSink {
   virtual void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) = 0;
   /// Makes everything written so far durable (fsync for files). Throws IoError.
   virtual void flush() = 0;
+  /// Asks the system to start writing what was written so far to the device, without waiting
+  /// (files: sync_file_range). A writer that computes while it writes (the streamOptimized
+  /// compressor) calls it so that a later flush() finds little left to write. Proves nothing
+  /// about durability; errors are left to the writes and flush(). Nothing by default.
+  virtual void start_writeback() {}
   /// Sets the size (truncates or extends with a hole). Sequential sinks only extend.
   virtual void resize(std::uint64_t size) = 0;
   virtual bool random_access() const = 0;
@@ -89,6 +94,7 @@ class File final : public ByteSource, public ByteSink {
   DataSpan next_data(std::uint64_t offset) const override;
   void write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override;
   void flush() override;
+  void start_writeback() override;
   void resize(std::uint64_t size) override;
   bool random_access() const override { return true; }
   /// The operating system's descriptor, for batched reads (io::read_batch); owned by this File.

@@ -209,6 +209,13 @@ void File::flush() {
   if (::fsync(fd_) != 0) fail(name_, "fsync failed", errno);
 }
 
+void File::start_writeback() {
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+  // Offset 0 and length 0: the whole file. The result is ignored on purpose (see io.hpp).
+  (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
 void File::resize(std::uint64_t size) {
   if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) fail(name_, "cannot resize", errno);
 }

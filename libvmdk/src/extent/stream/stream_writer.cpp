@@ -10,7 +10,6 @@
 
 #include "extent/stream/stream_writer_pipeline.hpp"
 #include "io/checked_math.hpp"
-#include "io/writeback.hpp"
 #include "format/fast_deflate.hpp"
 #include "format/grain_directory.hpp"
 #include "format/marker.hpp"
@@ -256,7 +255,7 @@ class StreamWriter final : public ExtentWriter {
     position_ += bytes.size();
     unsubmitted_bytes_ += bytes.size();
     if (unsubmitted_bytes_ >= kWritebackBytes) {
-      io::start_writeback(*sink_);
+      sink_->start_writeback();
       unsubmitted_bytes_ = 0;
     }
   }

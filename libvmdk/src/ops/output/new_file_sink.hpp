@@ -27,6 +27,11 @@ class NewFileSink final : public ByteSink {
   void flush() override {
     if (durability_ == Durability::synced) target_->flush();
   }
+  /// Early write-out only pays off before an fsync: without --sync it would make the user wait
+  /// for the device where cp and qemu-img leave the pages to the kernel.
+  void start_writeback() override {
+    if (durability_ == Durability::synced) target_->start_writeback();
+  }
   void resize(std::uint64_t size) override { target_->resize(size); }
   bool random_access() const override { return target_->random_access(); }
   const std::string& name() const override { return target_->name(); }
