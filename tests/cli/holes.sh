@@ -3,7 +3,7 @@
 # vmfsThin) answers map and info from SEEK_DATA/SEEK_HOLE: a hole is zero (QEMU's data+zero, with
 # the file and its offset), the allocated size is the data, reads of holes cost no I/O, and raw
 # and flat exports of a thin disk stay sparse. Skipped where the file system cannot tell holes.
-# ctest-cost: 8
+# ctest-cost: 30
 source "$(dirname "$0")/common.bash"
 
 # Does this file system report holes? A 2 MiB file with one data block at 1 MiB must say so.
@@ -109,6 +109,12 @@ done
 # A sparse export holds only the grain (the 3 GiB vmfs disk: monolithicSparse stops below 2 TiB).
 expect_exit 0 "convert vmfs to monolithicSparse" -- "$VMDKIT" convert -q vmfs/thin.vmdk out-sparse.vmdk --to monolithicSparse
 expect_exit 0 "compare thin with its raw export" -- "$VMDKIT" compare "$t" thin.raw
+# Cost bounded by the holes, not the capacity: one lseek per hole, not one per chunk of 3 TiB.
+if [ ${#tracer[@]} -gt 0 ]; then
+  strace -f -qq -c -e trace=lseek -o lseek.count "$VMDKIT" compare "$t" thin.raw >/dev/null || fail "compare under strace"
+  calls=$(awk '$NF == "lseek" {print $4}' lseek.count)
+  [ "${calls:-0}" -lt 1000 ] && pass "compare asks the file system ${calls:-0} times" || fail "compare made ${calls} lseek calls"
+fi
 expect_exit 0 "compare vmfs with its sparse export" -- "$VMDKIT" compare vmfs/thin.vmdk out-sparse.vmdk
 expect_exit 0 "info of the sparse export" -- "$VMDKIT" info --json out-sparse.vmdk
 allocated_below "$TEST_TMPDIR/out" $((1 << 20)) && pass "sparse export holds only the grain" || fail "sparse export allocated"

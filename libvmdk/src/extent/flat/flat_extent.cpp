@@ -2,8 +2,8 @@
 #include "extent/flat/flat_extent.hpp"
 
 #include <algorithm>
-#include <mutex>
 
+#include "io/data_hint.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::flat {
@@ -25,7 +25,7 @@ class FlatExtent final : public Extent {
     if (max_len == 0 || offset >= size_) check_range(offset, max_len == 0 ? size_ + 1 : max_len);
     const std::uint64_t length = std::min(max_len, size_ - offset);
     const std::uint64_t host = start_ + offset;
-    const DataSpan span = data_from(host);
+    const DataSpan span = hint_.next_data(*file_, host);
     if (span.begin > host) {
       const std::uint64_t hole = std::min(span.begin - host, length);
       return Run{offset, hole, BlockState::zero, host, false};
@@ -60,25 +60,6 @@ class FlatExtent final : public Extent {
   }
 
  private:
-  // The file system's answer for host, from the last answer when host lies inside what it
-  // covered: a chain asks once per 32 MiB window, and a terabyte hole must not cost a system call
-  // per window. Like the chain's window cache, it holds for the life of this open extent.
-  DataSpan data_from(std::uint64_t host) const {
-    {
-      std::lock_guard<std::mutex> lock(hint_mutex_);
-      if (hint_valid_ && host >= hint_asked_) {
-        if (host < hint_.begin) return hint_;
-        if (host < hint_.end) return DataSpan{host, hint_.end};
-      }
-    }
-    const DataSpan span = file_->next_data(host);
-    std::lock_guard<std::mutex> lock(hint_mutex_);
-    hint_asked_ = host;
-    hint_ = span;
-    hint_valid_ = true;
-    return span;
-  }
-
   // Bytes of the extent's window that the host file stores (all of them where holes are unknown).
   std::uint64_t data_bytes() const {
     std::uint64_t total = 0;
@@ -103,10 +84,8 @@ class FlatExtent final : public Extent {
   std::uint64_t start_;
   std::uint64_t size_;
   std::string name_;
-  mutable std::mutex hint_mutex_;
-  mutable bool hint_valid_ = false;
-  mutable std::uint64_t hint_asked_ = 0;
-  mutable DataSpan hint_;
+  // A chain asks once per 32 MiB window: a terabyte hole costs one lseek, not one per window.
+  io::DataHint hint_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "extent/foreign_magic.hpp"
+#include "io/data_hint.hpp"
 #include "ops/common/ordered_reads.hpp"
 #include "vmdk/error.hpp"
 #include "vmdk/ops.hpp"
@@ -46,13 +47,14 @@ class RawSide final : public Side {
   }
   bool may_hold_data(std::uint64_t offset, std::uint64_t length) const override {
     // The file system's holes (SEEK_DATA); one that cannot tell says data everywhere.
-    const DataSpan span = file_->next_data(offset);
+    const DataSpan span = hint_.next_data(*file_, offset);
     return span.begin < span.end && span.begin < offset + length;
   }
 
  private:
   std::unique_ptr<File> file_;
   std::uint64_t size_;
+  io::DataHint hint_;  // compare asks chunk by chunk: one lseek per hole, not per chunk
 };
 
 // A VMDK starts with the sparse magic "KDMV" or is descriptor text; anything else is raw.

@@ -2,6 +2,7 @@
 // SEEK_HOLE) map as unallocated so that they are neither read nor stored.
 #include <algorithm>
 
+#include "io/data_hint.hpp"
 #include "vmdk/convert.hpp"
 #include "vmdk/error.hpp"
 
@@ -48,7 +49,7 @@ class RawSource final : public ConvertSource {
     const std::uint64_t end = offset + length;
     while (offset < end) {
       // A file system that cannot tell answers data everywhere: then everything is read.
-      const DataSpan span = file_->next_data(offset);
+      const DataSpan span = hint_.next_data(*file_, offset);
       const std::uint64_t data_start = std::min(span.begin, end);
       // A file cut short since it was opened reads as data, so that reading it fails loudly.
       const std::uint64_t data_end = span.end > data_start ? std::min(span.end, end) : end;
@@ -80,6 +81,7 @@ class RawSource final : public ConvertSource {
   std::filesystem::path path_;
   std::unique_ptr<File> file_;
   std::uint64_t size_ = 0;
+  io::DataHint hint_;  // the pump maps window by window: one lseek per hole, not per window
 };
 
 }  // namespace
