@@ -38,7 +38,7 @@ DiskRun expanse_layer_status(const Disk& disk, std::uint64_t offset, std::uint64
     run.offset += slot.start;
     if (pos == offset) {
       result = DiskRun{run, index};
-    } else if (run.state == result.state) {
+    } else if (run.state == result.state && run.host_offset == kNoHostOffset) {  // not a flat file's hole
       result.length += run.length;
     } else {
       break;
@@ -67,7 +67,9 @@ Expanse ExpanseProbe::at(std::uint64_t pos, std::uint64_t end) {
     // does: damage it hides stays hidden.
     const DiskRun run = status(depth, pos, limit);
     limit = std::min(limit, run.offset + run.length);
-    if (run.state == BlockState::data) return {};
+    // A hole of a flat file (zeros at a host offset) is mapped like data, as QEMU shows it
+    // (data and zero, with its offset): the window map names its file and offset.
+    if (run.state == BlockState::data || run.host_offset != kNoHostOffset) return {};
     if (run.state == BlockState::zero) return {limit - pos, BlockState::zero, static_cast<std::uint32_t>(depth)};
   }
   const auto bottom = static_cast<std::uint32_t>(layers_.empty() ? 0 : layers_.size() - 1);
