@@ -1,6 +1,8 @@
 // The inside of vmdk::Chain, shared by resolution (resolve.cpp) and reading (chain_read.cpp).
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,5 +21,21 @@ struct Chain::Impl {
   // Built once the layers are final: it keeps a reference to them.
   std::unique_ptr<chain::WindowCache> cache;
 };
+
+namespace chain {
+
+/// Called around every layer's Disk::open while a chain is resolved: before, with the path about
+/// to be opened, and after, with the disk opened from it. Chain::open_locked locks each layer's
+/// file before it is read (chain_lock.cpp) instead of opening the whole chain twice.
+struct LayerOpenHooks {
+  std::function<void(const std::filesystem::path&)> before_open;
+  std::function<void(const Disk&)> after_open;
+};
+
+/// Resolves leaf's layers from the leaf down (resolve.cpp), calling hooks around each open.
+void build_layers(const std::filesystem::path& leaf, const ChainOptions& options, const LayerOpenHooks& hooks,
+                  std::vector<Layer>& layers, std::vector<std::string>& warnings);
+
+}  // namespace chain
 
 }  // namespace vmdk

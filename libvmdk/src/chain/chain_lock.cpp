@@ -1,12 +1,17 @@
-// Chain::open under locks: the chain is resolved once without locks to learn its files, they are
-// locked shared, and the chain is opened again under the locks; it is used only when it still
-// names the locked files (a descriptor replaced by rename while waiting is opened again).
+// Chain::open under locks: each layer's file is locked shared before it is read, so a chain of
+// single-file layers is opened once, under its locks. Other chains (and changes: lock_chain,
+// lock_disk) are resolved once without locks to learn their files, locked, and opened again under
+// the locks; that chain is used only when it still names the locked files (a descriptor replaced
+// by rename while waiting is opened again).
 #include "chain/chain_lock.hpp"
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <system_error>
 
 #include "chain/chain_impl.hpp"
+#include "chain/shared_layers.hpp"
 #include "io/pooled_file.hpp"
 
 namespace vmdk {
@@ -89,20 +94,74 @@ std::vector<std::string> lock_folder_warnings(const std::vector<fs::path>& files
 
 }  // namespace chain
 
+namespace {
+
+// Locks each layer's descriptor file shared before the layer is read, and checks after the open
+// that its path still names the file locked (not replaced by rename in between). A chain whose
+// layers are single files is then read entirely under its locks, in one pass. A layer with other
+// files (extents read before they could be locked), or a path that changed, sends the open through
+// the second, checking pass under the locks (io::acquire_locking), as before.
+class ChainLayerLocker {
+ public:
+  explicit ChainLayerLocker(io::LockSet& set) : set_(set) {}
+
+  chain::LayerOpenHooks hooks() {
+    return {[this](const fs::path& file) { locked_ = set_.lock_identity(file, io::LockMode::shared); },
+            [this](const Disk& disk) { check(disk); }};
+  }
+  bool read_under_locks() const { return read_under_locks_; }
+
+ private:
+  io::LockSet& set_;
+  std::optional<io::FileKey> locked_;
+  bool read_under_locks_ = true;
+
+  void check(const Disk& disk) {
+    if (!locked_ || chain::disk_files(disk).size() > 1) {
+      read_under_locks_ = false;
+      return;
+    }
+    struct stat now {};
+    if (::stat(disk.path().c_str(), &now) != 0 || io::FileKey{now.st_dev, now.st_ino} != *locked_) {
+      read_under_locks_ = false;
+    }
+  }
+};
+
+std::vector<fs::path> without_repeats(const std::vector<fs::path>& paths) {
+  std::vector<fs::path> out;
+  for (const fs::path& path : paths) {
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::unique_ptr<Chain> Chain::open_locked(const fs::path& leaf, const ChainOptions& options) {
   const ChainOptions plain = chain::without_locks(options);
-  std::unique_ptr<Chain> opened;
+  std::unique_ptr<Impl> impl;
   // The last run of the plan happens under the locks: that chain is the one returned.
-  io::LockSet locks = io::acquire_planned(
-      [&] {
-        opened = Chain::open(leaf, plain);
-        return chain::chain_requests(*opened, 0);
+  io::LockSet locks = io::acquire_locking(
+      [&](io::LockSet& set) {
+        ChainLayerLocker locker(set);
+        impl = std::make_unique<Impl>();
+        chain::build_layers(leaf, plain, locker.hooks(), impl->layers, impl->warnings);
+        std::vector<io::LockRequest> requests;
+        for (const Layer& layer : impl->layers) {
+          for (const fs::path& file : chain::disk_files(*layer.disk)) requests.push_back({file, io::LockMode::shared});
+        }
+        return io::PlannedLocks{std::move(requests), locker.read_under_locks()};
       },
       options.open.lock.wait_seconds, leaf);
-  std::vector<std::string> warnings = chain::lock_folder_warnings(locks.paths());
-  opened->impl_->warnings.insert(opened->impl_->warnings.end(), warnings.begin(), warnings.end());
-  opened->impl_->locks = std::make_shared<io::LockSet>(std::move(locks));
-  return opened;
+  impl->shared = chain::find_shared_layer_files(impl->layers);
+  if (options.for_writing) chain::refuse_shared_files(impl->layers, impl->shared);
+  impl->capacity = impl->layers.front().disk->capacity();
+  impl->cache = std::make_unique<chain::WindowCache>(impl->layers, impl->capacity);
+  std::vector<std::string> warnings = chain::lock_folder_warnings(without_repeats(locks.paths()));
+  impl->warnings.insert(impl->warnings.end(), warnings.begin(), warnings.end());
+  impl->locks = std::make_shared<io::LockSet>(std::move(locks));
+  return std::unique_ptr<Chain>(new Chain(std::move(impl)));
 }
 
 }  // namespace vmdk

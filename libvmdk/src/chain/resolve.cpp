@@ -154,13 +154,13 @@ namespace {
 // Builds a chain's layers from the leaf down, one parent link at a time (vmdk-format.md 1.10, 6.2).
 class ChainBuilder {
  public:
-  ChainBuilder(const fs::path& leaf, const ChainOptions& options, std::vector<Layer>& layers,
-               std::vector<std::string>& warnings)
-      : leaf_(leaf), options_(options), layers_(layers), warnings_(warnings) {}
+  ChainBuilder(const fs::path& leaf, const ChainOptions& options, const chain::LayerOpenHooks& hooks,
+               std::vector<Layer>& layers, std::vector<std::string>& warnings)
+      : leaf_(leaf), options_(options), hooks_(hooks), layers_(layers), warnings_(warnings) {}
 
   void build() {
     Layer first;
-    first.disk = Disk::open(leaf_, options_.open);
+    first.disk = open_leaf(leaf_);
     add_warnings(*first.disk);
     if (auto id = paths::file_id(leaf_)) seen_.insert(*id);
     layers_.push_back(std::move(first));
@@ -171,10 +171,18 @@ class ChainBuilder {
  private:
   const fs::path& leaf_;
   const ChainOptions& options_;
+  const chain::LayerOpenHooks& hooks_;
   std::vector<Layer>& layers_;
   std::vector<std::string>& warnings_;
   // Layers seen so far, by file identity: a cycle through a symlink or a hard link is still a cycle.
   std::set<paths::FileId> seen_;
+
+  std::unique_ptr<Disk> open_leaf(const fs::path& path) {
+    if (hooks_.before_open) hooks_.before_open(path);
+    std::unique_ptr<Disk> disk = Disk::open(path, options_.open);
+    if (hooks_.after_open) hooks_.after_open(*disk);
+    return disk;
+  }
 
   void add_warnings(const Disk& disk) {
     warnings_.insert(warnings_.end(), disk.warnings().begin(), disk.warnings().end());
@@ -241,8 +249,14 @@ class ChainBuilder {
                                            " layers (the limit is reached at " + child_name +
                                            "); vmdkit reads at most that many");
     }
+    // Outside the try: a lock refused is a refusal, not an unreadable parent.
+    if (hooks_.before_open) hooks_.before_open(found);
     try {
-      return Disk::open(found, options_.open);
+      std::unique_ptr<Disk> parent = Disk::open(found, options_.open);
+      if (hooks_.after_open) hooks_.after_open(*parent);
+      return parent;
+    } catch (const LockError&) {
+      throw;
     } catch (const Error& error) {
       if (!options_.report_broken) throw;
       child.parent_error = error;
@@ -283,10 +297,19 @@ class ChainBuilder {
 
 }  // namespace
 
+namespace chain {
+
+void build_layers(const fs::path& leaf, const ChainOptions& options, const LayerOpenHooks& hooks,
+                  std::vector<Layer>& layers, std::vector<std::string>& warnings) {
+  ChainBuilder(leaf, options, hooks, layers, warnings).build();
+}
+
+}  // namespace chain
+
 std::unique_ptr<Chain> Chain::open(const fs::path& leaf, const ChainOptions& options) {
   if (options.open.lock.enabled) return open_locked(leaf, options);
   auto impl = std::make_unique<Impl>();
-  ChainBuilder(leaf, options, impl->layers, impl->warnings).build();
+  chain::build_layers(leaf, options, {}, impl->layers, impl->warnings);
   impl->shared = chain::find_shared_layer_files(impl->layers);
   if (options.for_writing) chain::refuse_shared_files(impl->layers, impl->shared);
   impl->capacity = impl->layers.front().disk->capacity();

@@ -86,9 +86,6 @@ class OpenedDisk final : public Disk {
 std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOptions& options) {
   const std::string name = path.string();
   std::shared_ptr<File> file = File::open(path);
-  std::array<std::uint8_t, 8> magic{};
-  const std::size_t got = file->read_at(0, magic);
-
   if (const extent::ExtentKind* kind = extent::self_describing_kind(*file)) {
     std::optional<extent::EmbeddedDescriptor> area = kind->embedded_descriptor(*file);
     std::optional<std::string> text = area ? area->text : std::nullopt;
@@ -109,6 +106,9 @@ std::unique_ptr<Disk> Disk::open(const std::filesystem::path& path, const OpenOp
     auto slots = disk::open_extent_slots(descriptor, path, file, options);
     return std::make_unique<OpenedDisk>(path, std::move(descriptor), embedded, std::move(slots), std::move(warnings));
   }
+  // Read only here: a self-describing extent's probe above already read its head.
+  std::array<std::uint8_t, 8> magic{};
+  const std::size_t got = file->read_at(0, magic);
   if (got >= 4 && std::memcmp(magic.data(), "kdmv", 4) == 0) {
     throw FormatError(name, "sparse header magic is \"kdmv\": an incomplete open-vmdk output whose final header "
                             "was never written");

@@ -165,6 +165,12 @@ bool LockSet::lock(const fs::path& path, LockMode mode) {
   return true;
 }
 
+std::optional<FileKey> LockSet::lock_identity(const fs::path& path, LockMode mode) {
+  const std::size_t before = held_.size();
+  if (!lock(path, mode) || held_.size() == before) return std::nullopt;
+  return held_.back().key;
+}
+
 bool LockSet::lock_all(const std::vector<LockRequest>& requests) {
   struct Wanted {
     FileKey key;
@@ -234,6 +240,11 @@ std::optional<LockError> subject_refusal(const fs::path& subject) {
 
 LockSet acquire_planned(const std::function<std::vector<LockRequest>()>& plan, double wait_seconds,
                         const fs::path& subject) {
+  return acquire_locking([&](LockSet&) { return PlannedLocks{plan(), false}; }, wait_seconds, subject);
+}
+
+LockSet acquire_locking(const std::function<PlannedLocks(LockSet&)>& plan, double wait_seconds,
+                        const fs::path& subject) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(std::max(0.0, wait_seconds)));
@@ -245,11 +256,13 @@ LockSet acquire_planned(const std::function<std::vector<LockRequest>()>& plan, d
     bool changed = false;
     LockSet set;
     try {
-      const std::vector<LockRequest> requests = plan();
-      if (!requests.empty()) last_path = requests.front().path.string();
-      changed = !set.lock_all(requests);
-      // Under the locks nothing vmdkit-made can change any more: plan again and compare.
-      if (!changed) changed = !set.covers(plan());
+      const PlannedLocks planned = plan(set);
+      if (!planned.requests.empty()) last_path = planned.requests.front().path.string();
+      if (!planned.read_under_locks) {
+        changed = !set.lock_all(planned.requests);
+        // Under the locks nothing vmdkit-made can change any more: plan again and compare.
+        if (!changed) changed = !set.covers(plan(set).requests);
+      }
       if (!changed) return set;
     } catch (const LockError& error) {
       refused = error;

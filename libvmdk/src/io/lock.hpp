@@ -45,6 +45,9 @@ class LockSet {
   /// Throws LockError naming the file and the holder when another program's lock conflicts,
   /// IoError when the file cannot be opened for the lock.
   bool lock(const std::filesystem::path& path, LockMode mode);
+  /// lock(), returning the identity of the file locked, or nothing when nothing was locked (the
+  /// path names no file, an unreadable file, or a file that needs no lock).
+  std::optional<FileKey> lock_identity(const std::filesystem::path& path, LockMode mode);
   /// Locks every request in file-identity order (so that two programs never hold parts of each
   /// other's sets), the stronger mode when a file is named twice. Returns false when a path no
   /// longer names a file. Throws like lock().
@@ -73,6 +76,19 @@ class LockSet {
 /// Throws the LockError of the last refusal, a LockError "changed while waiting for its lock", or
 /// what plan() throws (on the first run as is, after a wait as a LockError saying what changed).
 LockSet acquire_planned(const std::function<std::vector<LockRequest>()>& plan, double wait_seconds,
+                        const std::filesystem::path& subject = {});
+
+/// What a plan that locks while it opens found: the files to hold, and whether everything it read
+/// was read under locks already taken on the very files read (then it is not run a second time).
+struct PlannedLocks {
+  std::vector<LockRequest> requests;
+  bool read_under_locks = false;
+};
+
+/// acquire_planned for a plan that takes locks in the set it is given as it opens files (so that a
+/// refusal comes before anything is read). When it reports read_under_locks, its one run is the
+/// result; otherwise its requests are locked and it runs again under them, as acquire_planned does.
+LockSet acquire_locking(const std::function<PlannedLocks(LockSet&)>& plan, double wait_seconds,
                         const std::filesystem::path& subject = {});
 
 /// VMware's lock folder for file (`<file>.lck`, vmdk-format.md 5.4), when one exists.
