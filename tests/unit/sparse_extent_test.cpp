@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "extent/sparse/grain_tables.hpp"
 #include "extent/sparse/open_sparse.hpp"
 #include "format/sparse_header.hpp"
 #include "support/kdmv_builder.hpp"
@@ -304,4 +305,57 @@ TEST_CASE("grains above 16 MiB are refused at open, naming the header field") {
   }
   image.poke_header("grain_size", 0x8000);  // 16 MiB: the largest accepted
   CHECK_NOTHROW(sparse::open_sparse_extent(image.file(), 2048 * 512));
+}
+
+TEST_CASE("empty grain tables keep no memory, are read once, and walk as one unallocated run") {
+  // Issue 16: a split disk made by create is thousands of extents of empty tables. 4 KiB grains,
+  // 512-entry tables: 16 tables of 2 MiB each, one grain in the last.
+  const std::uint64_t grain = 4096;
+  const std::uint64_t coverage = 512 * grain;
+  KdmvBuilder builder(16 * coverage / 512);
+  builder.grain_sectors(8).grain(15 * 512, pattern_bytes(grain, 3));
+  auto image = builder.build();
+  auto counting = std::make_shared<CountingSource>(image.file());
+  const std::size_t before = sparse::GrainTables::process_cached_bytes();
+  auto extent = sparse::open_sparse_extent(counting, 16 * coverage);
+  std::vector<Run> runs;
+  extent->map(0, extent->size(), runs);
+  REQUIRE(runs.size() == 3);
+  CHECK(runs[0].state == BlockState::unallocated);
+  CHECK(runs[0].length == 15 * coverage);
+  CHECK(runs[1].state == BlockState::data);
+  // Only the one table holding a grain takes cache memory.
+  CHECK(sparse::GrainTables::process_cached_bytes() - before == 512 * 4);
+  const int calls = counting->calls;
+  runs.clear();
+  extent->map(0, extent->size(), runs);
+  CHECK(counting->calls == calls);  // the empty tables are known, not read again
+  CHECK(extent->block_status(grain, 14 * coverage).length == 14 * coverage);
+}
+
+TEST_CASE("the grain tables of all extents in a process share one cache budget") {
+  // 300 extents of 64 tables holding a grain each (128 KiB of tables per extent, 37.5 MiB in all)
+  // walked once, as map walks a split disk: the process keeps at most the budget (16 MiB).
+  const std::uint64_t grain = 4096;
+  const std::uint64_t coverage = 512 * grain;
+  KdmvBuilder builder(64 * coverage / 512);
+  builder.grain_sectors(8);
+  for (std::uint64_t t = 0; t < 64; ++t) builder.fill_grain(t * 512, static_cast<std::uint8_t>(t + 1));
+  auto image = builder.build();
+  auto file = image.file();
+  const std::size_t before = sparse::GrainTables::process_cached_bytes();
+  std::vector<std::unique_ptr<Extent>> extents;
+  for (int i = 0; i < 300; ++i) {
+    extents.push_back(sparse::open_sparse_extent(file, 64 * coverage));
+    std::vector<Run> runs;
+    extents.back()->map(0, extents.back()->size(), runs);
+    CHECK(runs.size() == 128);
+    CHECK(sparse::GrainTables::process_cached_bytes() <= std::size_t{16} << 20);
+  }
+  // An extent whose cache was emptied still answers (its tables are read again).
+  std::vector<std::uint8_t> out(grain);
+  extents.front()->read(63 * coverage, out);
+  CHECK(out == std::vector<std::uint8_t>(grain, 64));
+  extents.clear();
+  CHECK(sparse::GrainTables::process_cached_bytes() <= before);  // leaving extents give theirs back
 }

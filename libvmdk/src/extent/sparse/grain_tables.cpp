@@ -28,12 +28,98 @@ std::shared_ptr<std::uint32_t[]> table_storage(std::size_t entries) { return io:
 constexpr std::size_t kCacheBytes = 4u << 20;
 // At most this many bytes of neighbouring tables are read together (64 default tables, 2 GiB of disk).
 constexpr std::uint64_t kBatchBytes = 128u << 10;
+// The all-zero table of `entries` entries, one per table size for the whole process: a split disk
+// made by create has thousands of extents whose tables are all empty (8 TiB: 262,144 tables), and
+// none of them needs memory of its own.
+std::shared_ptr<const std::uint32_t[]> shared_empty_table(std::uint64_t entries) {
+  static std::mutex mutex;
+  static auto* tables = new std::unordered_map<std::uint64_t, std::shared_ptr<const std::uint32_t[]>>();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& table = (*tables)[entries];
+  if (!table) table = std::shared_ptr<const std::uint32_t[]>(new std::uint32_t[static_cast<std::size_t>(entries)]());
+  return table;
+}
+
+bool grain_table_all_zero(const std::uint32_t* entries, std::uint64_t count) {
+  std::uint32_t any = 0;
+  for (std::uint64_t e = 0; e < count; ++e) any |= entries[e];
+  return any == 0;
+}
+
+// Tables cached by all the extents of the process together (512-entry tables: 8192 tables).
+constexpr std::size_t kProcessCacheBytes = 16u << 20;
 }  // namespace
+
+// Every GrainTables of the process shares one budget of cached table bytes: a split disk of 4096
+// extents walked once (map, consolidate) would otherwise keep up to 64 tables in each of them
+// (8 TiB: 512 MiB). Past the budget, the caches that loaded least recently are emptied whole: the
+// tables of one batch share one block, which only goes back to the pool when all of them go.
+// Lock order: the budget's mutex, then a cache's mutex. A cache never calls the budget while it
+// holds its own mutex, so an eviction cannot deadlock with a load, and a cache being destroyed
+// waits in leaving() for an eviction that has picked it.
+class TableCacheBudget {
+ public:
+  static TableCacheBudget& instance() {
+    static TableCacheBudget* budget = new TableCacheBudget();  // never destroyed, like the block pool
+    return *budget;
+  }
+
+  /// `owner` has loaded or dropped tables (its mutex not held): records its size and empties the
+  /// least recent other caches while the process holds more than the budget.
+  void changed(const GrainTables& owner) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t bytes = 0;
+    {
+      std::lock_guard<std::mutex> own(owner.mutex_);
+      bytes = owner.cached_bytes_;
+    }
+    remove_locked(owner);
+    if (bytes != 0) {
+      order_.emplace_front(&owner, bytes);
+      owner.budget_slot_ = order_.begin();
+      owner.in_budget_ = true;
+      total_ += bytes;
+    }
+    while (total_ > kProcessCacheBytes && !order_.empty() && order_.back().first != &owner) evict_last_locked();
+  }
+
+  void leaving(const GrainTables& owner) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    remove_locked(owner);
+  }
+
+  std::size_t total() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return total_;
+  }
+
+ private:
+  void remove_locked(const GrainTables& owner) {
+    if (!owner.in_budget_) return;
+    total_ -= owner.budget_slot_->second;
+    order_.erase(owner.budget_slot_);
+    owner.in_budget_ = false;
+  }
+
+  void evict_last_locked() {
+    const GrainTables& victim = *order_.back().first;
+    {
+      std::lock_guard<std::mutex> lock(victim.mutex_);
+      victim.clear_cache_locked();
+    }
+    remove_locked(victim);
+  }
+
+  std::mutex mutex_;
+  std::list<std::pair<const GrainTables*, std::size_t>> order_;  // most recent load first
+  std::size_t total_ = 0;
+};
 
 GrainTables::GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayout& layout,
                          std::uint64_t mapped_bytes)
     : file_(std::move(file)), layout_(layout), mapped_bytes_(mapped_bytes) {
   max_tables_ = std::max<std::size_t>(16, kCacheBytes / (layout.geometry.gtes_per_gt * 4));
+  empty_ = shared_empty_table(layout.geometry.gtes_per_gt);
   std::uint64_t count = vmdk::div_round_up(mapped_bytes_, layout_.gt_coverage_bytes);
   count = std::min(count, layout_.geometry.num_gd_entries);
   // load_kdmv_layout checked that the whole directory lies inside the file, so this allocation is
@@ -41,6 +127,13 @@ GrainTables::GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayou
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(count * 4));
   read_exact(*file_, layout_.gd_byte_offset, bytes, "grain directory");
   directory_ = format::decode_u32_table(bytes, static_cast<std::size_t>(count));
+  known_empty_.assign(directory_.size(), false);
+  std::uint32_t previous = 0;
+  for (std::uint32_t sector : directory_) {
+    if (sector == 0) continue;
+    if (sector <= previous) tables_ascend_ = false;
+    previous = sector;
+  }
   const std::uint64_t gt_bytes = layout_.geometry.gtes_per_gt * 4;
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint64_t sector = directory_[i];
@@ -58,6 +151,16 @@ GrainTables::GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayou
   }
 }
 
+GrainTables::~GrainTables() { TableCacheBudget::instance().leaving(*this); }
+
+std::size_t GrainTables::process_cached_bytes() { return TableCacheBudget::instance().total(); }
+
+void GrainTables::clear_cache_locked() const {
+  index_.clear();
+  lru_.clear();
+  cached_bytes_ = 0;
+}
+
 GrainTables::Table GrainTables::cached(std::uint64_t gd_index) const {
   auto it = index_.find(directory_[gd_index]);
   if (it == index_.end()) return nullptr;
@@ -72,28 +175,44 @@ GrainTables::Table GrainTables::cached(std::uint64_t gd_index) const {
 }
 
 void GrainTables::forget_cached() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  index_.clear();
-  lru_.clear();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    clear_cache_locked();
+  }
+  TableCacheBudget::instance().changed(*this);
 }
 
 GrainTables::Table GrainTables::table(std::uint64_t gd_index) const {
   if (gd_index >= directory_.size() || directory_[gd_index] == 0) return nullptr;
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (Table table = cached(gd_index)) return table;
-  auto loaded = load_run(gd_index);
-  // Insert the neighbours first so that the requested table ends up the most recent.
-  for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
-    const std::uint32_t sector = directory_[it->first];
-    if (index_.count(sector) != 0) continue;
-    lru_.push_front(Cached{sector, it->first, it->second});
-    index_[sector] = lru_.begin();
+  Table wanted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (known_empty_[gd_index]) return empty_;
+    if (Table table = cached(gd_index)) return table;
+    auto loaded = load_run(gd_index);
+    const std::size_t table_bytes = layout_.geometry.gtes_per_gt * 4;
+    // Insert the neighbours first so that the requested table ends up the most recent.
+    for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {
+      const std::uint32_t sector = directory_[it->first];
+      if (tables_ascend_ && is_empty(it->second)) {
+        known_empty_[it->first] = true;
+        continue;
+      }
+      if (index_.count(sector) != 0) continue;
+      lru_.push_front(Cached{sector, it->first, it->second});
+      index_[sector] = lru_.begin();
+      if (!is_empty(it->second)) cached_bytes_ += table_bytes;
+    }
+    while (lru_.size() > max_tables_) {
+      if (!is_empty(lru_.back().table)) cached_bytes_ -= table_bytes;
+      index_.erase(lru_.back().sector);
+      lru_.pop_back();
+    }
+    wanted = loaded.front().second;
   }
-  while (lru_.size() > max_tables_) {
-    index_.erase(lru_.back().sector);
-    lru_.pop_back();
-  }
-  return loaded.front().second;
+  // Outside mutex_: the budget takes its own mutex first (see TableCacheBudget).
+  TableCacheBudget::instance().changed(*this);
+  return wanted;
 }
 
 std::vector<std::pair<std::uint64_t, GrainTables::Table>> GrainTables::load_run(std::uint64_t gd_index) const {
@@ -140,7 +259,8 @@ std::vector<std::pair<std::uint64_t, GrainTables::Table>> GrainTables::load_run(
         break;
       }
     }
-    tables.emplace_back(gd_index + i, Table(block, entries));
+    // An empty table keeps no memory: when all of a batch's are empty, its block goes back now.
+    tables.emplace_back(gd_index + i, grain_table_all_zero(entries, per_table) ? empty_ : Table(block, entries));
   }
   return tables;
 }

@@ -18,6 +18,8 @@
 
 namespace vmdk::sparse {
 
+class TableCacheBudget;
+
 class GrainTables {
  public:
   /// The gtes_per_gt entries of one table. Tables read together share one allocation (a deep
@@ -27,15 +29,25 @@ class GrainTables {
   /// Reads the primary directory entries covering [0, mapped_bytes) and checks that each table
   /// lies inside the file past the header. Throws FormatError naming the entry and its offset.
   GrainTables(std::shared_ptr<const ByteSource> file, const KdmvLayout& layout, std::uint64_t mapped_bytes);
+  ~GrainTables();
+  GrainTables(const GrainTables&) = delete;
+  GrainTables& operator=(const GrainTables&) = delete;
 
   /// The table of directory entry gd_index (< directory_size()), nullptr when the entry is 0.
   /// Entries of grains inside the mapped range are checked: 0, 1, or a grain (record) that starts
   /// at or after overHead and ends inside the file. Throws FormatError / IoError.
   Table table(std::uint64_t gd_index) const;
 
+  /// True for the table every all-zero table is answered with (one shared array of zeros, no
+  /// memory per table): its whole range is unallocated, so walks need not visit its entries.
+  bool is_empty(const Table& table) const { return table.get() == empty_.get(); }
+
   /// Drops the cached tables (a walk over the whole extent that will not come back: a split disk's
   /// thousands of extents would otherwise each keep theirs).
   void forget_cached() const;
+
+  /// Bytes of tables the caches of every GrainTables in the process hold together (tests).
+  static std::size_t process_cached_bytes();
 
   std::uint64_t directory_size() const { return directory_.size(); }
   /// The sector directory entry gd_index names (0: no table).
@@ -46,6 +58,10 @@ class GrainTables {
   }
 
  private:
+  friend class TableCacheBudget;
+  /// Drops every cached table; the caller holds mutex_.
+  void clear_cache_locked() const;
+
   /// Reads table gd_index and, in the same pread, the tables that follow it on disk when their
   /// directory entries are consecutive (QEMU and VMware lay tables out back to back), so a walk
   /// over a whole disk costs a handful of reads instead of one per table. Returns (index, table)
@@ -64,6 +80,7 @@ class GrainTables {
   std::uint64_t mapped_bytes_;
   std::vector<std::uint32_t> directory_;
   std::size_t max_tables_;
+  Table empty_;  // zeros, gtes_per_gt of them, shared by every GrainTables of this table size
 
   mutable std::mutex mutex_;
   // A cached table and the lowest directory entry it was checked for: a check for entry g covers
@@ -75,6 +92,18 @@ class GrainTables {
   };
   mutable std::list<Cached> lru_;  // most recent first
   mutable std::unordered_map<std::uint32_t, std::list<Cached>::iterator> index_;  // by table sector
+  // Directory entries whose table was read and found empty: one bit each, kept when the cache is
+  // emptied, so an empty table is neither cached nor read again (guarded by mutex_).
+  mutable std::vector<bool> known_empty_;
+  // The directory's tables rise with its entries (as every writer lays them out), so no two entries
+  // name one table: only then may an empty table be remembered by entry rather than cached by
+  // sector (a hostile directory naming one empty table a million times must not read it per entry).
+  bool tables_ascend_ = true;
+  mutable std::size_t cached_bytes_ = 0;  // bytes of the tables in lru_ (guarded by mutex_)
+
+  // This cache's place in the process-wide budget (guarded by the budget's mutex, see the .cpp).
+  mutable std::list<std::pair<const GrainTables*, std::size_t>>::iterator budget_slot_;
+  mutable bool in_budget_ = false;
 };
 
 }  // namespace vmdk::sparse

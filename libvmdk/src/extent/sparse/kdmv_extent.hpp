@@ -104,6 +104,7 @@ void KdmvExtentBase::for_each_distinct_grain(F&& f) const {
   std::vector<std::pair<std::uint32_t, std::uint64_t>> grains;  // (sector, entry)
   for (std::uint64_t gd_index : distinct_tables()) {
     GrainTables::Table table = tables_.table(gd_index);
+    if (tables_.is_empty(table)) continue;
     const std::uint64_t table_start = gd_index * coverage;
     const std::uint64_t used = std::min<std::uint64_t>(layout_.geometry.gtes_per_gt,
                                                        (mapped_bytes_ - table_start + grain - 1) / grain);
@@ -134,8 +135,11 @@ void KdmvExtentBase::walk(std::uint64_t offset, std::uint64_t length, F&& f) con
     const std::uint64_t gd_index = offset / coverage;
     const std::uint64_t table_end = std::min({(gd_index + 1) * coverage, mapped_bytes_, end});
     GrainTables::Table table = tables_.table(gd_index);
-    if (!table) {
-      if (!f(Piece{offset, table_end - offset, BlockState::unallocated, offset, kNoHostOffset, gd_index, 0})) return;
+    // An empty table is one unallocated piece, as its entries one by one would merge into.
+    if (!table || tables_.is_empty(table)) {
+      const std::uint64_t entry = table ? (offset - gd_index * coverage) / grain : 0;
+      const std::uint64_t grain_start = table ? offset - offset % grain : offset;
+      if (!f(Piece{offset, table_end - offset, BlockState::unallocated, grain_start, kNoHostOffset, gd_index, entry})) return;
       offset = table_end;
       continue;
     }

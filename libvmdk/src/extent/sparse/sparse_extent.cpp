@@ -17,6 +17,10 @@ ExtentDetails SparseExtent::details() const {
   // Bytes of the file holding grains: each distinct grain once (a hostile directory may name one
   // table, or a table one grain, a million times), and never more than the file holds.
   d.allocated_bytes = allocated_bytes_once([&] {
+    // A file that ends where its grains would begin holds none: an entry naming one would be
+    // refused when its table is read. A split disk made by create is thousands of such files
+    // (8 TiB: 4095 of 4096), and reading their 64 tables each made `info` take seconds.
+    if (layout_.file_size <= layout_.grain_floor_sector * 512) return std::uint64_t{0};
     std::uint64_t grains = 0;
     for_each_distinct_grain([&](const Piece&) { ++grains; });
     return std::min(grains * layout_.grain_bytes, layout_.file_size);
