@@ -98,4 +98,6 @@ std::size_t PooledFile::read_scatter_at(std::uint64_t offset, std::span<const st
 
 std::uint64_t PooledFile::size() const { return acquire()->size(); }
 
+DataSpan PooledFile::next_data(std::uint64_t offset) const { return acquire()->next_data(offset); }
+
 }  // namespace vmdk::io

@@ -31,6 +31,8 @@ class PooledFile final : public ByteSource {
   std::size_t read_at(std::uint64_t offset, std::span<std::uint8_t> out) const override;
   std::size_t read_scatter_at(std::uint64_t offset, std::span<const std::span<std::uint8_t>> parts) const override;
   std::uint64_t size() const override;
+  /// The file's holes, like File's (a split flat disk of more than 64 files keeps its holes).
+  DataSpan next_data(std::uint64_t offset) const override;
   const std::string& name() const override { return name_; }
 
   /// The open file, opened again when the pool closed it; the pool never closes it while the
