@@ -11,7 +11,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib/common.sh"
 interop_init
 LIB=$(dirname "${BASH_SOURCE[0]}")/lib
-ulimit -Sn 256  # soft: create below may raise it for itself
+ulimit -Sn 256  # soft: probe limits are the tool's, not the shell's
 max_rss_kib=$((64 * 1024))
 max_seconds=2
 sanitized=${VMDKIT_SANITIZED:-}
@@ -60,7 +60,7 @@ TIME_BOUND=1 probe 0 "2^60-byte ZERO extent: check" "$VMDKIT" check "$zero"
 # consolidate kept 128 KiB of tables per extent: 64 MiB here, 512 MiB at 8 TiB).
 split=$TEST_TMPDIR/split/t1.vmdk
 mkdir -p "$(dirname "$split")"
-(ulimit -Sn 1024 && "$VMDKIT" create -q --size 1T --type twoGbMaxExtentSparse "$split")
+probe 0 "1 TiB split (512 files): create" "$VMDKIT" create -q --size 1T --type twoGbMaxExtentSparse "$split"
 printf 'split disk written\n' | "$VMDKIT" write -q --offset 1023G --from - "$split" ||
   fail "split: write into the last extent failed"
 for command in info chain "map --json" check; do
@@ -84,4 +84,9 @@ printf 'consolidated\n' | "$VMDKIT" write -q --offset 1000G --from - "$top" || f
 probe 0 "1 TiB split: consolidate" "$VMDKIT" consolidate -q "$top"
 "$VMDKIT" cat -q --offset 1000G --length 12 "$split" | grep -q "consolidated" ||
   fail "split: consolidate did not bring the snapshot's write into the base"
+# Writing a split disk: each part is finished and closed once the writing has passed it.
+copy=$TEST_TMPDIR/split-copy/t1.vmdk
+mkdir -p "$(dirname "$copy")"
+probe 0 "1 TiB split: convert to twoGbMaxExtentSparse" "$VMDKIT" convert -q --to twoGbMaxExtentSparse "$split" "$copy"
+"$VMDKIT" compare -q "$split" "$copy" || fail "split: the split copy differs from its source"
 finish

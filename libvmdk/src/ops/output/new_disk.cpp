@@ -191,12 +191,46 @@ struct NewDiskWriter::Impl {
   struct Output {
     NewDiskFile file;
     std::unique_ptr<TempFile> temp;  // null when writing to a caller's sink
+    std::filesystem::path where;     // the file written until commit (temporary or staged name)
     std::shared_ptr<ByteSink> sink;
-    std::unique_ptr<ExtentWriter> writer;  // null for the standalone descriptor
+    std::unique_ptr<ExtentWriter> writer;  // null for the standalone descriptor, and until opened
+    bool finished = false;
+    std::uint64_t finished_bytes = 0;
   };
   std::vector<Output> outputs;
   std::unique_ptr<DiskOutput> output;  // null when writing to a caller's sink
+  std::string descriptor_text;
   bool committed = false;
+  std::size_t next_to_finish = 0;  // outputs before it are finished and closed
+
+  // A split disk has thousands of parts and writes arrive in ascending order: each part is opened
+  // when the first bytes reach it (or at commit) and finished and closed once writing has moved
+  // past it, so at most two files are open (the tool works under `ulimit -n 256`).
+  void open(Output& out, const NewDiskOptions& o) {
+    if (out.writer || out.finished || out.file.descriptor_only) return;
+    std::shared_ptr<ByteSink> file(File::open(out.where, File::Mode::create_truncate));
+    out.sink = std::make_shared<NewFileSink>(std::move(file), o.durability);
+    out.writer = make_extent_writer(out.sink, out.file, o, descriptor_text);
+  }
+
+  void finish(Output& out, const NewDiskOptions& o) {
+    if (out.finished || out.file.descriptor_only) return;
+    open(out, o);  // a part no byte reached still gets its header and tables
+    out.writer->finish();
+    out.finished_bytes = out.writer->file_bytes();
+    out.writer.reset();
+    out.sink.reset();
+    out.finished = true;
+  }
+
+  // Finishes the parts that end at or before offset (writes never go back).
+  void finish_before(std::uint64_t offset, const NewDiskOptions& o) {
+    while (next_to_finish < outputs.size() &&
+           (outputs[next_to_finish].file.descriptor_only ||
+            outputs[next_to_finish].file.start + outputs[next_to_finish].file.size <= offset)) {
+      finish(outputs[next_to_finish++], o);
+    }
+  }
 };
 
 NewDiskWriter::NewDiskWriter(NewDiskPlan plan, OutputRules rules)
@@ -208,27 +242,26 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, OutputRules rules)
   }
   rules.durability = plan_.options.durability;  // the staged descriptors follow the disk's choice
   impl_->output = std::make_unique<DiskOutput>(plan_.path, extents, std::move(rules));
-  const std::string text = plan_.descriptor.print();
-  const auto& o = plan_.options;
+  impl_->descriptor_text = plan_.descriptor.print();
   std::size_t extent_index = 0;
   for (const auto& f : plan_.files) {
     Impl::Output out;
     out.file = f;
-    if (f.descriptor_only) {  // DiskOutput writes it at commit
-      impl_->outputs.push_back(std::move(out));
-      continue;
+    if (!f.descriptor_only) {  // DiskOutput writes the descriptor at commit
+      if (standalone) {
+        out.where = impl_->output->staged(extent_index++);
+      } else {
+        out.temp = std::make_unique<TempFile>(f.path);
+        out.where = out.temp->temp();
+      }
     }
-    std::filesystem::path where;
-    if (standalone) {
-      where = impl_->output->staged(extent_index++);
-    } else {
-      out.temp = std::make_unique<TempFile>(f.path);
-      where = out.temp->temp();
-    }
-    std::shared_ptr<ByteSink> file(File::open(where, File::Mode::create_truncate));
-    out.sink = std::make_shared<NewFileSink>(std::move(file), o.durability);
-    out.writer = make_extent_writer(out.sink, f, o, text);
     impl_->outputs.push_back(std::move(out));
+  }
+  // The first part is made now, so that a folder that cannot take the files fails before work.
+  for (auto& out : impl_->outputs) {
+    if (out.file.descriptor_only) continue;
+    impl_->open(out, plan_.options);
+    break;
   }
 }
 
@@ -249,10 +282,15 @@ NewDiskWriter::NewDiskWriter(NewDiskPlan plan, std::shared_ptr<ByteSink> sink)
 NewDiskWriter::~NewDiskWriter() = default;  // TempFile destructors remove what was not renamed
 
 void NewDiskWriter::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
-  for (auto& out : impl_->outputs) {
-    if (!out.writer || data.empty()) continue;
+  if (data.empty()) return;
+  impl_->finish_before(offset, plan_.options);
+  for (std::size_t i = impl_->next_to_finish; i < impl_->outputs.size(); ++i) {
+    auto& out = impl_->outputs[i];
+    if (out.file.descriptor_only || out.finished) continue;
     const std::uint64_t start = out.file.start, end = start + out.file.size;
-    if (offset >= end || offset + data.size() <= start) continue;
+    if (offset + data.size() <= start) break;  // parts are in disk order
+    if (offset >= end) continue;
+    impl_->open(out, plan_.options);
     const std::uint64_t from = std::max(offset, start);
     const std::uint64_t to = std::min<std::uint64_t>(offset + data.size(), end);
     out.writer->write(from - start, data.subspan(static_cast<std::size_t>(from - offset),
@@ -263,7 +301,7 @@ void NewDiskWriter::write(std::uint64_t offset, std::span<const std::uint8_t> da
 std::vector<std::string> NewDiskWriter::commit() {
   std::vector<std::string> files;
   for (auto& out : impl_->outputs) {
-    if (out.writer) out.writer->finish();
+    impl_->finish(out, plan_.options);
     files.push_back(out.file.path.string());
   }
   if (impl_->output) {
@@ -285,7 +323,11 @@ std::vector<std::string> NewDiskWriter::commit() {
 std::uint64_t NewDiskWriter::file_bytes() const {
   std::uint64_t total = 0;
   for (const auto& out : impl_->outputs) {
-    total += out.writer ? out.writer->file_bytes() : plan_.descriptor.print().size();
+    if (out.file.descriptor_only) {
+      total += impl_->descriptor_text.size();
+    } else {
+      total += out.finished ? out.finished_bytes : out.writer ? out.writer->file_bytes() : 0;
+    }
   }
   return total;
 }
