@@ -9,19 +9,7 @@ source "$(dirname "$0")/common.bash"
 if [[ -n ${VMDKIT_SANITIZED:-} ]]; then export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"; fi
 
 # Does this file system report holes? A 2 MiB file with one data block at 1 MiB must say so.
-"$PY" - <<'PY' || { echo "skip: the file system of $TEST_TMPDIR does not report holes (SEEK_DATA)"; exit 77; }
-import os, sys
-fd = os.open("probe", os.O_RDWR | os.O_CREAT, 0o644)
-os.ftruncate(fd, 2 << 20)
-os.pwrite(fd, b"x" * 4096, 1 << 20)
-try:
-    ok = os.lseek(fd, 0, os.SEEK_DATA) == 1 << 20 and os.lseek(fd, 1 << 20, os.SEEK_HOLE) < 2 << 20
-except OSError:
-    ok = False
-os.close(fd)
-os.unlink("probe")
-sys.exit(0 if ok else 1)
-PY
+"$PY" "$(dirname "$0")/reports_holes.py" || { echo "skip: the file system of $TEST_TMPDIR does not report holes (SEEK_DATA)"; exit 77; }
 
 # check_thin_map JSON CAPACITY WRITE_AT WRITE_LEN: one data range covering the write (file system
 # blocks may round it out), every other byte a zero range that still names its file.
