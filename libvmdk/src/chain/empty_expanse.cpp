@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "disk/slot_lookup.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk::chain {
@@ -18,20 +19,17 @@ namespace {
 DiskRun expanse_layer_status(const Disk& disk, std::uint64_t offset, std::uint64_t max_len) {
   const std::vector<ExtentSlot>& slots = disk.extents();
   const std::uint64_t end = offset + std::min(max_len, disk.capacity() - offset);
-  auto it = std::upper_bound(slots.begin(), slots.end(), offset,
-                             [](std::uint64_t value, const ExtentSlot& slot) { return value < slot.start; });
   DiskRun result;
   std::uint64_t pos = offset;
-  for (auto index = static_cast<std::size_t>(it - slots.begin()) - 1; pos < end; ++index) {
+  for (std::size_t index = vmdk::disk::slot_index(slots, offset); pos < end; ++index) {
     const ExtentSlot& slot = slots[index];
     const std::uint64_t piece = std::min(end, slot.start + slot.length) - pos;
     if (piece == 0) continue;  // an empty extent line covers nothing
     if (!slot.extent && pos != offset) break;  // a later line is asked only when the map gets there
     if (!slot.extent) {
       // The words of Disk::map, which would say the same a moment later.
-      std::string label = "extent " + std::to_string(index + 1) + " (" + std::string(to_string(slot.line.type));
-      if (!slot.line.file.empty()) label += " \"" + slot.line.file + "\"";
-      throw UsageError(disk.path().string(), label + ") cannot be mapped: " + slot.problem.text());
+      throw UsageError(disk.path().string(),
+                       vmdk::disk::slot_label(index, slot) + " cannot be mapped: " + slot.problem.text());
     }
     Run run{pos - slot.start, piece, BlockState::data, kNoHostOffset, false};
     if (slot.line.access != ExtentAccess::noaccess) run = slot.extent->block_status(pos - slot.start, piece);

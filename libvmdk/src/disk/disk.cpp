@@ -3,27 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "disk/slot_lookup.hpp"
 #include "vmdk/disk.hpp"
 #include "vmdk/error.hpp"
 
 namespace vmdk {
-
-namespace {
-
-// Index of the slot holding virtual byte offset (slots are sorted by start and contiguous).
-std::size_t slot_index(const std::vector<ExtentSlot>& slots, std::uint64_t offset) {
-  auto it = std::upper_bound(slots.begin(), slots.end(), offset,
-                             [](std::uint64_t value, const ExtentSlot& slot) { return value < slot.start; });
-  return static_cast<std::size_t>(it - slots.begin()) - 1;
-}
-
-std::string slot_label(std::size_t index, const ExtentSlot& slot) {
-  std::string label = "extent " + std::to_string(index + 1) + " (" + std::string(to_string(slot.line.type));
-  if (!slot.line.file.empty()) label += " \"" + slot.line.file + "\"";
-  return label + ")";
-}
-
-}  // namespace
 
 bool Disk::complete() const {
   return std::all_of(slots_.begin(), slots_.end(), [](const ExtentSlot& slot) { return slot.extent != nullptr; });
@@ -47,12 +31,12 @@ void Disk::map(std::uint64_t offset, std::uint64_t length, std::vector<DiskRun>&
   thread_local std::vector<Run> runs;
   std::uint64_t pos = offset;
   const std::uint64_t end = offset + length;
-  for (std::size_t index = slot_index(slots_, pos); pos < end; ++index) {
+  for (std::size_t index = disk::slot_index(slots_, pos); pos < end; ++index) {
     const ExtentSlot& slot = slots_[index];
     const std::uint64_t piece = std::min(end, slot.start + slot.length) - pos;
     if (piece == 0) continue;  // an empty extent line covers nothing
     if (!slot.extent) {
-      throw UsageError(path_.string(), slot_label(index, slot) + " cannot be mapped: " + slot.problem.text());
+      throw UsageError(path_.string(), disk::slot_label(index, slot) + " cannot be mapped: " + slot.problem.text());
     }
     if (slot.line.access == ExtentAccess::noaccess) {
       // The bytes exist but may not be read: data of this layer, with no place to point at.
@@ -77,15 +61,15 @@ void Disk::read(std::uint64_t offset, std::span<std::uint8_t> out) const {
   }
   std::uint64_t pos = offset;
   std::size_t done = 0;
-  for (std::size_t index = out.empty() ? 0 : slot_index(slots_, pos); done < out.size(); ++index) {
+  for (std::size_t index = out.empty() ? 0 : disk::slot_index(slots_, pos); done < out.size(); ++index) {
     const ExtentSlot& slot = slots_[index];
     const std::size_t piece = static_cast<std::size_t>(std::min<std::uint64_t>(slot.start + slot.length - pos, out.size() - done));
     if (piece == 0) continue;
     if (!slot.extent) {
-      throw UsageError(path_.string(), slot_label(index, slot) + " cannot be read: " + slot.problem.text());
+      throw UsageError(path_.string(), disk::slot_label(index, slot) + " cannot be read: " + slot.problem.text());
     }
     if (slot.line.access == ExtentAccess::noaccess) {
-      throw UsageError(path_.string(), slot_label(index, slot) + " is NOACCESS: its bytes at " + hex(pos) +
+      throw UsageError(path_.string(), disk::slot_label(index, slot) + " is NOACCESS: its bytes at " + hex(pos) +
                                            " may not be read");
     }
     slot.extent->read(pos - slot.start, out.subspan(done, piece));
